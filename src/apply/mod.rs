@@ -1,0 +1,1 @@
+//! The executor: rate-limited waves, retries, stale checks and the journal.

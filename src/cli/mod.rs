@@ -1,0 +1,158 @@
+//! The command line: one file per command, each with its clap `Args` and a `run` function.
+//!
+//! Commands return an [`Exit`] (the process exit code as a value) or an error. An error is printed
+//! once, here, as `Error: ...` followed by its causes; commands that report richer diagnostics (the
+//! configuration's file:line:col messages) print them and return `Ok(Exit::Error)`.
+
+pub mod apply;
+pub mod emulator;
+pub mod fmt;
+pub mod graph;
+pub mod plan;
+pub mod show;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::term::{Paint, Stream};
+
+/// Declarative, rate-limited, secret-safe management of Tencent Cloud Secrets Manager.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssmform",
+    version,
+    about = "Declarative, secret-safe management of Tencent Cloud Secrets Manager (SSM)",
+    long_about = "ssmform reads HCL files that declare what each SSM secret version must contain, \
+                  shows what would change without ever revealing a secret (plan), and makes exactly \
+                  those changes at the API's rate limit (apply).\n\n\
+                  Exit codes: 0 success; 1 error; 2 success with changes (plan --detailed-exitcode); \
+                  130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a configuration offline: syntax, schema, references, cycles and evaluation
+    Validate(validate::Args),
+    /// Rewrite configuration files in canonical format (aligned `=`, two-space indentation)
+    Fmt(fmt::Args),
+    /// Print the dependency graph as Graphviz DOT, with apply waves
+    Graph(graph::Args),
+    /// Read live state and show what apply would change, without revealing any secret
+    Plan(plan::Args),
+    /// Make the planned changes, rate-limited and in dependency order
+    Apply(apply::Args),
+    /// Render a saved plan file
+    Show(show::Args),
+    /// Run a local emulator of the SSM API
+    Emulator(emulator::Args),
+}
+
+/// The process exit code, as a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: success (with `--detailed-exitcode`: success and no changes).
+    Success,
+    /// 1: an error, reported before returning.
+    Error,
+    /// 2: success with changes (only with `--detailed-exitcode`).
+    Changes,
+    /// 130: interrupted by Ctrl-C / SIGTERM.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Error => 1,
+            Exit::Changes => 2,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(e: Exit) -> Self {
+        std::process::ExitCode::from(e.code())
+    }
+}
+
+/// An error a command could not handle; printed as `Error: ...` with its causes.
+pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub type CmdResult = Result<Exit, Error>;
+
+/// Input variables, shared by every command that evaluates the configuration.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct VarArgs {
+    /// Set a variable: `--var name=value` (repeatable; later wins over earlier and over files)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from an HCL file of `name = value` lines (repeatable, in order)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+/// Run a parsed command line and return the exit code.
+pub fn run(cli: Cli) -> Exit {
+    init_logging();
+    let result = match cli.command {
+        Command::Validate(a) => validate::run(a),
+        Command::Fmt(a) => fmt::run(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Apply(a) => apply::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Emulator(a) => emulator::run(a),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            report_error(e.as_ref());
+            Exit::Error
+        }
+    }
+}
+
+/// Print an error and its chain of causes to stderr.
+pub fn report_error(e: &(dyn std::error::Error + 'static)) {
+    let paint = Paint::for_stream(Stream::Stderr);
+    let mut msg = format!("{} {e}", paint.bold_red("Error:"));
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    eprintln!("{msg}");
+}
+
+/// Logging through `tracing`, to stderr, filtered by `SSMFORM_LOG` (e.g. `debug`,
+/// `ssmform::apply=trace`); warnings and errors only when it is unset. Nothing in this crate logs a
+/// secret value or an Authorization header at any level.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SSMFORM_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(crate::term::color_enabled(Stream::Stderr))
+        .with_target(true)
+        .try_init();
+}
+
+/// A multi-threaded Tokio runtime for the commands that talk to the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// An error for a piece of the command line that is not built yet.
+pub(crate) fn not_built(what: &str) -> Error {
+    format!("`ssmform {what}` is not available in this build yet").into()
+}

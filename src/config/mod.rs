@@ -1,0 +1,2 @@
+//! HCL configuration → typed, evaluated configuration: loading, schema, functions, variables and
+//! diagnostics.

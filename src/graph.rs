@@ -1,0 +1,1 @@
+//! The dependency graph between variables, locals, data sources and secrets.

@@ -1,0 +1,1 @@
+//! Renderers of plans and apply results: text, Markdown and JSON lines.

@@ -1,0 +1,4 @@
+//! The Tencent Cloud API client for SSM: TC3 signing, credentials, typed actions and the error
+//! classification the executor's retry loop relies on.
+
+pub mod sign;

@@ -1,0 +1,245 @@
+//! The secret-safe diff: what can be said about how a secret changes without saying what it holds.
+//!
+//! - different kinds (string ↔ binary): [`ContentDiff::KindChange`];
+//! - `sensitive = false` text: a real line diff (the configuration said the value may be shown);
+//! - JSON objects on both sides: which keys were added, removed or changed, and how many were not,
+//!   with every value masked;
+//! - anything else: sizes and keyed fingerprints only ([`ContentDiff::Opaque`]).
+//!
+//! Parsing a secret as JSON makes copies of its values in `serde_json::Value`s; they are zeroized
+//! before being dropped.
+
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+use zeroize::Zeroize;
+
+use super::model::{ContentDiff, DiffLine, KeyDiff, LineDiff};
+use crate::secret::SecretContent;
+
+/// Unchanged lines shown around each change in a line diff.
+const CONTEXT_LINES: usize = 2;
+
+/// The diff between the live and the desired content of one version.
+pub fn content_diff(live: &SecretContent, desired: &SecretContent, sensitive: bool) -> ContentDiff {
+    if live.kind() != desired.kind() {
+        return ContentDiff::KindChange;
+    }
+    if live == desired {
+        return ContentDiff::None;
+    }
+    let (SecretContent::String(old), SecretContent::String(new)) = (live, desired) else {
+        return ContentDiff::Opaque;
+    };
+    if let (false, Some(old), Some(new)) = (sensitive, old.expose_str(), new.expose_str()) {
+        return ContentDiff::Lines(line_diff(old, new));
+    }
+    match (json_object(old.expose()), json_object(new.expose())) {
+        (Some(mut a), Some(mut b)) => {
+            let mut keys = KeyDiff::default();
+            diff_objects(&a, &b, "", &mut keys);
+            scrub(&mut a);
+            scrub(&mut b);
+            ContentDiff::JsonKeys(keys)
+        }
+        (a, b) => {
+            for mut v in [a, b].into_iter().flatten() {
+                scrub(&mut v);
+            }
+            ContentDiff::Opaque
+        }
+    }
+}
+
+/// The diff shown for content that is created: every line added when it may be shown, else nothing.
+pub fn creation_diff(desired: &SecretContent, sensitive: bool) -> ContentDiff {
+    match desired {
+        SecretContent::String(v) if !sensitive => match v.expose_str() {
+            Some(text) => ContentDiff::Lines(line_diff("", text)),
+            None => ContentDiff::None,
+        },
+        _ => ContentDiff::None,
+    }
+}
+
+fn json_object(bytes: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        Ok(mut other) => {
+            scrub(&mut other);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Overwrite every string in a parsed secret before it is dropped.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(map) => map.values_mut().for_each(scrub),
+        Value::Number(_) | Value::Bool(_) | Value::Null => {}
+    }
+}
+
+fn diff_objects(old: &Value, new: &Value, prefix: &str, out: &mut KeyDiff) {
+    let (Value::Object(a), Value::Object(b)) = (old, new) else {
+        return;
+    };
+    for (k, va) in a {
+        let path = key_path(prefix, k);
+        match b.get(k) {
+            None => out.removed.push(path),
+            Some(vb) if vb == va => out.unchanged += 1,
+            Some(vb) if va.is_object() && vb.is_object() => diff_objects(va, vb, &path, out),
+            Some(_) => out.changed.push(path),
+        }
+    }
+    for k in b.keys() {
+        if !a.contains_key(k) {
+            out.added.push(key_path(prefix, k));
+        }
+    }
+}
+
+/// `parent.key` for identifier-like keys, `parent["odd key"]` otherwise.
+fn key_path(prefix: &str, key: &str) -> String {
+    let simple = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (prefix.is_empty(), simple) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{prefix}.{key}"),
+        (_, false) => format!("{prefix}[{}]", Value::String(key.to_string())),
+    }
+}
+
+/// A line diff with [`CONTEXT_LINES`] of context and the rest folded.
+pub fn line_diff(old: &str, new: &str) -> LineDiff {
+    let diff = TextDiff::from_lines(old, new);
+    let mut lines = Vec::new();
+    let groups = diff.grouped_ops(CONTEXT_LINES);
+    let total_old = diff.old_len();
+    let mut shown_until = 0usize; // old-side index up to which lines are accounted for
+    for group in &groups {
+        let first_old = group.first().map(|op| op.old_range().start).unwrap_or(0);
+        if first_old > shown_until {
+            lines.push(DiffLine::Hidden(first_old - shown_until));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let text = change.value().trim_end_matches(['\n', '\r']).to_string();
+                lines.push(match change.tag() {
+                    ChangeTag::Equal => DiffLine::Same(text),
+                    ChangeTag::Insert => DiffLine::Added(text),
+                    ChangeTag::Delete => DiffLine::Removed(text),
+                });
+            }
+        }
+        shown_until = group.last().map(|op| op.old_range().end).unwrap_or(0);
+    }
+    if !groups.is_empty() && total_old > shown_until {
+        lines.push(DiffLine::Hidden(total_old - shown_until));
+    }
+    LineDiff { lines }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretValue;
+
+    fn s(text: &str) -> SecretContent {
+        SecretContent::String(SecretValue::from_string(text.to_string()))
+    }
+    fn b(bytes: &[u8]) -> SecretContent {
+        SecretContent::Binary(SecretValue::new(bytes.to_vec()))
+    }
+
+    #[test]
+    fn equal_content_has_no_diff() {
+        assert_eq!(content_diff(&s("a"), &s("a"), true), ContentDiff::None);
+    }
+
+    #[test]
+    fn kind_change_is_detected_even_with_equal_bytes() {
+        assert_eq!(
+            content_diff(&s("a"), &b(b"a"), true),
+            ContentDiff::KindChange
+        );
+        assert_eq!(
+            content_diff(&b(b"a"), &s("a"), false),
+            ContentDiff::KindChange
+        );
+    }
+
+    #[test]
+    fn sensitive_text_is_opaque() {
+        assert_eq!(
+            content_diff(&s("old"), &s("new"), true),
+            ContentDiff::Opaque
+        );
+        assert_eq!(content_diff(&b(b"1"), &b(b"2"), true), ContentDiff::Opaque);
+        // a JSON array is not an object: no key diff
+        assert_eq!(
+            content_diff(&s("[1]"), &s("[2]"), true),
+            ContentDiff::Opaque
+        );
+        assert_eq!(
+            content_diff(&s("{\"a\":1}"), &s("[2]"), true),
+            ContentDiff::Opaque
+        );
+    }
+
+    #[test]
+    fn json_objects_get_key_level_diff_including_nested_paths() {
+        let old = r#"{"a":"x","b":"y","c":{"d":1,"e":2},"gone":true,"odd key":1}"#;
+        let new = r#"{"a":"x","b":"z","c":{"d":1,"e":3,"f":4},"new":null,"odd key":2}"#;
+        let ContentDiff::JsonKeys(k) = content_diff(&s(old), &s(new), true) else {
+            panic!("expected a key diff");
+        };
+        assert_eq!(k.added, vec!["c.f", "new"]);
+        assert_eq!(k.removed, vec!["gone"]);
+        assert_eq!(k.changed, vec!["b", "c.e", "[\"odd key\"]"]);
+        assert_eq!(k.unchanged, 2); // a, c.d
+    }
+
+    #[test]
+    fn non_sensitive_text_gets_a_line_diff_with_folded_context() {
+        let old: String = (1..=20).map(|i| format!("line {i}\n")).collect();
+        let new = old.replace("line 10\n", "line ten\n");
+        let ContentDiff::Lines(d) = content_diff(&s(&old), &s(&new), false) else {
+            panic!("expected a line diff");
+        };
+        assert_eq!(
+            d.lines,
+            vec![
+                DiffLine::Hidden(7),
+                DiffLine::Same("line 8".into()),
+                DiffLine::Same("line 9".into()),
+                DiffLine::Removed("line 10".into()),
+                DiffLine::Added("line ten".into()),
+                DiffLine::Same("line 11".into()),
+                DiffLine::Same("line 12".into()),
+                DiffLine::Hidden(8),
+            ]
+        );
+    }
+
+    #[test]
+    fn creation_shows_lines_only_when_not_sensitive() {
+        assert_eq!(creation_diff(&s("a\nb"), true), ContentDiff::None);
+        let ContentDiff::Lines(d) = creation_diff(&s("a\nb"), false) else {
+            panic!("expected lines");
+        };
+        assert_eq!(
+            d.lines,
+            vec![DiffLine::Added("a".into()), DiffLine::Added("b".into())]
+        );
+        assert_eq!(creation_diff(&b(b"x"), false), ContentDiff::None);
+    }
+}

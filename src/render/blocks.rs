@@ -1,0 +1,277 @@
+//! The Terraform-style block that describes one change, as lines with a mark and an indentation,
+//! shared by the text and Markdown renderers (which differ only in where the mark goes and in colour).
+
+use crate::plan::model::{Action, Change, ContentDiff, ContentSummary, DiffLine, KeyDiff, Plan};
+use crate::secret::ContentKind;
+
+/// The symbol column of a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    None,
+    Add,
+    Remove,
+    Change,
+    /// A `#` comment line (the mark column stays empty).
+    Comment,
+}
+
+impl Mark {
+    pub fn of(action: Action) -> Mark {
+        match action {
+            Action::NoOp => Mark::None,
+            Action::Update => Mark::Change,
+            Action::CreateVersion | Action::CreateSecret => Mark::Add,
+        }
+    }
+
+    /// The symbol in text output.
+    pub fn symbol(self) -> char {
+        match self {
+            Mark::None | Mark::Comment => ' ',
+            Mark::Add => '+',
+            Mark::Remove => '-',
+            Mark::Change => '~',
+        }
+    }
+}
+
+/// One line of a change block: `indent` spaces, the mark, a space, the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub indent: usize,
+    pub mark: Mark,
+    pub text: String,
+}
+
+fn line(indent: usize, mark: Mark, text: impl Into<String>) -> Line {
+    Line {
+        indent,
+        mark,
+        text: text.into(),
+    }
+}
+
+/// The lines for every change that does something, blocks separated by an empty line.
+pub fn plan_lines(plan: &Plan) -> Vec<Line> {
+    let multi_wave = plan.summary().waves > 1;
+    let mut out = Vec::new();
+    for (i, change) in plan.actions().into_iter().enumerate() {
+        if i > 0 {
+            out.push(line(0, Mark::None, ""));
+        }
+        change_lines(change, multi_wave, &mut out);
+    }
+    out
+}
+
+fn heading(change: &Change, multi_wave: bool) -> String {
+    let mut h = format!("# {} will be {}", change.address, change.action.phrase());
+    if change.action == Action::CreateVersion {
+        h.push_str(&format!(" of secret \"{}\"", change.secret_name));
+    }
+    let mut notes = Vec::new();
+    if multi_wave {
+        if change.depends_on.is_empty() {
+            notes.push(format!("wave {}", change.wave));
+        } else {
+            notes.push(format!(
+                "wave {}, after {}",
+                change.wave,
+                change.depends_on.join(", ")
+            ));
+        }
+    }
+    if change.unverified {
+        notes.push("unverified: the secret is Disabled, so its live content cannot be read".into());
+    }
+    if !notes.is_empty() {
+        h.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    h
+}
+
+fn change_lines(change: &Change, multi_wave: bool, out: &mut Vec<Line>) {
+    let mark = Mark::of(change.action);
+    out.push(line(0, Mark::Comment, heading(change, multi_wave)));
+    out.push(line(2, mark, format!("secret \"{}\" {{", change.label())));
+
+    let content_attr = change.content_attribute();
+    let mut width = "secret_name".len().max(content_attr.len());
+    let show_description = change.action == Action::CreateSecret && change.description.is_some();
+    if show_description {
+        width = width.max("description".len());
+    }
+    if change.diff == ContentDiff::KindChange {
+        width = width.max("secret_string".len());
+    }
+    let attr = |name: &str| format!("{name:<width$} =");
+    // Identifying attributes: new on create, unchanged (no mark) on update.
+    let id_mark = if change.action.is_create() {
+        Mark::Add
+    } else {
+        Mark::None
+    };
+    out.push(line(
+        6,
+        id_mark,
+        format!("{} {}", attr("secret_name"), quote(&change.secret_name)),
+    ));
+    out.push(line(
+        6,
+        id_mark,
+        format!("{} {}", attr("version_id"), quote(&change.version_id)),
+    ));
+
+    match &change.diff {
+        ContentDiff::KindChange => {
+            let live = change.live.expect("a kind change has a live side");
+            let old_attr = match live.kind {
+                ContentKind::String => "secret_string",
+                ContentKind::Binary => "secret_binary",
+            };
+            out.push(line(
+                6,
+                Mark::Remove,
+                format!("{} {}", attr(old_attr), one_side(&live, change.sensitive)),
+            ));
+            out.push(line(
+                6,
+                Mark::Add,
+                format!(
+                    "{} {}",
+                    attr(content_attr),
+                    one_side(&change.desired, change.sensitive)
+                ),
+            ));
+        }
+        ContentDiff::JsonKeys(keys) => {
+            out.push(line(
+                6,
+                mark,
+                format!("{} jsonencode({{", attr(content_attr)),
+            ));
+            key_lines(keys, out);
+            out.push(line(6, Mark::None, format!("}}) # {}", sizes(change))));
+        }
+        ContentDiff::Lines(diff) => {
+            out.push(line(6, mark, format!("{} <<-EOT", attr(content_attr))));
+            for l in &diff.lines {
+                match l {
+                    DiffLine::Same(t) => out.push(line(10, Mark::None, t.clone())),
+                    DiffLine::Added(t) => out.push(line(10, Mark::Add, t.clone())),
+                    DiffLine::Removed(t) => out.push(line(10, Mark::Remove, t.clone())),
+                    DiffLine::Hidden(n) => out.push(line(
+                        10,
+                        Mark::Comment,
+                        format!(
+                            "# ({} hidden)",
+                            super::plural(*n, "unchanged line", "unchanged lines")
+                        ),
+                    )),
+                }
+            }
+            out.push(line(6, Mark::None, format!("EOT # {}", sizes(change))));
+        }
+        ContentDiff::None | ContentDiff::Opaque => {
+            out.push(line(
+                6,
+                mark,
+                format!("{} {}", attr(content_attr), value_summary(change)),
+            ));
+        }
+    }
+    if show_description {
+        out.push(line(
+            6,
+            Mark::Add,
+            format!(
+                "{} {}",
+                attr("description"),
+                quote(change.description.as_deref().unwrap_or_default())
+            ),
+        ));
+    }
+    out.push(line(2, Mark::None, "}"));
+}
+
+fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
+    let mut entries: Vec<(&str, Mark)> = keys
+        .added
+        .iter()
+        .map(|k| (k.as_str(), Mark::Add))
+        .chain(keys.removed.iter().map(|k| (k.as_str(), Mark::Remove)))
+        .chain(keys.changed.iter().map(|k| (k.as_str(), Mark::Change)))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let width = entries
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (k, mark) in entries {
+        out.push(line(10, mark, format!("{k:<width$} = (sensitive)")));
+    }
+    if keys.unchanged > 0 {
+        out.push(line(
+            10,
+            Mark::Comment,
+            format!(
+                "# ({} hidden)",
+                super::plural(keys.unchanged, "unchanged key", "unchanged keys")
+            ),
+        ));
+    }
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
+}
+
+fn value_word(sensitive: bool) -> &'static str {
+    if sensitive {
+        "sensitive value"
+    } else {
+        "value"
+    }
+}
+
+/// `(sensitive value, 24 bytes, fingerprint 3f2a91c0)`.
+fn one_side(s: &ContentSummary, sensitive: bool) -> String {
+    format!(
+        "({}, {}, fingerprint {})",
+        value_word(sensitive),
+        super::plural(s.size, "byte", "bytes"),
+        s.fingerprint
+    )
+}
+
+/// `24 → 32 bytes, fingerprint 3f2a91c0 → 8c1d04e2` (or one side for creations).
+fn sizes(change: &Change) -> String {
+    let d = &change.desired;
+    match (&change.live, change.action) {
+        (Some(l), _) if l.size == d.size => format!(
+            "{}, fingerprint {} → {}",
+            super::plural(d.size, "byte", "bytes"),
+            l.fingerprint,
+            d.fingerprint
+        ),
+        (Some(l), _) => format!(
+            "{} → {} bytes, fingerprint {} → {}",
+            l.size, d.size, l.fingerprint, d.fingerprint
+        ),
+        (None, Action::Update) => format!(
+            "unreadable → {}, fingerprint ???????? → {}",
+            super::plural(d.size, "byte", "bytes"),
+            d.fingerprint
+        ),
+        (None, _) => format!(
+            "{}, fingerprint {}",
+            super::plural(d.size, "byte", "bytes"),
+            d.fingerprint
+        ),
+    }
+}
+
+fn value_summary(change: &Change) -> String {
+    format!("({}, {})", value_word(change.sensitive), sizes(change))
+}

@@ -3,8 +3,10 @@
 //!
 //! - [`sign`]: TC3-HMAC-SHA256, shared with the emulator's verifier.
 //! - [`credentials`]: where the SecretId/SecretKey and the region come from.
+//! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
 
 pub mod credentials;
+pub mod error;
 pub mod sign;
 
 /// The public endpoint (nearest region).
@@ -16,4 +18,7 @@ pub const SERVICE: &str = "ssm";
 
 pub use credentials::{
     CredentialSource, Credentials, CredentialsError, Lookup, Region, RegionError, RegionSource,
+};
+pub use error::{
+    ApiError, CallContext, Error, ErrorClass, TimeoutPhase, TransportError, TransportKind,
 };

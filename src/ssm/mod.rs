@@ -3,11 +3,13 @@
 //!
 //! - [`sign`]: TC3-HMAC-SHA256, shared with the emulator's verifier.
 //! - [`credentials`]: where the SecretId/SecretKey and the region come from.
+//! - [`types`]: typed requests and responses, one [`Action`] per API action.
 //! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
 
 pub mod credentials;
 pub mod error;
 pub mod sign;
+pub mod types;
 
 /// The public endpoint (nearest region).
 pub const DEFAULT_ENDPOINT: &str = "https://ssm.tencentcloudapi.com";
@@ -22,3 +24,4 @@ pub use credentials::{
 pub use error::{
     ApiError, CallContext, Error, ErrorClass, TimeoutPhase, TransportError, TransportKind,
 };
+pub use types::*;

@@ -36,13 +36,14 @@ pub const SERVICE: &str = "ssm";
 
 pub use client::{
     Client, ClientConfig, ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, Endpoint, LIST_PAGE_SIZE, Language, RequestSpec, SignedRequest,
-    build_signed_request,
+    DEFAULT_REQUEST_TIMEOUT, Endpoint, LIST_PAGE_SIZE, Language, RequestSpec, SIGNED_HEADERS,
+    SignedRequest, build_signed_request, default_request_client,
 };
 pub use credentials::{
     CredentialSource, Credentials, CredentialsError, Lookup, Region, RegionError, RegionSource,
 };
 pub use error::{
-    ApiError, CallContext, Error, ErrorClass, TimeoutPhase, TransportError, TransportKind,
+    ApiError, CallContext, Error, ErrorClass, InvalidRequest, TimeoutPhase, TransportError,
+    TransportKind, classify_code, parse_throttle_limit,
 };
 pub use types::*;

@@ -1,5 +1,3 @@
 //! The executor: rate-limited waves, retries, stale checks and the journal.
 
 pub mod journal;
-pub mod limiter;
-pub mod rates;

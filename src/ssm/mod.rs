@@ -24,6 +24,9 @@
 pub mod client;
 pub mod credentials;
 pub mod error;
+pub mod limiter;
+pub mod rates;
+pub mod retry;
 pub mod sign;
 pub mod types;
 

@@ -2,3 +2,4 @@
 //! classification the executor's retry loop relies on.
 
 pub mod sign;
+pub mod sign_legacy;

@@ -132,7 +132,10 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
             "documented per-action limits (UpdateSecret 50/s, GetSecretValue 300/s, ...)".into()
         }
         RateLimits::Documented { overrides } => {
-            let o: Vec<String> = overrides.iter().map(|(a, n)| format!("{a} {n}/s")).collect();
+            let o: Vec<String> = overrides
+                .iter()
+                .map(|(a, n)| format!("{a} {n}/s"))
+                .collect();
             format!("documented, except {}", o.join(", "))
         }
     };

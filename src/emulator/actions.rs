@@ -473,7 +473,9 @@ fn list_secrets(params: &Params, ctx: &Context<'_>) -> Result<Map<String, Value>
             })
         })
         .collect();
-    Ok(fields(json!({"TotalCount": total, "SecretMetadatas": page})))
+    Ok(fields(
+        json!({"TotalCount": total, "SecretMetadatas": page}),
+    ))
 }
 
 fn delete_secret_version(

@@ -199,8 +199,7 @@ pub fn verify_tc3(creds: &Credentials, req: &Tc3Request<'_>) -> Result<(), ApiEr
 /// `host` without a trailing `:digits`, if it has one (`[::1]:80` → `[::1]`).
 fn strip_port(host: &str) -> Option<&str> {
     let (h, port) = host.rsplit_once(':')?;
-    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':'))
-        .then_some(h)
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':')).then_some(h)
 }
 
 /// What a legacy-signed request contributes to verification: every parameter as decoded, common

@@ -43,7 +43,10 @@ impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")
             .field("secret_id", &self.secret_id)
-            .field("secret_key", &format_args!("<{} bytes>", self.secret_key.len()))
+            .field(
+                "secret_key",
+                &format_args!("<{} bytes>", self.secret_key.len()),
+            )
             .finish()
     }
 }
@@ -158,7 +161,9 @@ impl FaultSpec {
                 .parse()
                 .ok()
                 .filter(|r: &f64| (0.0..=1.0).contains(r))
-                .ok_or_else(|| format!("the rate of `{k}` must be a number from 0 to 1, not `{v}`"))?;
+                .ok_or_else(|| {
+                    format!("the rate of `{k}` must be a number from 0 to 1, not `{v}`")
+                })?;
             match k {
                 "throttle" => f.throttle = rate,
                 "internal" => f.internal = rate,
@@ -229,9 +234,8 @@ mod tests {
 
     #[test]
     fn fault_specs_parse_and_validate() {
-        let f =
-            FaultSpec::parse("throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01")
-                .unwrap();
+        let f = FaultSpec::parse("throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01")
+            .unwrap();
         assert_eq!(f.throttle, 0.05);
         assert_eq!(f.slow, 0.01);
         assert_eq!(f.slow_delay, Duration::from_secs(65));

@@ -50,11 +50,7 @@ impl Faults {
         if self.spec.is_none() {
             return None;
         }
-        let x: f64 = self
-            .rng
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .random();
+        let x: f64 = self.rng.lock().unwrap_or_else(|e| e.into_inner()).random();
         let s = &self.spec;
         let mut edge = 0.0;
         for (rate, fault) in [
@@ -79,8 +75,8 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_faults() {
-        let spec = FaultSpec::parse("throttle=0.2,internal=0.2,http502=0.1,reset=0.1,slow=0.1")
-            .unwrap();
+        let spec =
+            FaultSpec::parse("throttle=0.2,internal=0.2,http502=0.1,reset=0.1,slow=0.1").unwrap();
         let a = Faults::new(spec.clone(), Some(7));
         let b = Faults::new(spec, Some(7));
         let ra: Vec<_> = (0..200).map(|_| a.roll()).collect();

@@ -19,7 +19,10 @@ pub enum Admission {
     Accepted,
     /// Over the limit: `current` is the count this call would have made (Tencent's message says
     /// "Your current request times equals to `current`").
-    Throttled { current: u64, limit: u32 },
+    Throttled {
+        current: u64,
+        limit: u32,
+    },
 }
 
 /// Accepted calls of the last second, and the most ever seen in one second.

@@ -86,18 +86,17 @@ impl Emulator {
         let db = config.db.clone();
         let store = tokio::task::spawn_blocking(move || store::Store::open(db.as_deref()))
             .await
-            .map_err(|e| {
-                StartError::Bind {
-                    addr: config.listen,
-                    source: std::io::Error::other(e.to_string()),
-                }
-            })??;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind {
+            .map_err(|e| StartError::Bind {
                 addr: config.listen,
-                source,
-            })?;
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let addr = listener.local_addr().map_err(|source| StartError::Bind {
             addr: config.listen,
             source,
@@ -108,7 +107,7 @@ impl Emulator {
         let state = Arc::new(service::State {
             store: Arc::new(store),
             credentials: auth::Credentials::new(&credentials),
-            traffic: stats::Traffic::new(config.rate_limits.clone()),
+            traffic: Arc::new(stats::Traffic::new(config.rate_limits.clone())),
             faults,
             latency: config.latency,
             shutdown: rx.clone(),
@@ -162,6 +161,11 @@ impl RunningEmulator {
         self.state.traffic.snapshot()
     }
 
+    /// A handle that reads the traffic figures from anywhere (another thread, after shutdown).
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::clone(&self.state.traffic))
+    }
+
     /// Stop accepting, let requests in flight finish, close every connection, and return when the
     /// server is down (the SQLite file is closed once the last handle goes).
     pub async fn shutdown(mut self) {
@@ -169,6 +173,16 @@ impl RunningEmulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// Reads an emulator's traffic figures; cheap to clone, independent of the server's lifetime.
+#[derive(Clone)]
+pub struct StatsHandle(Arc<stats::Traffic>);
+
+impl StatsHandle {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.0.snapshot()
     }
 }
 

@@ -261,7 +261,10 @@ mod tests {
     #[test]
     fn bodies_that_are_not_json_objects_are_invalid_parameter() {
         for body in [&b"[1]"[..], b"{", b"\xff", b"\"s\""] {
-            assert_eq!(Params::from_json(body).unwrap_err().code, "InvalidParameter");
+            assert_eq!(
+                Params::from_json(body).unwrap_err().code,
+                "InvalidParameter"
+            );
         }
         assert!(Params::from_json(b"  ").is_ok());
     }

@@ -105,7 +105,10 @@ mod tests {
         let mut m = Map::new();
         m.insert("SecretName".into(), "a".into());
         let v: Value = serde_json::from_slice(&success_body(m, "id")).unwrap();
-        assert_eq!(v, serde_json::json!({"Response": {"SecretName": "a", "RequestId": "id"}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"Response": {"SecretName": "a", "RequestId": "id"}})
+        );
         let e = ApiError::missing("SecretName");
         let v: Value = serde_json::from_slice(&error_body(&e, "id")).unwrap();
         assert_eq!(v["Response"]["Error"]["Code"], "MissingParameter");

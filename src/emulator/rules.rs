@@ -199,7 +199,10 @@ mod tests {
     fn the_32_kb_limit_counts_the_text_as_sent() {
         let ok = format!(r#"{{"SecretString": "{}"}}"#, "a".repeat(MAX_CONTENT_BYTES));
         assert!(content(&p(&ok)).is_ok());
-        let big = format!(r#"{{"SecretString": "{}"}}"#, "a".repeat(MAX_CONTENT_BYTES + 1));
+        let big = format!(
+            r#"{{"SecretString": "{}"}}"#,
+            "a".repeat(MAX_CONTENT_BYTES + 1)
+        );
         assert_eq!(content(&p(&big)).unwrap_err().code, "InvalidParameterValue");
         // 24,576 bytes decode from exactly 32,768 base64 characters: accepted; one more
         // 4-character group is rejected although it decodes to only 24,579 bytes.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode, header};
@@ -44,6 +44,8 @@ use crate::ssm::sign_legacy::form_decode;
 pub const API_VERSION: &str = "2019-09-23";
 /// Largest request body accepted (Tencent's limit for TC3 requests).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// How much of an oversized body is read (and discarded) before answering anyway.
+const DRAIN_CAP_BYTES: usize = 64 * 1024 * 1024;
 /// Where the traffic figures are served.
 pub const STATS_PATH: &str = "/_emulator/stats";
 
@@ -51,7 +53,7 @@ pub const STATS_PATH: &str = "/_emulator/stats";
 pub struct State {
     pub store: Arc<Store>,
     pub credentials: Credentials,
-    pub traffic: Traffic,
+    pub traffic: Arc<Traffic>,
     pub faults: Faults,
     pub latency: Duration,
     /// Flips to `true` when the emulator shuts down (cuts injected slow responses short).
@@ -212,16 +214,35 @@ fn classify(parts: &Parts, body: &[u8]) -> Result<Incoming_, ApiError> {
     })
 }
 
-async fn read_body(body: Incoming) -> Result<Bytes, Option<ApiError>> {
-    match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Some(ApiError::new(
-            code::REQUEST_SIZE_LIMIT_EXCEEDED,
-            format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
-        ))),
-        // The client went away mid-body: there is nobody to answer.
-        Err(_) => Err(None),
+/// Read the whole body. Past [`MAX_BODY_BYTES`] the rest is read and discarded (up to
+/// [`DRAIN_CAP_BYTES`]) before answering `RequestSizeLimitExceeded`: a client that is still sending
+/// would otherwise see its connection cut instead of the answer.
+async fn read_body(mut body: Incoming) -> Result<Bytes, Option<ApiError>> {
+    let mut buf = bytes::BytesMut::new();
+    let mut seen: usize = 0;
+    while let Some(frame) = body.frame().await {
+        // An error mid-body means the client went away: there is nobody to answer.
+        let frame = frame.map_err(|_| None)?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= MAX_BODY_BYTES {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_CAP_BYTES {
+                break;
+            }
+        }
     }
+    if seen > MAX_BODY_BYTES {
+        return Err(Some(too_large()));
+    }
+    Ok(buf.freeze())
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        code::REQUEST_SIZE_LIMIT_EXCEEDED,
+        format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
+    )
 }
 
 async fn api(state: &Arc<State>, parts: &Parts, body: Incoming) -> Outcome {
@@ -236,11 +257,8 @@ async fn api(state: &Arc<State>, parts: &Parts, body: Incoming) -> Outcome {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Outcome::Reply(Err(ApiError::new(
-            code::REQUEST_SIZE_LIMIT_EXCEEDED,
-            format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
-        )));
+    if declared.is_some_and(|n| n > DRAIN_CAP_BYTES as u64) {
+        return Outcome::Reply(Err(too_large()));
     }
     let body = match read_body(body).await {
         Ok(b) => b,

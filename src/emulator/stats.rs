@@ -41,10 +41,7 @@ pub struct StatsSnapshot {
 impl StatsSnapshot {
     /// The figures of `action` (zeros if absent).
     pub fn action(&self, action: Action) -> ActionStats {
-        self.actions
-            .get(action.name())
-            .copied()
-            .unwrap_or_default()
+        self.actions.get(action.name()).copied().unwrap_or_default()
     }
 }
 

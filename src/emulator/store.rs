@@ -56,7 +56,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("the emulator database {path} was written by a newer ssmform (schema {found}, this build knows {SCHEMA_VERSION})")]
+    #[error(
+        "the emulator database {path} was written by a newer ssmform (schema {found}, this build knows {SCHEMA_VERSION})"
+    )]
     NewerSchema { path: String, found: i64 },
 }
 
@@ -175,7 +177,8 @@ impl Store {
             None => Connection::open_in_memory(),
         }
         .map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_err)?;
         if path.is_some() {
             // Returns the mode as a row; a non-database file fails here.
             let _: String = conn
@@ -193,10 +196,7 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(open_err)?;
         if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: shown,
-                found,
-            });
+            return Err(StoreError::NewerSchema { path: shown, found });
         }
         tx.execute_batch(SCHEMA).map_err(open_err)?;
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
@@ -368,7 +368,14 @@ impl Db<'_> {
             .execute(
                 "INSERT INTO versions (secret, version_id, kind, content, create_time) \
                  SELECT id, ?3, ?4, ?5, ?6 FROM secrets WHERE region = ?1 AND name = ?2",
-                params![region, name, version_id, content.kind(), content.text(), now],
+                params![
+                    region,
+                    name,
+                    version_id,
+                    content.kind(),
+                    content.text(),
+                    now
+                ],
             )
             .map(|_| ())
             .map_err(db_err)

@@ -252,10 +252,7 @@ mod tests {
              &Version=2019-09-23&VersionId=v1.0"
         );
         let key = b"Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
-        assert_eq!(
-            signature(key, &sts, LegacyMethod::HmacSha256),
-            PY_SHA256
-        );
+        assert_eq!(signature(key, &sts, LegacyMethod::HmacSha256), PY_SHA256);
         assert_eq!(signature(key, &sts, LegacyMethod::HmacSha1), PY_SHA1);
     }
 

@@ -1,5 +1,50 @@
 //! The Tencent Cloud API client for SSM: TC3 signing, credentials, typed actions and the error
 //! classification the executor's retry loop relies on.
+//!
+//! - [`sign`]: TC3-HMAC-SHA256, shared with the emulator's verifier.
+//! - [`credentials`]: where the SecretId/SecretKey and the region come from.
+//! - [`types`]: typed requests and responses, one [`Action`] per API action.
+//! - [`client`]: the async HTTP client ([`Client`]) and [`build_signed_request`].
+//! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
+//!
+//! A minimal call:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ssmform::ssm::{Client, ClientConfig, Credentials, GetSecretValueRequest};
+//! let credentials = Credentials::from_environment(None)?;
+//! let client = Client::new(ClientConfig::new("http://127.0.0.1:9000", "ap-guangzhou"), credentials)?;
+//! let value = client
+//!     .get_secret_value(&GetSecretValueRequest { secret_name: "app".into(), version_id: "v1".into() })
+//!     .await?;
+//! println!("{} bytes", value.content.len());
+//! # Ok(()) }
+//! ```
 
+pub mod client;
+pub mod credentials;
+pub mod error;
 pub mod sign;
 pub mod sign_legacy;
+pub mod types;
+
+/// The public endpoint (nearest region).
+pub const DEFAULT_ENDPOINT: &str = "https://ssm.tencentcloudapi.com";
+/// `X-TC-Version` of the SSM API.
+pub const API_VERSION: &str = "2019-09-23";
+/// The service name in the TC3 credential scope.
+pub const SERVICE: &str = "ssm";
+
+pub use client::{
+    Client, ClientConfig, ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_TIMEOUT, Endpoint, LIST_PAGE_SIZE, Language, RequestSpec, SIGNED_HEADERS,
+    SignedRequest, build_signed_request, default_request_client,
+};
+pub use credentials::{
+    CredentialSource, Credentials, CredentialsError, Lookup, Region, RegionError, RegionSource,
+};
+pub use error::{
+    ApiError, CallContext, Error, ErrorClass, InvalidRequest, TimeoutPhase, TransportError,
+    TransportKind, classify_code, parse_throttle_limit,
+};
+pub use types::*;

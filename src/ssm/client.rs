@@ -1,0 +1,1895 @@
+//! The async SSM client: builds, signs and sends one request per call, and turns the answer into a
+//! typed response or an [`Error`].
+//!
+//! Every call is `POST /` with the action's JSON body and the common parameters in headers
+//! (`reference/ssm-api.md` §1): `Content-Type: application/json` exactly, `Host`, `X-TC-Action`,
+//! `X-TC-Version: 2019-09-23`, `X-TC-Region` (omitted when empty, as the SDKs do),
+//! `X-TC-Timestamp`, `X-TC-Token` for temporary credentials, `X-TC-Language` and
+//! `X-TC-RequestClient`, signed with TC3-HMAC-SHA256 over `content-type;host;x-tc-action`.
+//! Each call takes a fresh timestamp, so a caller that retries a call re-signs it.
+//!
+//! [`build_signed_request`] is the one place a request is put together; the typed methods use it
+//! and tests use it directly to send expired or tampered requests.
+//!
+//! The client does not retry and does not rate-limit: those belong to the executor, which acts on
+//! [`Error::class`]. It logs each call at `debug` level (action, secret name, version, HTTP status,
+//! RequestId, duration, outcome) and never a body, the `Authorization` header or a token.
+//!
+//! Secrets in transit: request bodies are zeroizing buffers handed to the HTTP stack without a
+//! copy (`Bytes::from_owner`) and zeroized when it lets go of them; response bodies are collected
+//! into a zeroizing buffer (grown without leaving stale copies) and decoded from there. Buffers
+//! inside hyper and rustls are beyond reach; this is best effort, not a guarantee.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::secret::SecretContent;
+use crate::ssm::credentials::Credentials;
+use crate::ssm::error::{
+    ApiError, CallContext, Error, InvalidRequest, TimeoutPhase, TransportError, TransportKind,
+    redact_message,
+};
+use crate::ssm::sign::RequestToSign;
+use crate::ssm::types::*;
+use crate::ssm::{API_VERSION, DEFAULT_ENDPOINT, SERVICE};
+
+/// Default connect timeout (TCP + TLS): 10 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default timeout of a whole call, from sending to the last byte of the response: 30 s. The API
+/// answers in well under a second; the Go SDK's 60 s leaves a stuck apply hanging for too long.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on a response body: 16 MiB (a ListSecrets page of 1000 secrets is well under 1 MiB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// Page size used by [`Client::list_all_secrets`] unless the filter sets `limit`.
+pub const LIST_PAGE_SIZE: u64 = 100;
+/// The signed headers (the SDKs sign `content-type;host`; newer documentation adds the action).
+pub const SIGNED_HEADERS: &str = "content-type;host;x-tc-action";
+
+/// `X-TC-RequestClient`: the API accepts only `[0-9a-zA-Z-_ ,;.]` there, so no `/`.
+/// `User-Agent` carries the conventional `ssmform/<version>`.
+pub fn default_request_client() -> String {
+    format!("ssmform_{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Language of the API's messages (`X-TC-Language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    EnUs,
+    ZhCn,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::EnUs => "en-US",
+            Language::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// How to reach the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// `https://ssm.tencentcloudapi.com` ([`DEFAULT_ENDPOINT`]), a regional endpoint, or
+    /// `http://host:port` for an emulator. A bare host means `https://host`. Plain HTTP to a
+    /// `*.tencentcloudapi.com` host is refused: secret contents would cross the network in clear.
+    pub endpoint: String,
+    /// `X-TC-Region`, e.g. `ap-guangzhou`; `""` omits the header.
+    pub region: String,
+    /// Default [`DEFAULT_CONNECT_TIMEOUT`] (10 s).
+    pub connect_timeout: Duration,
+    /// Default [`DEFAULT_REQUEST_TIMEOUT`] (30 s).
+    pub request_timeout: Duration,
+    /// Default English, so that messages match the hints this client adds.
+    pub language: Option<Language>,
+    /// `X-TC-RequestClient`; default [`default_request_client`] (`ssmform_<version>`).
+    pub request_client: String,
+    /// Default [`DEFAULT_MAX_RESPONSE_BYTES`] (16 MiB).
+    pub max_response_bytes: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            endpoint: DEFAULT_ENDPOINT.to_string(),
+            region: String::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            language: Some(Language::EnUs),
+            request_client: default_request_client(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Defaults with the given endpoint and region.
+    pub fn new(endpoint: impl Into<String>, region: impl Into<String>) -> Self {
+        ClientConfig {
+            endpoint: endpoint.into(),
+            region: region.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A configuration the client cannot work with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid endpoint `{endpoint}`: {reason}")]
+    Endpoint { endpoint: String, reason: String },
+    #[error(
+        "invalid region `{0}`: a region is lower-case letters, digits and `-`, e.g. `ap-guangzhou`"
+    )]
+    Region(String),
+    #[error(
+        "invalid request client `{0}`: at most 128 characters of letters, digits, `-`, `_`, space, `,`, `;` and `.`"
+    )]
+    RequestClient(String),
+    #[error("the HTTP client could not be set up: {0}")]
+    Http(String),
+}
+
+/// A parsed endpoint: the URL requests go to and the `Host` header they carry (and sign).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    url: reqwest::Url,
+    host: String,
+}
+
+impl Endpoint {
+    /// `https://host[:port]`, `http://host:port`, or a bare `host[:port]` (HTTPS). A path other
+    /// than `/`, a query, a fragment or user info is refused.
+    pub fn parse(endpoint: &str) -> Result<Endpoint, ConfigError> {
+        let err = |reason: &str| ConfigError::Endpoint {
+            endpoint: endpoint.to_string(),
+            reason: reason.to_string(),
+        };
+        let text = endpoint.trim();
+        let with_scheme = if text.contains("://") {
+            text.to_string()
+        } else {
+            format!("https://{text}")
+        };
+        let url = reqwest::Url::parse(&with_scheme).map_err(|e| err(&e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(err(
+                "the scheme must be https:// (or http:// for an emulator)",
+            ));
+        }
+        let Some(host) = url.host_str() else {
+            return Err(err("it has no host"));
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(err("user information in the URL is not supported"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(err(
+                "the API is served at `/`: give only scheme, host and port",
+            ));
+        }
+        let host_header = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let lower = host.to_ascii_lowercase();
+        if url.scheme() == "http"
+            && (lower == "tencentcloudapi.com" || lower.ends_with(".tencentcloudapi.com"))
+        {
+            return Err(err(
+                "plain http:// to Tencent Cloud would send secret contents in clear; use https://",
+            ));
+        }
+        Ok(Endpoint {
+            url,
+            host: host_header,
+        })
+    }
+
+    /// The request URL (always with the path `/`).
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The `Host` header: host, plus `:port` when the URL names a non-default port.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// `scheme://host[:port]`, for messages.
+    pub fn display(&self) -> String {
+        format!("{}://{}", self.url.scheme(), self.host)
+    }
+
+    /// Whether the host is this machine (then no proxy is used).
+    pub fn is_loopback(&self) -> bool {
+        let host = self.url.host_str().unwrap_or("");
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        match bare.parse::<std::net::IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => bare.eq_ignore_ascii_case("localhost"),
+        }
+    }
+
+    fn is_plain_http(&self) -> bool {
+        self.url.scheme() == "http"
+    }
+}
+
+/// A request ready to send: method, URL, headers (in sending order, `Authorization` included) and
+/// body. Tests may alter any part before sending it with [`Client::send`] or [`Client::send_json`].
+///
+/// `Debug` shows the body's length only and hides the signature and the token.
+pub struct SignedRequest {
+    /// Always `POST`.
+    pub method: &'static str,
+    pub url: String,
+    /// (name, value) pairs; names in canonical capitalisation (`Content-Type`, `X-TC-Action`...).
+    pub headers: Vec<(String, String)>,
+    pub body: Zeroizing<Vec<u8>>,
+    /// The action, for logs and errors.
+    pub action: String,
+    /// For logs and errors.
+    pub secret_name: Option<String>,
+    pub version_id: Option<String>,
+}
+
+impl SignedRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Replace (or add) the header `name`.
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some(slot) => slot.1 = value,
+            None => self.headers.push((name.to_string(), value)),
+        }
+    }
+
+    /// Remove every header named `name`.
+    pub fn remove_header(&mut self, name: &str) {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+}
+
+impl Drop for SignedRequest {
+    /// The token is a credential and the signature a replayable proof: wipe both.
+    fn drop(&mut self) {
+        for (name, value) in &mut self.headers {
+            if name.eq_ignore_ascii_case("x-tc-token") || name.eq_ignore_ascii_case("authorization")
+            {
+                value.zeroize();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SignedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                let shown = if n.eq_ignore_ascii_case("x-tc-token") {
+                    "<redacted>"
+                } else if n.eq_ignore_ascii_case("authorization") {
+                    // The credential scope and signed headers help debugging; the signature is a
+                    // replayable proof for five minutes, so it is cut.
+                    v.split(", Signature=").next().unwrap_or("")
+                } else {
+                    v.as_str()
+                };
+                (n.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("SignedRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &format_args!("{} bytes", self.body.len()))
+            .finish()
+    }
+}
+
+/// Everything besides the body that goes into a signed request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSpec<'a> {
+    pub endpoint: &'a Endpoint,
+    /// `""` omits `X-TC-Region`.
+    pub region: &'a str,
+    /// `X-TC-Action`.
+    pub action: &'a str,
+    /// `X-TC-Version`, normally [`API_VERSION`].
+    pub version: &'a str,
+    /// `X-TC-Timestamp` (Unix seconds); also picks the date of the credential scope.
+    pub timestamp: i64,
+    pub credentials: &'a Credentials,
+    /// `X-TC-RequestClient`; omitted when empty.
+    pub request_client: &'a str,
+    /// `X-TC-Language`; omitted when `None`.
+    pub language: Option<Language>,
+}
+
+/// Build the signed `POST /` request for `spec` with `body`: all the headers listed in the module
+/// documentation and an `Authorization` header signing `content-type;host;x-tc-action` of this
+/// exact body at `spec.timestamp`. The typed methods of [`Client`] use this function; tests use it
+/// to produce requests with old timestamps, other versions, unknown actions or tampered bodies.
+pub fn build_signed_request(spec: &RequestSpec<'_>, body: Zeroizing<Vec<u8>>) -> SignedRequest {
+    const CONTENT_TYPE: &str = "application/json";
+    let host = spec.endpoint.host();
+    let signed = RequestToSign {
+        method: "POST",
+        query: "",
+        signed_headers: &[
+            ("content-type", CONTENT_TYPE),
+            ("host", host),
+            ("x-tc-action", spec.action),
+        ],
+        payload: &body,
+        unsigned_payload: false,
+        timestamp: spec.timestamp,
+        service: SERVICE,
+    }
+    .sign(spec.credentials.secret_key.expose());
+    debug_assert_eq!(signed.signed_headers, SIGNED_HEADERS);
+
+    let mut headers = Vec::with_capacity(10);
+    let mut push = |n: &str, v: &str| headers.push((n.to_string(), v.to_string()));
+    push("Content-Type", CONTENT_TYPE);
+    push("Host", host);
+    push("X-TC-Action", spec.action);
+    push("X-TC-Version", spec.version);
+    if !spec.region.is_empty() {
+        push("X-TC-Region", spec.region);
+    }
+    push("X-TC-Timestamp", &spec.timestamp.to_string());
+    if let Some(token) = &spec.credentials.token {
+        // A token is text (STS issues ASCII); anything else would not survive as a header anyway.
+        push("X-TC-Token", &String::from_utf8_lossy(token.expose()));
+    }
+    if let Some(language) = spec.language {
+        push("X-TC-Language", language.as_str());
+    }
+    if !spec.request_client.is_empty() {
+        push("X-TC-RequestClient", spec.request_client);
+    }
+    push(
+        "Authorization",
+        &signed.authorization(&spec.credentials.secret_id),
+    );
+    SignedRequest {
+        method: "POST",
+        url: spec.endpoint.url().to_string(),
+        headers,
+        body,
+        action: spec.action.to_string(),
+        secret_name: None,
+        version_id: None,
+    }
+}
+
+type Clock = dyn Fn() -> i64 + Send + Sync;
+
+struct Inner {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    config: ClientConfig,
+    credentials: Credentials,
+    clock: Arc<Clock>,
+}
+
+/// The SSM client. Cheap to clone (one `Arc`), `Send + Sync`; clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint.display())
+            .field("region", &self.inner.config.region)
+            .field("credentials", &self.inner.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A 200 answer whose body is an API response without `Error`.
+struct Reply {
+    status: u16,
+    content_type: Option<String>,
+    body: Zeroizing<Vec<u8>>,
+    request_id: String,
+}
+
+/// The parts of an answer every response shares; everything else is skipped without being copied.
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "Response")]
+    response: Option<ProbeResponse>,
+}
+
+#[derive(Deserialize)]
+struct ProbeResponse {
+    #[serde(rename = "Error")]
+    error: Option<ProbeError>,
+    #[serde(rename = "RequestId")]
+    request_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProbeError {
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+}
+
+/// What happened to a call, for the debug log line.
+enum Outcome<'a> {
+    Ok,
+    Failed(&'a Error),
+}
+
+impl Client {
+    /// A client for `config` signing with `credentials`. Fails on an unusable endpoint, region or
+    /// request client, or if the TLS stack cannot be initialised.
+    pub fn new(config: ClientConfig, credentials: Credentials) -> Result<Client, ConfigError> {
+        let endpoint = Endpoint::parse(&config.endpoint)?;
+        if !config
+            .region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ConfigError::Region(config.region.clone()));
+        }
+        if config.request_client.len() > 128
+            || !config.request_client.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b' ' | b',' | b';' | b'.')
+            })
+        {
+            return Err(ConfigError::RequestClient(config.request_client.clone()));
+        }
+        if endpoint.is_plain_http() && !endpoint.is_loopback() {
+            tracing::warn!(endpoint = %endpoint.display(),
+                "plain HTTP to a remote host: secret contents cross the network unencrypted");
+        }
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ssmform/", env!("CARGO_PKG_VERSION")));
+        if endpoint.is_loopback() {
+            // An emulator on this machine: an HTTP(S)_PROXY meant for the internet must not
+            // intercept it.
+            builder = builder.no_proxy();
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ConfigError::Http(deepest_cause(&e)))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                endpoint,
+                config,
+                credentials,
+                clock: Arc::new(crate::clock::unix_now),
+            }),
+        })
+    }
+
+    /// The same client reading the time from `clock` (Unix seconds) when it signs: tests use it to
+    /// sign with a skewed clock or to observe that every call takes a fresh timestamp.
+    pub fn with_clock(self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Client {
+        let inner = &self.inner;
+        Client {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                endpoint: inner.endpoint.clone(),
+                config: inner.config.clone(),
+                credentials: inner.credentials.clone(),
+                clock: Arc::new(clock),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    /// The [`RequestSpec`] this client would use for `action` at `timestamp`.
+    pub fn request_spec<'a>(&'a self, action: &'a str, timestamp: i64) -> RequestSpec<'a> {
+        RequestSpec {
+            endpoint: &self.inner.endpoint,
+            region: &self.inner.config.region,
+            action,
+            version: API_VERSION,
+            timestamp,
+            credentials: &self.inner.credentials,
+            request_client: &self.inner.config.request_client,
+            language: self.inner.config.language,
+        }
+    }
+
+    /// The signed request for `request` at `timestamp` (Unix seconds), not sent.
+    pub fn signed_request<A: Action>(
+        &self,
+        request: &A,
+        timestamp: i64,
+    ) -> Result<SignedRequest, Error> {
+        let body = request.encode().map_err(|e| {
+            Error::InvalidRequest(Box::new(InvalidRequest {
+                reason: e.0,
+                call: self.context(A::NAME, request.secret_name(), request.version_id()),
+            }))
+        })?;
+        let mut signed = build_signed_request(&self.request_spec(A::NAME, timestamp), body);
+        signed.secret_name = request.secret_name().map(str::to_string);
+        signed.version_id = request.version_id().map(str::to_string);
+        Ok(signed)
+    }
+
+    /// Sign `request` now and send it.
+    pub async fn call<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
+        let signed = self.signed_request(request, (self.inner.clock)())?;
+        self.run(
+            signed,
+            request.content(),
+            A::RESPONSE_HOLDS_SECRETS,
+            A::decode,
+        )
+        .await
+    }
+
+    /// Send a prepared (possibly altered) request and decode the answer as `A`'s response.
+    pub async fn send<A: Action>(&self, request: SignedRequest) -> Result<A::Response, Error> {
+        self.run(request, None, A::RESPONSE_HOLDS_SECRETS, A::decode)
+            .await
+    }
+
+    /// Send a prepared request for any action (even one this client has no type for) and return
+    /// the `Response` object as JSON. Not for actions whose answers hold secrets: the JSON value's
+    /// strings are not zeroized.
+    pub async fn send_json(&self, request: SignedRequest) -> Result<serde_json::Value, Error> {
+        self.run(request, None, false, |body| {
+            #[derive(Deserialize)]
+            struct Envelope {
+                #[serde(rename = "Response")]
+                response: serde_json::Value,
+            }
+            serde_json::from_slice::<Envelope>(body)
+                .map(|e| e.response)
+                .map_err(|e| DecodeError(e.to_string()))
+        })
+        .await
+    }
+
+    pub async fn update_secret(
+        &self,
+        request: &UpdateSecretRequest,
+    ) -> Result<UpdateSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn get_secret_value(
+        &self,
+        request: &GetSecretValueRequest,
+    ) -> Result<GetSecretValueResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn put_secret_value(
+        &self,
+        request: &PutSecretValueRequest,
+    ) -> Result<PutSecretValueResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn create_secret(
+        &self,
+        request: &CreateSecretRequest,
+    ) -> Result<CreateSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn describe_secret(
+        &self,
+        request: &DescribeSecretRequest,
+    ) -> Result<DescribeSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn list_secret_version_ids(
+        &self,
+        request: &ListSecretVersionIdsRequest,
+    ) -> Result<ListSecretVersionIdsResponse, Error> {
+        self.call(request).await
+    }
+
+    /// One page of ListSecrets.
+    pub async fn list_secrets(
+        &self,
+        request: &ListSecretsRequest,
+    ) -> Result<ListSecretsResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn disable_secret(
+        &self,
+        request: &DisableSecretRequest,
+    ) -> Result<DisableSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn enable_secret(
+        &self,
+        request: &EnableSecretRequest,
+    ) -> Result<EnableSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn delete_secret(
+        &self,
+        request: &DeleteSecretRequest,
+    ) -> Result<DeleteSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn restore_secret(
+        &self,
+        request: &RestoreSecretRequest,
+    ) -> Result<RestoreSecretResponse, Error> {
+        self.call(request).await
+    }
+
+    pub async fn delete_secret_version(
+        &self,
+        request: &DeleteSecretVersionRequest,
+    ) -> Result<DeleteSecretVersionResponse, Error> {
+        self.call(request).await
+    }
+
+    /// Every secret matching `filter`, following pagination from `filter.offset` (default 0) in
+    /// pages of `filter.limit` (default [`LIST_PAGE_SIZE`]).
+    ///
+    /// Unless the filter says otherwise, pages are requested oldest first, so that a secret created
+    /// meanwhile lands on the last page instead of shifting the others; should pages shift anyway
+    /// (newest-first order), a secret seen twice is kept once. A secret deleted during the listing
+    /// shifts later ones back and can make one of them be missed: the API offers no snapshot.
+    /// No retries and no pacing here: the first error is returned (ListSecrets is limited to 30
+    /// requests per second).
+    pub async fn list_all_secrets(
+        &self,
+        filter: &ListSecretsRequest,
+    ) -> Result<Vec<SecretMetadata>, Error> {
+        let mut request = filter.clone();
+        let mut offset = filter.offset.unwrap_or(0);
+        request.limit = Some(filter.limit.unwrap_or(LIST_PAGE_SIZE));
+        request.order = Some(filter.order.unwrap_or(ListOrder::OldestFirst));
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        loop {
+            request.offset = Some(offset);
+            let page = self.list_secrets(&request).await?;
+            let received = page.secret_metadatas.len() as u64;
+            for secret in page.secret_metadatas {
+                if seen.insert(secret.secret_name.clone()) {
+                    all.push(secret);
+                }
+            }
+            offset += received;
+            if received == 0 || offset >= page.total_count {
+                return Ok(all);
+            }
+        }
+    }
+
+    fn context(
+        &self,
+        action: &str,
+        secret_name: Option<&str>,
+        version_id: Option<&str>,
+    ) -> CallContext {
+        CallContext {
+            action: action.to_string(),
+            secret_name: secret_name.map(str::to_string),
+            version_id: version_id.map(str::to_string),
+            endpoint: self.inner.endpoint.display(),
+            region: self.inner.config.region.clone(),
+            credential_source: self.inner.credentials.source.clone(),
+            secret_id_hint: self.inner.credentials.secret_id_hint(),
+        }
+    }
+
+    /// Send, check, decode and log one call.
+    async fn run<T>(
+        &self,
+        request: SignedRequest,
+        content: Option<&SecretContent>,
+        holds_secrets: bool,
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let call = self.context(
+            &request.action,
+            request.secret_name.as_deref(),
+            request.version_id.as_deref(),
+        );
+        let exchanged = self.exchange(request, &call).await;
+        let result = match exchanged {
+            Ok(reply) => match decode(&reply.body) {
+                Ok(value) => {
+                    log_call(
+                        &call,
+                        Some(reply.status),
+                        &reply.request_id,
+                        started,
+                        Outcome::Ok,
+                    );
+                    return Ok(value);
+                }
+                Err(e) => {
+                    let reason = if holds_secrets {
+                        // The decoder of a secret-bearing response writes its own safe messages.
+                        e.0
+                    } else {
+                        format!("unexpected response structure: {}", e.0)
+                    };
+                    let err = Error::Transport(Box::new(TransportError {
+                        kind: TransportKind::Undecodable {
+                            status: reply.status,
+                            content_type: reply.content_type.clone(),
+                            body_len: reply.body.len(),
+                            reason,
+                        },
+                        detail: String::new(),
+                        call,
+                    }));
+                    (err, Some(reply.status), reply.request_id)
+                }
+            },
+            Err((mut err, status)) => {
+                if let Error::Api(api) = &mut err {
+                    api.message = redact_message(std::mem::take(&mut api.message), content);
+                }
+                let request_id = err.request_id().unwrap_or("").to_string();
+                (err, status, request_id)
+            }
+        };
+        let (err, status, request_id) = result;
+        let call = err.call().clone();
+        log_call(&call, status, &request_id, started, Outcome::Failed(&err));
+        Err(err)
+    }
+
+    /// One HTTP exchange: send, read the body, check status and content type, and sort out API
+    /// errors. The error comes with the HTTP status when there was one.
+    async fn exchange(
+        &self,
+        mut request: SignedRequest,
+        call: &CallContext,
+    ) -> Result<Reply, (Error, Option<u16>)> {
+        let transport = |kind: TransportKind, detail: String| {
+            Error::Transport(Box::new(TransportError {
+                kind,
+                detail,
+                call: call.clone(),
+            }))
+        };
+        let mut builder = self.inner.http.post(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let body = std::mem::take(&mut request.body);
+        drop(request);
+        let http_request = builder.body(Bytes::from_owner(body)).build().map_err(|e| {
+            let err = Error::InvalidRequest(Box::new(InvalidRequest {
+                reason: format!("the request cannot be sent: {}", deepest_cause(&e)),
+                call: call.clone(),
+            }));
+            (err, None)
+        })?;
+        let mut response = self
+            .inner
+            .http
+            .execute(http_request)
+            .await
+            .map_err(|e| (transport(self.transport_kind(&e), deepest_cause(&e)), None))?;
+
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let body = read_body(&mut response, self.inner.config.max_response_bytes)
+            .await
+            .map_err(|e| {
+                let err = match e {
+                    ReadError::Http(e) => transport(self.transport_kind(&e), deepest_cause(&e)),
+                    ReadError::TooLarge(n) => transport(
+                        TransportKind::Undecodable {
+                            status,
+                            content_type: content_type.clone(),
+                            body_len: n,
+                            reason: format!(
+                                "the body exceeds {} bytes",
+                                self.inner.config.max_response_bytes
+                            ),
+                        },
+                        String::new(),
+                    ),
+                };
+                (err, Some(status))
+            })?;
+
+        if status != 200 {
+            let kind = TransportKind::HttpStatus {
+                status,
+                content_type,
+                body_len: body.len(),
+            };
+            return Err((transport(kind, String::new()), Some(status)));
+        }
+        let undecodable = |reason: String, content_type: Option<String>, len: usize| {
+            let kind = TransportKind::Undecodable {
+                status,
+                content_type,
+                body_len: len,
+                reason,
+            };
+            (transport(kind, String::new()), Some(status))
+        };
+        if !is_json(content_type.as_deref()) {
+            return Err(undecodable(
+                "the content type is not application/json".to_string(),
+                content_type,
+                body.len(),
+            ));
+        }
+        let probe: Probe = match serde_json::from_slice(&body) {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(undecodable(
+                    json_error_position(&e),
+                    content_type,
+                    body.len(),
+                ));
+            }
+        };
+        let Some(response) = probe.response else {
+            return Err(undecodable(
+                "there is no `Response` object".to_string(),
+                content_type,
+                body.len(),
+            ));
+        };
+        let request_id = response.request_id.unwrap_or_default();
+        if let Some(error) = response.error {
+            let api = ApiError {
+                code: error.code.unwrap_or_default(),
+                message: error.message.unwrap_or_default(),
+                request_id,
+                call: call.clone(),
+            };
+            return Err((Error::Api(Box::new(api)), Some(status)));
+        }
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+            request_id,
+        })
+    }
+
+    fn transport_kind(&self, e: &reqwest::Error) -> TransportKind {
+        let config = &self.inner.config;
+        if e.is_timeout() {
+            return if e.is_connect() {
+                TransportKind::Timeout {
+                    phase: TimeoutPhase::Connect,
+                    limit: config.connect_timeout,
+                }
+            } else {
+                TransportKind::Timeout {
+                    phase: TimeoutPhase::Response,
+                    limit: config.request_timeout,
+                }
+            };
+        }
+        if e.is_connect() {
+            return TransportKind::Connect;
+        }
+        if is_reset(e) {
+            return TransportKind::ConnectionReset;
+        }
+        TransportKind::Other
+    }
+}
+
+/// `application/json`, with or without parameters (the real API sends it bare; a proxy may add a
+/// charset).
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Whether the failure is the connection going away mid-exchange.
+fn is_reset(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// The innermost cause's message (the OS or TLS reason), which says the most in the fewest words.
+/// None of these layers ever holds a body.
+fn deepest_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
+}
+
+enum ReadError {
+    Http(reqwest::Error),
+    TooLarge(usize),
+}
+
+/// Collect the body into a zeroizing buffer. When the buffer must grow, the contents move to a new
+/// zeroizing buffer and the old one is wiped, so no stale copy is left in freed memory.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: usize,
+) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let expected = response
+        .content_length()
+        .map(|n| n.min(limit as u64) as usize)
+        .unwrap_or(8 << 10);
+    let mut buf = Zeroizing::new(Vec::with_capacity(expected));
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        let needed = buf.len() + chunk.len();
+        if needed > limit {
+            return Err(ReadError::TooLarge(needed));
+        }
+        if needed > buf.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(needed.max(buf.capacity() * 2)));
+            bigger.extend_from_slice(&buf);
+            buf = bigger;
+        }
+        buf.extend_from_slice(&chunk);
+        // Wipe the chunk too when we hold its only reference (usually hyper still shares it).
+        if let Ok(mut owned) = chunk.try_into_mut() {
+            owned.zeroize();
+        }
+    }
+    Ok(buf)
+}
+
+fn log_call(
+    call: &CallContext,
+    status: Option<u16>,
+    request_id: &str,
+    started: Instant,
+    outcome: Outcome<'_>,
+) {
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let secret_name = call.secret_name.as_deref().unwrap_or("");
+    let version_id = call.version_id.as_deref().unwrap_or("");
+    let status = status.unwrap_or(0);
+    match outcome {
+        Outcome::Ok => tracing::debug!(
+            action = %call.action, secret_name, version_id, status, request_id, duration_ms,
+            "ssm call succeeded"
+        ),
+        Outcome::Failed(err) => {
+            let failure = match err {
+                Error::Api(api) => api.code.clone(),
+                Error::Transport(t) => format!("{:?}", t.kind),
+                Error::InvalidRequest(_) => "InvalidRequest".to_string(),
+            };
+            tracing::debug!(
+                action = %call.action, secret_name, version_id, status, request_id, duration_ms,
+                class = ?err.class(), failure = %failure,
+                "ssm call failed"
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::secret::SecretValue;
+    use crate::ssm::ErrorClass;
+    use crate::ssm::credentials::CredentialSource;
+    use crate::ssm::sign::{self, Authorization};
+
+    const KEY_CANARY: &str = "canary-secret-key-0c4f2b";
+    const TOKEN_CANARY: &str = "canary-token-77e1aa";
+    const CONTENT_CANARY: &str = "canary-content-d93b51";
+    const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
+
+    fn creds() -> Credentials {
+        Credentials::new(SECRET_ID, SecretValue::from_string(KEY_CANARY.into()))
+            .with_token(SecretValue::from_string(TOKEN_CANARY.into()))
+            .with_source(CredentialSource::Environment {
+                token_var: Some("TENCENTCLOUD_TOKEN"),
+            })
+    }
+
+    /// Verify a request's TC3 signature the way a server does: parse the header, rebuild the
+    /// canonical request from the declared signed headers and the body, recompute.
+    fn verify(headers: &[(String, String)], body: &[u8], key: &str) -> Authorization {
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_else(|| panic!("no {name} header"))
+        };
+        let auth = Authorization::parse(get("authorization")).unwrap();
+        let signed: Vec<(&str, &str)> = auth
+            .signed_headers
+            .iter()
+            .map(|n| (n.as_str(), get(n)))
+            .collect();
+        let timestamp: i64 = get("x-tc-timestamp").parse().unwrap();
+        let recomputed = RequestToSign {
+            method: "POST",
+            query: "",
+            signed_headers: &signed,
+            payload: body,
+            unsigned_payload: false,
+            timestamp,
+            service: &auth.service,
+        }
+        .sign_with_date(key.as_bytes(), &auth.date);
+        assert!(
+            sign::signatures_equal(&recomputed.signature, &auth.signature),
+            "signature does not verify"
+        );
+        assert!(
+            recomputed
+                .canonical_request
+                .ends_with(&sign::sha256_hex(body)),
+            "the payload hash is that of the body"
+        );
+        auth
+    }
+
+    #[test]
+    fn signed_request_has_every_header_and_a_verifiable_signature() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:9000").unwrap();
+        let credentials = creds();
+        let spec = RequestSpec {
+            endpoint: &endpoint,
+            region: "ap-guangzhou",
+            action: "UpdateSecret",
+            version: API_VERSION,
+            timestamp: 1_700_000_000,
+            credentials: &credentials,
+            request_client: "ssmform_0.1.0",
+            language: Some(Language::EnUs),
+        };
+        let body = br#"{"SecretName":"a","VersionId":"v1","SecretString":"x"}"#;
+        let req = build_signed_request(&spec, Zeroizing::new(body.to_vec()));
+        assert_eq!(req.method, "POST");
+        assert_eq!(req.url, "http://127.0.0.1:9000/");
+        assert_eq!(req.body.as_slice(), body);
+        for (name, value) in [
+            ("Content-Type", "application/json"),
+            ("Host", "127.0.0.1:9000"),
+            ("X-TC-Action", "UpdateSecret"),
+            ("X-TC-Version", "2019-09-23"),
+            ("X-TC-Region", "ap-guangzhou"),
+            ("X-TC-Timestamp", "1700000000"),
+            ("X-TC-Token", TOKEN_CANARY),
+            ("X-TC-Language", "en-US"),
+            ("X-TC-RequestClient", "ssmform_0.1.0"),
+        ] {
+            assert_eq!(req.header(name), Some(value), "{name}");
+        }
+        let auth = verify(&req.headers, &req.body, KEY_CANARY);
+        assert_eq!(auth.secret_id, SECRET_ID);
+        assert_eq!(auth.date, "2023-11-14");
+        assert_eq!(auth.service, "ssm");
+        assert_eq!(auth.signed_headers.join(";"), SIGNED_HEADERS);
+
+        let shown = format!("{req:?}");
+        assert!(!shown.contains(TOKEN_CANARY), "{shown}");
+        assert!(!shown.contains(&auth.signature), "{shown}");
+        assert!(!shown.contains("SecretString"), "{shown}");
+        assert!(shown.contains(&format!("{} bytes", body.len())), "{shown}");
+    }
+
+    #[test]
+    fn empty_region_and_absent_token_omit_their_headers() {
+        let endpoint = Endpoint::parse("https://ssm.tencentcloudapi.com").unwrap();
+        let credentials = Credentials::new(SECRET_ID, SecretValue::from_string("k".into()));
+        let spec = RequestSpec {
+            endpoint: &endpoint,
+            region: "",
+            action: "ListSecrets",
+            version: API_VERSION,
+            timestamp: 1,
+            credentials: &credentials,
+            request_client: "",
+            language: None,
+        };
+        let req = build_signed_request(&spec, Zeroizing::new(b"{}".to_vec()));
+        for absent in [
+            "X-TC-Region",
+            "X-TC-Token",
+            "X-TC-Language",
+            "X-TC-RequestClient",
+        ] {
+            assert_eq!(req.header(absent), None, "{absent}");
+        }
+        assert_eq!(req.header("host"), Some("ssm.tencentcloudapi.com"));
+        verify(&req.headers, &req.body, "k");
+    }
+
+    #[test]
+    fn tampering_breaks_the_signature() {
+        let endpoint = Endpoint::parse("http://localhost:1").unwrap();
+        let credentials = Credentials::new(SECRET_ID, SecretValue::from_string("k".into()));
+        let client = Client::new(ClientConfig::new("http://localhost:1", ""), credentials).unwrap();
+        let mut req = client
+            .signed_request(
+                &GetSecretValueRequest {
+                    secret_name: "a".into(),
+                    version_id: "v".into(),
+                },
+                10,
+            )
+            .unwrap();
+        assert_eq!(req.secret_name.as_deref(), Some("a"));
+        assert_eq!(req.version_id.as_deref(), Some("v"));
+        assert_eq!(client.endpoint(), &endpoint);
+        req.body = Zeroizing::new(br#"{"SecretName":"b","VersionId":"v"}"#.to_vec());
+        let result = std::panic::catch_unwind(|| verify(&req.headers, &req.body, "k"));
+        assert!(result.is_err(), "a tampered body must not verify");
+    }
+
+    #[test]
+    fn endpoints() {
+        let cases: &[(&str, &str, &str, bool)] = &[
+            (
+                "https://ssm.tencentcloudapi.com",
+                "https://ssm.tencentcloudapi.com/",
+                "ssm.tencentcloudapi.com",
+                false,
+            ),
+            (
+                "https://ssm.tencentcloudapi.com/",
+                "https://ssm.tencentcloudapi.com/",
+                "ssm.tencentcloudapi.com",
+                false,
+            ),
+            (
+                "ssm.ap-guangzhou.tencentcloudapi.com",
+                "https://ssm.ap-guangzhou.tencentcloudapi.com/",
+                "ssm.ap-guangzhou.tencentcloudapi.com",
+                false,
+            ),
+            (
+                "https://ssm.tencentcloudapi.com:443",
+                "https://ssm.tencentcloudapi.com/",
+                "ssm.tencentcloudapi.com",
+                false,
+            ),
+            (
+                "https://example.test:8443",
+                "https://example.test:8443/",
+                "example.test:8443",
+                false,
+            ),
+            (
+                "http://127.0.0.1:9000",
+                "http://127.0.0.1:9000/",
+                "127.0.0.1:9000",
+                true,
+            ),
+            (
+                "http://localhost:9000",
+                "http://localhost:9000/",
+                "localhost:9000",
+                true,
+            ),
+            (
+                "http://[::1]:9000",
+                "http://[::1]:9000/",
+                "[::1]:9000",
+                true,
+            ),
+        ];
+        for (input, url, host, loopback) in cases {
+            let e = Endpoint::parse(input).unwrap();
+            assert_eq!(e.url(), *url, "{input}");
+            assert_eq!(e.host(), *host, "{input}");
+            assert_eq!(e.is_loopback(), *loopback, "{input}");
+        }
+        for (bad, reason) in [
+            ("ftp://x", "scheme"),
+            ("https://x/path", "served at `/`"),
+            ("https://x/?a=1", "served at `/`"),
+            ("https://u:p@x", "user information"),
+            ("http://ssm.tencentcloudapi.com", "in clear"),
+            ("http://SSM.ap-beijing.TencentCloudAPI.com", "in clear"),
+            ("https://", ""),
+        ] {
+            let err = Endpoint::parse(bad).unwrap_err();
+            assert!(err.to_string().contains(reason), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn client_config_is_validated() {
+        let c = || creds();
+        assert!(matches!(
+            Client::new(ClientConfig::new(DEFAULT_ENDPOINT, "ap guangzhou"), c()),
+            Err(ConfigError::Region(_))
+        ));
+        assert!(matches!(
+            Client::new(ClientConfig::new(DEFAULT_ENDPOINT, "AP-GUANGZHOU"), c()),
+            Err(ConfigError::Region(_))
+        ));
+        let mut config = ClientConfig::new(DEFAULT_ENDPOINT, "ap-guangzhou");
+        config.request_client = "ssmform/0.1".into();
+        assert!(matches!(
+            Client::new(config, c()),
+            Err(ConfigError::RequestClient(_))
+        ));
+        assert!(Client::new(ClientConfig::default(), c()).is_ok());
+        let d = ClientConfig::default();
+        assert_eq!(d.endpoint, DEFAULT_ENDPOINT);
+        assert_eq!(d.connect_timeout, Duration::from_secs(10));
+        assert_eq!(d.request_timeout, Duration::from_secs(30));
+        assert_eq!(
+            d.request_client,
+            format!("ssmform_{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn client_is_send_sync_and_its_debug_hides_the_key() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        fn assert_send<T: Send>(_: T) {}
+        assert_send_sync::<Client>();
+        let client = Client::new(ClientConfig::default(), creds()).unwrap();
+        // The executor spawns calls on a multi-threaded runtime: their futures must be Send.
+        let request = update("x");
+        assert_send(client.update_secret(&request));
+        assert_send(client.list_all_secrets(&ListSecretsRequest::default()));
+        let shown = format!("{client:?}");
+        assert!(
+            !shown.contains(KEY_CANARY) && !shown.contains(TOKEN_CANARY),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(is_json(Some("application/json")));
+        assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(is_json(Some("Application/JSON")));
+        assert!(!is_json(Some("text/html")));
+        assert!(!is_json(Some("application/jsonx")));
+        assert!(!is_json(None));
+    }
+
+    // ---- over a real socket, against a server that answers with canned bytes --------------
+
+    /// One request as the server received it.
+    #[derive(Debug)]
+    struct Received {
+        head: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    enum Answer {
+        Bytes(Vec<u8>),
+        /// Close the connection without answering.
+        Close,
+        /// Keep the connection open and never answer.
+        Hang,
+    }
+
+    fn http(status: &str, content_type: Option<&str>, body: &str) -> Answer {
+        let mut out = format!(
+            "HTTP/1.1 {status}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(ct) = content_type {
+            out.push_str(&format!("Content-Type: {ct}\r\n"));
+        }
+        out.push_str("\r\n");
+        out.push_str(body);
+        Answer::Bytes(out.into_bytes())
+    }
+
+    fn ok_json(body: &str) -> Answer {
+        http("200 OK", Some("application/json"), body)
+    }
+
+    /// A server answering each request with `answer(request)`; the requests are sent back.
+    async fn server(
+        answer: impl Fn(&Received) -> Answer + Send + Sync + 'static,
+    ) -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let answer = Arc::new(answer);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let tx = tx.clone();
+                let answer = answer.clone();
+                tokio::spawn(async move {
+                    let Some(received) = read_request(&mut socket).await else {
+                        return;
+                    };
+                    let reply = answer(&received);
+                    let _ = tx.send(received);
+                    match reply {
+                        Answer::Bytes(bytes) => {
+                            let _ = socket.write_all(&bytes).await;
+                            let _ = socket.shutdown().await;
+                        }
+                        Answer::Close => drop(socket),
+                        Answer::Hang => {
+                            tokio::time::sleep(Duration::from_secs(60)).await;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, rx)
+    }
+
+    async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<Received> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let n = socket.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(buf[..head_end].to_vec()).ok()?;
+        let headers: Vec<(String, String)> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .map(|(_, v)| v.parse().unwrap())
+            .unwrap_or(0);
+        let mut body = buf[head_end + 4..].to_vec();
+        while body.len() < len {
+            let n = socket.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        Some(Received {
+            head,
+            headers,
+            body,
+        })
+    }
+
+    fn client_for(addr: SocketAddr) -> Client {
+        Client::new(
+            ClientConfig::new(format!("http://{addr}"), "ap-guangzhou"),
+            creds(),
+        )
+        .unwrap()
+    }
+
+    fn update(content: &str) -> UpdateSecretRequest {
+        UpdateSecretRequest {
+            secret_name: "app-db".into(),
+            version_id: "v1".into(),
+            content: SecretContent::String(SecretValue::from_string(content.into())),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_wire_request_is_exactly_what_was_signed() {
+        let (addr, mut rx) = server(|_| {
+            ok_json(r#"{"Response":{"SecretName":"app-db","VersionId":"v1","RequestId":"req-1"}}"#)
+        })
+        .await;
+        let client = client_for(addr);
+        let response = client.update_secret(&update("new value")).await.unwrap();
+        assert_eq!(
+            response,
+            UpdateSecretResponse {
+                secret_name: "app-db".into(),
+                version_id: "v1".into(),
+                request_id: "req-1".into()
+            }
+        );
+        let received = rx.recv().await.unwrap();
+        assert!(
+            received.head.starts_with("POST / HTTP/1.1\r\n"),
+            "{}",
+            received.head
+        );
+        let header = |name: &str| {
+            let all: Vec<&str> = received
+                .headers
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(all.len(), 1, "exactly one {name} header: {all:?}");
+            all[0].to_string()
+        };
+        assert_eq!(
+            header("content-type"),
+            "application/json",
+            "no charset parameter"
+        );
+        assert_eq!(header("host"), addr.to_string());
+        assert_eq!(header("x-tc-action"), "UpdateSecret");
+        assert_eq!(header("x-tc-version"), "2019-09-23");
+        assert_eq!(header("x-tc-region"), "ap-guangzhou");
+        assert_eq!(header("x-tc-token"), TOKEN_CANARY);
+        assert_eq!(header("x-tc-requestclient"), default_request_client());
+        assert_eq!(
+            header("user-agent"),
+            concat!("ssmform/", env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(
+            received.body,
+            br#"{"SecretName":"app-db","VersionId":"v1","SecretString":"new value"}"#
+        );
+        verify(&received.headers, &received.body, KEY_CANARY);
+    }
+
+    #[tokio::test]
+    async fn every_call_takes_a_fresh_timestamp() {
+        let (addr, mut rx) = server(|_| ok_json(r#"{"Response":{"RequestId":"r"}}"#)).await;
+        let ticks = Arc::new(std::sync::atomic::AtomicI64::new(1_700_000_000));
+        let t = ticks.clone();
+        let client = client_for(addr)
+            .with_clock(move || t.fetch_add(400, std::sync::atomic::Ordering::SeqCst));
+        let req = DescribeSecretRequest {
+            secret_name: "a".into(),
+        };
+        client.describe_secret(&req).await.unwrap();
+        client.describe_secret(&req).await.unwrap();
+        let stamps: Vec<String> = [rx.recv().await.unwrap(), rx.recv().await.unwrap()]
+            .iter()
+            .map(|r| {
+                verify(&r.headers, &r.body, KEY_CANARY);
+                r.headers
+                    .iter()
+                    .find(|(n, _)| n == "x-tc-timestamp")
+                    .unwrap()
+                    .1
+                    .clone()
+            })
+            .collect();
+        assert_eq!(stamps, ["1700000000", "1700000400"]);
+    }
+
+    #[tokio::test]
+    async fn api_errors_keep_code_message_and_request_id() {
+        let (addr, _rx) = server(|r| {
+            let action = r.headers.iter().find(|(n, _)| n == "x-tc-action").unwrap().1.clone();
+            match action.as_str() {
+                "GetSecretValue" => ok_json(
+                    r#"{"Response":{"Error":{"Code":"ResourceNotFound","Message":"The secret does not exist."},"RequestId":"rid-404"}}"#,
+                ),
+                _ => ok_json(
+                    r#"{"Response":{"Error":{"Code":"RequestLimitExceeded","Message":"Your current request times equals to `51` in a second, which exceeds the frequency limit `50` for a second."},"RequestId":"rid-429"}}"#,
+                ),
+            }
+        })
+        .await;
+        let client = client_for(addr);
+        let err = client
+            .get_secret_value(&GetSecretValueRequest {
+                secret_name: "gone".into(),
+                version_id: "v1".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ResourceNotFound"));
+        assert_eq!(err.request_id(), Some("rid-404"));
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert_eq!(err.action(), "GetSecretValue");
+        let text = err.to_string();
+        assert!(text.contains("The secret does not exist."), "{text}");
+        assert!(
+            text.contains("Secret `gone` version `v1` does not exist in region `ap-guangzhou`"),
+            "{text}"
+        );
+
+        let err = client.update_secret(&update("x")).await.unwrap_err();
+        assert_eq!(err.class(), ErrorClass::Throttle);
+        assert_eq!(err.throttle_limit(), Some(50));
+        assert_eq!(err.request_id(), Some("rid-429"));
+    }
+
+    #[tokio::test]
+    async fn auth_failures_name_the_credential_source_but_never_the_key() {
+        let (addr, _rx) = server(|_| {
+            ok_json(r#"{"Response":{"Error":{"Code":"AuthFailure.SecretIdNotFound","Message":"SecretId not found"},"RequestId":"r"}}"#)
+        })
+        .await;
+        let err = client_for(addr)
+            .update_secret(&update(CONTENT_CANARY))
+            .await
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("environment variables TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY"),
+            "{text}"
+        );
+        assert!(text.contains("…MPLE"), "{text}");
+        for canary in [KEY_CANARY, TOKEN_CANARY, CONTENT_CANARY, SECRET_ID] {
+            assert!(!text.contains(canary), "{canary} in {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_api_message_quoting_the_content_is_withheld() {
+        let (addr, _rx) = server(|_| {
+            ok_json(&format!(
+                r#"{{"Response":{{"Error":{{"Code":"InvalidParameterValue","Message":"SecretString {CONTENT_CANARY} is too long"}},"RequestId":"r"}}}}"#
+            ))
+        })
+        .await;
+        let err = client_for(addr)
+            .update_secret(&update(CONTENT_CANARY))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("InvalidParameterValue"));
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(CONTENT_CANARY), "{text}");
+        assert!(text.contains("withheld"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn get_secret_value_over_the_wire() {
+        let (addr, _rx) = server(|_| {
+            ok_json(&format!(
+                r#"{{"Response":{{"SecretName":"a","VersionId":"v1","SecretString":"{CONTENT_CANARY}\n","SecretBinary":"","RequestId":"r"}}}}"#
+            ))
+        })
+        .await;
+        let value = client_for(addr)
+            .get_secret_value(&GetSecretValueRequest {
+                secret_name: "a".into(),
+                version_id: "v1".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            value.content.value().expose(),
+            format!("{CONTENT_CANARY}\n").as_bytes()
+        );
+        assert!(!format!("{value:?}").contains(CONTENT_CANARY));
+    }
+
+    #[tokio::test]
+    async fn undecodable_answers_are_described_without_their_text() {
+        let cases: Vec<(Answer, &str, u16)> = vec![
+            (
+                http(
+                    "502 Bad Gateway",
+                    Some("text/html"),
+                    &format!("<html>{CONTENT_CANARY}</html>"),
+                ),
+                "HTTP 502 (text/html,",
+                502,
+            ),
+            (
+                http(
+                    "200 OK",
+                    Some("text/html"),
+                    &format!("<html>{CONTENT_CANARY}</html>"),
+                ),
+                "content type is not application/json",
+                200,
+            ),
+            (
+                ok_json(&format!(
+                    r#"{{"Response":{{"SecretString":"{CONTENT_CANARY}"#
+                )),
+                "truncated JSON",
+                200,
+            ),
+            (
+                ok_json(&format!(r#"{{"Other":"{CONTENT_CANARY}"}}"#)),
+                "no `Response` object",
+                200,
+            ),
+            (
+                ok_json(&format!(
+                    r#"{{"Response":{{"SecretString":"{CONTENT_CANARY}","SecretBinary":"x"}}}}"#
+                )),
+                "both SecretString and SecretBinary",
+                200,
+            ),
+            (
+                ok_json(&format!(r#"{{"Response":"{CONTENT_CANARY}"}}"#)),
+                "unexpected JSON structure",
+                200,
+            ),
+        ];
+        for (answer, expected, status) in cases {
+            let bytes = match answer {
+                Answer::Bytes(b) => b,
+                _ => unreachable!(),
+            };
+            let (addr, _rx) = server(move |_| Answer::Bytes(bytes.clone())).await;
+            let err = client_for(addr)
+                .get_secret_value(&GetSecretValueRequest {
+                    secret_name: "a".into(),
+                    version_id: "v".into(),
+                })
+                .await
+                .unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(text.contains(expected), "{expected}: {text}");
+            assert!(!text.contains(CONTENT_CANARY), "{text}");
+            assert!(text.contains("bytes"), "{text}");
+            let kind = &err.transport().unwrap().kind;
+            match kind {
+                TransportKind::HttpStatus { status: s, .. }
+                | TransportKind::Undecodable { status: s, .. } => {
+                    assert_eq!(*s, status)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_charset_parameter_is_tolerated() {
+        let (addr, _rx) = server(|_| {
+            http(
+                "200 OK",
+                Some("application/json; charset=utf-8"),
+                r#"{"Response":{"SecretName":"a","RequestId":"r"}}"#,
+            )
+        })
+        .await;
+        let r = client_for(addr)
+            .enable_secret(&EnableSecretRequest {
+                secret_name: "a".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.secret_name, "a");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_is_a_transient_reset() {
+        let (addr, _rx) = server(|_| Answer::Close).await;
+        let err = client_for(addr)
+            .update_secret(&update("x"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::ConnectionReset,
+            "{err}"
+        );
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert!(err.may_have_taken_effect());
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out() {
+        let (addr, _rx) = server(|_| Answer::Hang).await;
+        let mut config = ClientConfig::new(format!("http://{addr}"), "ap-guangzhou");
+        config.request_timeout = Duration::from_millis(300);
+        let client = Client::new(config, creds()).unwrap();
+        let err = client.update_secret(&update("x")).await.unwrap_err();
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::Timeout {
+                phase: TimeoutPhase::Response,
+                limit: Duration::from_millis(300)
+            },
+            "{err}"
+        );
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert!(err.to_string().contains("within 300ms"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_failure() {
+        let addr = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let err = client_for(addr)
+            .update_secret(&update("x"))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::Connect,
+            "{err}"
+        );
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert!(!err.may_have_taken_effect());
+        assert!(err.to_string().contains(&addr.to_string()), "{err}");
+    }
+
+    #[tokio::test]
+    async fn oversized_answers_are_refused() {
+        let (addr, _rx) = server(|_| {
+            ok_json(&format!(
+                r#"{{"Response":{{"Pad":"{}"}}}}"#,
+                "x".repeat(5000)
+            ))
+        })
+        .await;
+        let mut config = ClientConfig::new(format!("http://{addr}"), "");
+        config.max_response_bytes = 1000;
+        let err = Client::new(config, creds())
+            .unwrap()
+            .describe_secret(&DescribeSecretRequest {
+                secret_name: "a".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("exceeds 1000 bytes"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn non_utf8_secret_strings_are_refused_before_sending() {
+        let (addr, mut rx) = server(|_| ok_json(r#"{"Response":{}}"#)).await;
+        let req = UpdateSecretRequest {
+            secret_name: "a".into(),
+            version_id: "v".into(),
+            content: SecretContent::String(SecretValue::new(vec![0xff, 0x00])),
+        };
+        let err = client_for(addr).update_secret(&req).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err}");
+        assert_eq!(err.class(), ErrorClass::Permanent);
+        assert!(rx.try_recv().is_err(), "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn list_all_secrets_follows_pages_and_keeps_each_secret_once() {
+        // 7 secrets served at most 3 per page (the server caps Limit, as an API may). After the
+        // first page a secret is created at the head of the order, which shifts the later pages
+        // by one, so the second page repeats the first page's last secret.
+        let (addr, mut rx) = server(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            let offset = body["Offset"].as_u64().unwrap() as usize;
+            let mut names: Vec<String> = (0..7).map(|i| format!("s{i}")).collect();
+            if offset > 0 {
+                names.insert(0, "created-meanwhile".into());
+            }
+            let page: Vec<serde_json::Value> = names
+                .iter()
+                .skip(offset)
+                .take(3)
+                .map(|n| serde_json::json!({"SecretName": n, "Status": "Enabled", "RotationStatus": 0}))
+                .collect();
+            let response = serde_json::json!({"Response": {
+                "TotalCount": names.len(), "SecretMetadatas": page, "RequestId": "r"}});
+            ok_json(&response.to_string())
+        })
+        .await;
+        let all = client_for(addr)
+            .list_all_secrets(&ListSecretsRequest {
+                state: Some(StateFilter::Enabled),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let names: Vec<&str> = all.iter().map(|m| m.secret_name.as_str()).collect();
+        assert_eq!(names, ["s0", "s1", "s2", "s3", "s4", "s5", "s6"]);
+        let mut offsets = Vec::new();
+        while let Ok(r) = rx.try_recv() {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["Limit"], 100);
+            assert_eq!(body["OrderType"], 1, "oldest first");
+            assert_eq!(body["State"], 1, "the filter is kept");
+            offsets.push(body["Offset"].as_u64().unwrap());
+        }
+        offsets.sort();
+        assert_eq!(offsets, [0, 3, 6]);
+    }
+
+    #[tokio::test]
+    async fn send_json_reaches_any_action_and_reports_api_errors() {
+        let (addr, _rx) = server(|r| {
+            let action = r.headers.iter().find(|(n, _)| n == "x-tc-action").unwrap().1.clone();
+            if action == "GetServiceStatus" {
+                ok_json(r#"{"Response":{"ServiceEnabled":true,"RequestId":"r"}}"#)
+            } else {
+                ok_json(r#"{"Response":{"Error":{"Code":"InvalidAction","Message":"no such action"},"RequestId":"r2"}}"#)
+            }
+        })
+        .await;
+        let client = client_for(addr);
+        let now = crate::clock::unix_now();
+        let req = build_signed_request(
+            &client.request_spec("GetServiceStatus", now),
+            Zeroizing::new(b"{}".to_vec()),
+        );
+        let value = client.send_json(req).await.unwrap();
+        assert_eq!(value["ServiceEnabled"], true);
+        let req = build_signed_request(
+            &client.request_spec("NoSuchThing", now),
+            Zeroizing::new(b"{}".to_vec()),
+        );
+        let err = client.send_json(req).await.unwrap_err();
+        assert_eq!(err.code(), Some("InvalidAction"));
+        assert_eq!(err.action(), "NoSuchThing");
+        assert!(
+            err.to_string().contains("does not serve NoSuchThing"),
+            "{err}"
+        );
+    }
+}

@@ -120,8 +120,9 @@ async fn sleep_unless_shutdown(state: &State, d: Duration) {
     }
 }
 
-/// The parameters a request carries, before they are checked.
-struct Incoming_ {
+/// The common parameters (action, version, region, timestamp) as a request carries them, before
+/// they are checked, and where the rest of its parameters are.
+struct Common {
     style: Style,
     action: Option<String>,
     version: Option<String>,
@@ -180,11 +181,11 @@ const LEGACY_COMMON: &[&str] = &[
     "Language",
 ];
 
-fn classify(parts: &Parts, body: &[u8]) -> Result<Incoming_, ApiError> {
+fn classify(parts: &Parts, body: &[u8]) -> Result<Common, ApiError> {
     let headers = &parts.headers;
     if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-tc-action") {
         let h = |n| header_str(parts, n).map(str::to_string);
-        return Ok(Incoming_ {
+        return Ok(Common {
             style: Style::Tc3,
             action: h("x-tc-action"),
             version: h("x-tc-version"),
@@ -205,7 +206,7 @@ fn classify(parts: &Parts, body: &[u8]) -> Result<Incoming_, ApiError> {
             .find(|(k, _)| k == n)
             .map(|(_, v)| v.to_string())
     };
-    Ok(Incoming_ {
+    Ok(Common {
         action: get("Action"),
         version: get("Version"),
         region: get("Region"),
@@ -301,7 +302,7 @@ async fn checked(
     state: &Arc<State>,
     parts: &Parts,
     body: &Bytes,
-    incoming: Incoming_,
+    incoming: Common,
     action: Action,
 ) -> Outcome {
     let prepared = match authenticate(state, parts, body, incoming, action) {
@@ -401,7 +402,7 @@ fn authenticate(
     state: &State,
     parts: &Parts,
     body: &[u8],
-    incoming: Incoming_,
+    incoming: Common,
     action: Action,
 ) -> Result<Prepared, ApiError> {
     match incoming.version.as_deref() {

@@ -44,7 +44,7 @@ fn venv_bin() -> &'static Path {
 }
 
 #[test]
-fn python_sdk_works_unchanged_with_tc3_post_tc3_get_and_legacy_signatures() {
+fn python_sdk_works_unchanged_with_tc3_post_tc3_get_unsigned_payload_and_legacy_signatures() {
     let bin = venv_bin();
     let emu = TestEmulator::start();
     let cred = emu.credential().clone();
@@ -71,6 +71,7 @@ fn python_sdk_works_unchanged_with_tc3_post_tc3_get_and_legacy_signatures() {
         [
             "tc3-post",
             "tc3-get",
+            "tc3-post-unsigned-payload",
             "legacy-sha256-post",
             "legacy-sha1-get"
         ]
@@ -109,7 +110,7 @@ fn python_sdk_works_unchanged_with_tc3_post_tc3_get_and_legacy_signatures() {
         }
     });
     let s = emu.stats().action(Action::CreateSecret);
-    assert_eq!((s.calls, s.errors), (8, 4), "4 creations and 4 duplicates");
+    assert_eq!((s.calls, s.errors), (10, 5), "5 creations and 5 duplicates");
 }
 
 fn tccli(bin: &Path, home: &Path, args: &[&str]) -> (bool, String, String) {

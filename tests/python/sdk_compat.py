@@ -6,7 +6,8 @@ Run by tests/it/emulator_python.rs (through target/py-venv) with:
   TENCENTCLOUD_SECRET_KEY
   SSM_MODES               optional comma list of modes to run (default: all)
 
-For each signing mode (TC3 POST, TC3 GET, legacy HmacSHA256 POST, legacy HmacSHA1 GET) it goes
+For each signing mode (TC3 POST, TC3 GET, TC3 POST with an unsigned payload, legacy HmacSHA256
+POST, legacy HmacSHA1 GET) it goes
 through create, put, get, update, describe, list, list versions, and errors raised as
 TencentCloudSDKException with the right code. It prints one JSON line per mode and exits 1 at the
 first mismatch, saying what differed.
@@ -23,11 +24,13 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.ssm.v20190923 import models, ssm_client
 
+# mode: (HTTP method, signMethod, X-TC-Content-SHA256: UNSIGNED-PAYLOAD)
 MODES = {
-    "tc3-post": ("POST", "TC3-HMAC-SHA256"),
-    "tc3-get": ("GET", "TC3-HMAC-SHA256"),
-    "legacy-sha256-post": ("POST", "HmacSHA256"),
-    "legacy-sha1-get": ("GET", "HmacSHA1"),
+    "tc3-post": ("POST", "TC3-HMAC-SHA256", False),
+    "tc3-get": ("GET", "TC3-HMAC-SHA256", False),
+    "tc3-post-unsigned-payload": ("POST", "TC3-HMAC-SHA256", True),
+    "legacy-sha256-post": ("POST", "HmacSHA256", False),
+    "legacy-sha1-get": ("GET", "HmacSHA1", False),
 }
 
 
@@ -51,17 +54,19 @@ def expect_error(what, code, call):
     raise Mismatch(what + ": expected TencentCloudSDKException " + code + ", got success")
 
 
-def client(method, sign_method):
+def client(method, sign_method, unsigned_payload, secret_key=None):
     cred = credential.Credential(
-        os.environ["TENCENTCLOUD_SECRET_ID"], os.environ["TENCENTCLOUD_SECRET_KEY"]
+        os.environ["TENCENTCLOUD_SECRET_ID"], secret_key or os.environ["TENCENTCLOUD_SECRET_KEY"]
     )
     http = HttpProfile(endpoint=os.environ["SSM_ENDPOINT"], protocol="http", reqMethod=method)
-    return ssm_client.SsmClient(cred, "ap-guangzhou", ClientProfile(signMethod=sign_method, httpProfile=http))
+    profile = ClientProfile(signMethod=sign_method, httpProfile=http)
+    profile.unsignedPayload = unsigned_payload
+    return ssm_client.SsmClient(cred, "ap-guangzhou", profile)
 
 
 def run(mode):
-    method, sign_method = MODES[mode]
-    c = client(method, sign_method)
+    method, sign_method, unsigned_payload = MODES[mode]
+    c = client(method, sign_method, unsigned_payload)
     name = "py-" + mode
     text = "p@ss w0rd & = + / ü 密码"
     blob = base64.b64encode(bytes(range(256))).decode()
@@ -157,14 +162,7 @@ def run(mode):
     c.EnableSecret(r4)
 
     # Credentials the emulator does not know.
-    bad = ssm_client.SsmClient(
-        credential.Credential(os.environ["TENCENTCLOUD_SECRET_ID"], "wrong-key"),
-        "ap-guangzhou",
-        ClientProfile(
-            signMethod=sign_method,
-            httpProfile=HttpProfile(endpoint=os.environ["SSM_ENDPOINT"], protocol="http", reqMethod=method),
-        ),
-    )
+    bad = client(method, sign_method, unsigned_payload, secret_key="wrong-key")
     expect_error("a wrong key", "AuthFailure.SignatureFailure", lambda: bad.GetSecretValue(r))
 
     # The generic call_json path, as scripts use it.

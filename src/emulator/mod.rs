@@ -72,6 +72,9 @@ pub enum StartError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The task opening the store was cancelled (the runtime is shutting down).
+    #[error("the emulator did not finish starting: {0}")]
+    Interrupted(String),
 }
 
 /// Entry point: `Emulator::start(config)`.

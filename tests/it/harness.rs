@@ -646,7 +646,8 @@ impl Ssmform {
         self
     }
 
-    /// Point the run at an emulator: endpoint-free credentials and region in the environment.
+    /// Give the run the credentials an emulator accepts, and the harness region, through the
+    /// environment (`TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY`, `TENCENTCLOUD_REGION`).
     pub fn credentials_of(self, emu: &TestEmulator) -> Self {
         let c = emu.credential().clone();
         self.env("TENCENTCLOUD_SECRET_ID", c.secret_id)

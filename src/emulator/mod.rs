@@ -1,1 +1,196 @@
-//! A local emulator of the SSM API.
+//! A local emulator of the Tencent Cloud SSM API that official clients cannot tell from the real
+//! service, for tests, benchmarks, first runs and `endpoint = "local"`.
+//!
+//! It serves the actions of `reference/ssm-api.md` §6 over HTTP/1.1 exactly as the real API does:
+//! TC3-HMAC-SHA256 and legacy signatures verified with the crate's own signing code, the same
+//! envelopes and `Content-Type`, the validation rules and error codes, the status machine, per-action
+//! rate limits in a sliding one-second window, and a SQLite store. Failure injection (`--faults`,
+//! `--latency`) produces the throttles, internal errors, 502s, dropped connections and slow answers
+//! that retry logic has to survive, and `GET /_emulator/stats` reports each action's traffic.
+//!
+//! Reading order: [`service`] (the path of one request) → [`auth`] → [`actions`] → [`store`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ssmform::emulator::{Emulator, EmulatorConfig};
+//! let emu = Emulator::start(EmulatorConfig::default()).await?;
+//! println!("SSM at {}", emu.endpoint()); // http://127.0.0.1:PORT
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! What the real API does that the emulator does not: KMS encryption (`KmsKeyId` is stored and
+//! echoed, nothing is encrypted) and `EncryptionPublicKey` responses; cloud-product secrets
+//! (`SecretType` ≠ 0), rotation and SSH-key secrets; tags beyond storing and filtering; STS session
+//! tokens (any `X-TC-Token` is accepted); CAM permissions (every valid credential may do everything);
+//! HTTPS; and any action not in §6 (answered `InvalidAction`).
+
+mod action;
+mod actions;
+mod auth;
+mod config;
+mod error;
+mod faults;
+mod limits;
+mod params;
+mod response;
+mod rules;
+mod server;
+mod service;
+mod stats;
+mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use action::Action;
+pub use auth::{MAX_SKEW_SECS, SERVICE};
+pub use config::{
+    Credential, DEV_SECRET_ID, DEV_SECRET_KEY, DEV_UIN, EmulatorConfig, FaultSpec, RateLimits,
+};
+pub use error::code;
+pub use rules::{
+    DEFAULT_VERSION_ID, MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES, MAX_SECRETS_PER_REGION,
+    MAX_VERSIONS_PER_SECRET,
+};
+pub use service::{API_VERSION, MAX_BODY_BYTES, STATS_PATH};
+pub use stats::{ActionStats, StatsSnapshot};
+pub use store::StoreError;
+
+/// Why an emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The task opening the store was cancelled (the runtime is shutting down).
+    #[error("the emulator did not finish starting: {0}")]
+    Interrupted(String),
+}
+
+/// Entry point: `Emulator::start(config)`.
+pub struct Emulator;
+
+impl Emulator {
+    /// Open the store, bind the address and start serving on the current Tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, StartError> {
+        let credentials = config.effective_credentials();
+        // Opening SQLite touches the disk (and may wait on another process's lock): keep it off
+        // the async workers.
+        let db = config.db.clone();
+        let store = tokio::task::spawn_blocking(move || store::Store::open(db.as_deref()))
+            .await
+            .map_err(|e| StartError::Bind {
+                addr: config.listen,
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let (tx, rx) = watch::channel(false);
+        let faults = faults::Faults::new(config.faults.clone(), config.seed);
+        let seed = faults.seed();
+        let state = Arc::new(service::State {
+            store: Arc::new(store),
+            credentials: auth::Credentials::new(&credentials),
+            traffic: Arc::new(stats::Traffic::new(config.rate_limits.clone())),
+            faults,
+            latency: config.latency,
+            shutdown: rx.clone(),
+        });
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&state), rx));
+        Ok(RunningEmulator {
+            addr,
+            credentials,
+            seed,
+            state,
+            shutdown: tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// A serving emulator. Dropping it stops the server too (without waiting); call
+/// [`RunningEmulator::shutdown`] to wait until every connection is closed.
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    credentials: Vec<Credential>,
+    seed: u64,
+    state: Arc<service::State>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningEmulator {
+    /// The bound address (the real port when the config asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, ready for a client's endpoint setting.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The credentials this emulator accepts (the first is the one to hand a client).
+    pub fn credentials(&self) -> &[Credential] {
+        &self.credentials
+    }
+
+    /// The seed of the fault dice.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The traffic figures, as `GET /_emulator/stats` serves them.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.state.traffic.snapshot()
+    }
+
+    /// A handle that reads the traffic figures from anywhere (another thread, after shutdown).
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::clone(&self.state.traffic))
+    }
+
+    /// Stop accepting, let requests in flight finish, close every connection, and return when the
+    /// server is down (the SQLite file is closed once the last handle goes).
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Reads an emulator's traffic figures; cheap to clone, independent of the server's lifetime.
+#[derive(Clone)]
+pub struct StatsHandle(Arc<stats::Traffic>);
+
+impl StatsHandle {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        self.0.snapshot()
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -28,6 +28,7 @@ pub mod limiter;
 pub mod rates;
 pub mod retry;
 pub mod sign;
+pub mod sign_legacy;
 pub mod types;
 
 /// The public endpoint (nearest region).

@@ -1,0 +1,276 @@
+//! How an emulator is set up: address, storage, accepted credentials, rate limits and injected
+//! failures. The command line (`ssmform emulator`) and the in-process API (`Emulator::start`) build
+//! the same [`EmulatorConfig`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::action::Action;
+
+/// The SecretId the emulator accepts when none is configured. Development only: anyone can read
+/// it here, which is the point.
+pub const DEV_SECRET_ID: &str = "AKIDssmformEmulatorDevelopmentKey0001";
+/// The SecretKey that goes with [`DEV_SECRET_ID`].
+pub const DEV_SECRET_KEY: &str = "ssmformEmulatorDevelopmentSecretKey0001";
+/// The account (UIN) every emulated secret belongs to (`CreateUin` in DescribeSecret).
+pub const DEV_UIN: u64 = 100_000_000_001;
+
+/// One SecretId/SecretKey pair the emulator accepts. The key is never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub secret_id: String,
+    pub secret_key: String,
+}
+
+impl Credential {
+    pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Credential {
+            secret_id: secret_id.into(),
+            secret_key: secret_key.into(),
+        }
+    }
+
+    /// [`DEV_SECRET_ID`] / [`DEV_SECRET_KEY`].
+    pub fn development() -> Self {
+        Credential::new(DEV_SECRET_ID, DEV_SECRET_KEY)
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("secret_id", &self.secret_id)
+            .field(
+                "secret_key",
+                &format_args!("<{} bytes>", self.secret_key.len()),
+            )
+            .finish()
+    }
+}
+
+/// Per-action limits in requests per (sliding) second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimits {
+    /// No limits at all (`--no-rate-limits`): for benchmarks and tests that are not about pacing.
+    Off,
+    /// The documented limit of each action, except those overridden here (`--rate-limit A=N`).
+    Documented { overrides: BTreeMap<Action, u32> },
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits::Documented {
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+impl RateLimits {
+    /// The limit in force for `action`, or `None` when unlimited.
+    pub fn limit(&self, action: Action) -> Option<u32> {
+        match self {
+            RateLimits::Off => None,
+            RateLimits::Documented { overrides } => Some(
+                overrides
+                    .get(&action)
+                    .copied()
+                    .unwrap_or_else(|| action.documented_limit()),
+            ),
+        }
+    }
+
+    /// Parse one `ACTION=N` override (N ≥ 1).
+    pub fn parse_override(s: &str) -> Result<(Action, u32), String> {
+        let (name, n) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not ACTION=N (e.g. UpdateSecret=20)"))?;
+        let action = Action::parse(name.trim()).ok_or_else(|| {
+            let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+            format!(
+                "`{}` is not an emulated action (one of: {})",
+                name.trim(),
+                names.join(", ")
+            )
+        })?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("the limit in `{s}` must be a whole number ≥ 1"))?;
+        Ok((action, n))
+    }
+}
+
+/// Rates (0.0–1.0) of injected failures, decided once per API request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpec {
+    /// `RequestLimitExceeded` regardless of the real limit.
+    pub throttle: f64,
+    /// `InternalError`.
+    pub internal: f64,
+    /// HTTP 502 with an HTML body, as a gateway in front of the service sends.
+    pub http502: f64,
+    /// The connection is closed without any response.
+    pub reset: f64,
+    /// The response (a normal one) is delayed by `slow_delay`.
+    pub slow: f64,
+    /// How long a `slow` response is held back: by default 65 s, past the 60 s default timeouts of
+    /// Tencent's Go and Python SDKs. Set with `slow_ms=N` in the spec.
+    pub slow_delay: Duration,
+}
+
+impl Default for FaultSpec {
+    fn default() -> Self {
+        FaultSpec {
+            throttle: 0.0,
+            internal: 0.0,
+            http502: 0.0,
+            reset: 0.0,
+            slow: 0.0,
+            slow_delay: Duration::from_secs(65),
+        }
+    }
+}
+
+impl FaultSpec {
+    pub fn is_none(&self) -> bool {
+        self.throttle + self.internal + self.http502 + self.reset + self.slow == 0.0
+    }
+
+    /// Parse `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01[,slow_ms=65000]`.
+    /// Every rate is in 0..=1 and together they may not exceed 1.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut f = FaultSpec::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (k, v) = item
+                .split_once('=')
+                .ok_or_else(|| format!("`{item}` is not NAME=RATE"))?;
+            let (k, v) = (k.trim(), v.trim());
+            if k == "slow_ms" {
+                let ms: u64 = v
+                    .parse()
+                    .map_err(|_| format!("slow_ms `{v}` is not a whole number of milliseconds"))?;
+                f.slow_delay = Duration::from_millis(ms);
+                continue;
+            }
+            let rate: f64 = v
+                .parse()
+                .ok()
+                .filter(|r: &f64| (0.0..=1.0).contains(r))
+                .ok_or_else(|| {
+                    format!("the rate of `{k}` must be a number from 0 to 1, not `{v}`")
+                })?;
+            match k {
+                "throttle" => f.throttle = rate,
+                "internal" => f.internal = rate,
+                "http502" => f.http502 = rate,
+                "reset" => f.reset = rate,
+                "slow" => f.slow = rate,
+                _ => {
+                    return Err(format!(
+                        "unknown fault `{k}` (known: throttle, internal, http502, reset, slow, slow_ms)"
+                    ));
+                }
+            }
+        }
+        let total = f.throttle + f.internal + f.http502 + f.reset + f.slow;
+        if total > 1.0 + 1e-9 {
+            return Err(format!("the fault rates add up to {total}, more than 1"));
+        }
+        Ok(f)
+    }
+}
+
+/// Everything an emulator needs to start.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Where to listen; port 0 picks a free one (see `RunningEmulator::addr`).
+    pub listen: SocketAddr,
+    /// SQLite database file (WAL mode); `None` keeps everything in memory.
+    pub db: Option<PathBuf>,
+    /// Credentials accepted; empty means [`Credential::development`].
+    pub credentials: Vec<Credential>,
+    /// Added to every API response.
+    pub latency: Duration,
+    pub faults: FaultSpec,
+    /// Seed for the fault dice; `None` draws one (the same seed replays the same fault sequence
+    /// for the same sequence of requests).
+    pub seed: Option<u64>,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: None,
+            credentials: Vec::new(),
+            latency: Duration::ZERO,
+            faults: FaultSpec::default(),
+            seed: None,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The credentials that will be accepted (the development pair when none were given).
+    pub fn effective_credentials(&self) -> Vec<Credential> {
+        if self.credentials.is_empty() {
+            vec![Credential::development()]
+        } else {
+            self.credentials.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_specs_parse_and_validate() {
+        let f = FaultSpec::parse("throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01")
+            .unwrap();
+        assert_eq!(f.throttle, 0.05);
+        assert_eq!(f.slow, 0.01);
+        assert_eq!(f.slow_delay, Duration::from_secs(65));
+        assert_eq!(
+            FaultSpec::parse("slow=1,slow_ms=20").unwrap().slow_delay,
+            Duration::from_millis(20)
+        );
+        assert!(FaultSpec::parse("").unwrap().is_none());
+        assert!(FaultSpec::parse("throttle=2").is_err());
+        assert!(FaultSpec::parse("throttle=0.6,internal=0.6").is_err());
+        assert!(FaultSpec::parse("boom=0.1").is_err());
+        assert!(FaultSpec::parse("throttle").is_err());
+        assert!(FaultSpec::parse("throttle=NaN").is_err());
+    }
+
+    #[test]
+    fn rate_limit_overrides() {
+        assert_eq!(
+            RateLimits::parse_override("UpdateSecret=20"),
+            Ok((Action::UpdateSecret, 20))
+        );
+        assert!(RateLimits::parse_override("UpdateSecret=0").is_err());
+        assert!(RateLimits::parse_override("Nope=1").is_err());
+        assert!(RateLimits::parse_override("UpdateSecret").is_err());
+        let mut overrides = BTreeMap::new();
+        overrides.insert(Action::UpdateSecret, 20);
+        let l = RateLimits::Documented { overrides };
+        assert_eq!(l.limit(Action::UpdateSecret), Some(20));
+        assert_eq!(l.limit(Action::GetSecretValue), Some(300));
+        assert_eq!(RateLimits::Off.limit(Action::UpdateSecret), None);
+    }
+
+    #[test]
+    fn credential_debug_hides_the_key() {
+        let c = Credential::new("id", "very-secret-key");
+        assert!(!format!("{c:?}").contains("very-secret-key"));
+    }
+}

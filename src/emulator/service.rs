@@ -1,0 +1,472 @@
+//! One HTTP request from arrival to answer: routing, the common parameters, authentication,
+//! injected faults, the rate limiter, then the action.
+//!
+//! The checks run in this order, each answering with its own code:
+//!
+//! 1. method `GET` or `POST` (`UnsupportedProtocol`), body within 10 MiB (`RequestSizeLimitExceeded`);
+//! 2. `Action` present (`MissingParameter`) and emulated (`InvalidAction`);
+//! 3. `Version` = `2019-09-23` (`NoSuchVersion`), `Region` present and well-formed (`UnsupportedRegion`);
+//! 4. `Timestamp` within five minutes (`AuthFailure.SignatureExpire`), then the signature
+//!    ([`super::auth`]);
+//! 5. injected fault, if `--faults` rolled one;
+//! 6. the action's rate limit (`RequestLimitExceeded`);
+//! 7. the action's parameters and rules ([`super::actions`]).
+//!
+//! A request is TC3-signed when it carries an `Authorization` or `X-TC-Action` header (common
+//! parameters in `X-TC-*` headers); otherwise it is a legacy request with every parameter in the
+//! query string (GET) or form body (POST).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response, StatusCode, header};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use super::action::Action;
+use super::actions::{self, Context};
+use super::auth::{self, Credentials, LegacyRequest, Tc3Request};
+use super::error::{ApiError, code};
+use super::faults::{Fault, Faults};
+use super::limits::Admission;
+use super::params::{Params, truncate};
+use super::response;
+use super::rules;
+use super::stats::Traffic;
+use super::store::Store;
+use crate::ssm::sign_legacy::form_decode;
+
+/// The API version every SSM request must name.
+pub const API_VERSION: &str = "2019-09-23";
+/// Largest request body accepted (Tencent's limit for TC3 requests).
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+/// How much of an oversized body is read (and discarded) before answering anyway.
+const DRAIN_CAP_BYTES: usize = 64 * 1024 * 1024;
+/// Where the traffic figures are served.
+pub const STATS_PATH: &str = "/_emulator/stats";
+
+/// Everything a request handler shares.
+pub struct State {
+    pub store: Arc<Store>,
+    pub credentials: Credentials,
+    pub traffic: Arc<Traffic>,
+    pub faults: Faults,
+    pub latency: Duration,
+    /// Flips to `true` when the emulator shuts down (cuts injected slow responses short).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The service's way of saying "drop this connection without answering" to hyper.
+#[derive(Debug)]
+pub struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+type Resp = Response<Full<Bytes>>;
+
+/// Entry point for every HTTP request.
+pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, Dropped> {
+    let (parts, body) = req.into_parts();
+    match parts.uri.path() {
+        "/" => {}
+        STATS_PATH if parts.method == Method::GET => {
+            let body = serde_json::to_vec(&state.traffic.snapshot()).unwrap_or_default();
+            return Ok(response::json_response(body));
+        }
+        _ => {
+            return Ok(response::plain(
+                StatusCode::NOT_FOUND,
+                "Not found: the SSM API is served at `/`, the emulator's figures at `/_emulator/stats`.\n",
+            ));
+        }
+    }
+    let request_id = response::request_id();
+    let outcome = api(&state, &parts, body).await;
+    let answer = match outcome {
+        Outcome::Reply(Ok(fields)) => {
+            response::json_response(response::success_body(fields, &request_id))
+        }
+        Outcome::Reply(Err(e)) => response::json_response(response::error_body(&e, &request_id)),
+        Outcome::BadGateway => response::bad_gateway(),
+        Outcome::Drop => return Err(Dropped),
+    };
+    if !state.latency.is_zero() {
+        sleep_unless_shutdown(&state, state.latency).await;
+    }
+    Ok(answer)
+}
+
+enum Outcome {
+    Reply(Result<Map<String, Value>, ApiError>),
+    BadGateway,
+    Drop,
+}
+
+async fn sleep_unless_shutdown(state: &State, d: Duration) {
+    let mut rx = state.shutdown.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = super::server::shut_down(&mut rx) => {}
+    }
+}
+
+/// The common parameters (action, version, region, timestamp) as a request carries them, before
+/// they are checked, and where the rest of its parameters are.
+struct Common {
+    style: Style,
+    action: Option<String>,
+    version: Option<String>,
+    region: Option<String>,
+    timestamp: Option<String>,
+}
+
+enum Style {
+    /// Common parameters in headers; the action's in the JSON body, the query (GET) or a form body.
+    Tc3,
+    /// Everything in form pairs, `Signature` included.
+    Legacy { pairs: Vec<(String, String)> },
+}
+
+fn header_str<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn content_type(parts: &Parts) -> &str {
+    header_str(parts, "content-type").unwrap_or("")
+}
+
+fn is_form(ct: &str) -> bool {
+    ct.trim_start()
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+}
+
+fn decode_pairs(s: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    let text = std::str::from_utf8(s).map_err(|_| {
+        ApiError::new(
+            code::INVALID_PARAMETER,
+            "The form-encoded parameters are not valid UTF-8.",
+        )
+    })?;
+    form_decode(text).map_err(|e| {
+        ApiError::new(
+            code::INVALID_PARAMETER,
+            format!("The form-encoded parameters are malformed: {e}."),
+        )
+    })
+}
+
+/// Legacy requests carry these next to the action's own parameters.
+const LEGACY_COMMON: &[&str] = &[
+    "Action",
+    "Version",
+    "Region",
+    "Timestamp",
+    "Nonce",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "Token",
+    "RequestClient",
+    "Language",
+];
+
+fn classify(parts: &Parts, body: &[u8]) -> Result<Common, ApiError> {
+    let headers = &parts.headers;
+    if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-tc-action") {
+        let h = |n| header_str(parts, n).map(str::to_string);
+        return Ok(Common {
+            style: Style::Tc3,
+            action: h("x-tc-action"),
+            version: h("x-tc-version"),
+            region: h("x-tc-region"),
+            timestamp: h("x-tc-timestamp"),
+        });
+    }
+    let pairs = if parts.method == Method::GET {
+        decode_pairs(parts.uri.query().unwrap_or("").as_bytes())?
+    } else if is_form(content_type(parts)) {
+        decode_pairs(body)?
+    } else {
+        Vec::new()
+    };
+    let get = |n: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.to_string())
+    };
+    Ok(Common {
+        action: get("Action"),
+        version: get("Version"),
+        region: get("Region"),
+        timestamp: get("Timestamp"),
+        style: Style::Legacy { pairs },
+    })
+}
+
+/// Read the whole body. Past [`MAX_BODY_BYTES`] the rest is read and discarded (up to
+/// [`DRAIN_CAP_BYTES`]) before answering `RequestSizeLimitExceeded`: a client that is still sending
+/// would otherwise see its connection cut instead of the answer.
+async fn read_body(mut body: Incoming) -> Result<Bytes, Option<ApiError>> {
+    let mut buf = bytes::BytesMut::new();
+    let mut seen: usize = 0;
+    while let Some(frame) = body.frame().await {
+        // An error mid-body means the client went away: there is nobody to answer.
+        let frame = frame.map_err(|_| None)?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= MAX_BODY_BYTES {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_CAP_BYTES {
+                break;
+            }
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(Some(too_large()));
+    }
+    Ok(buf.freeze())
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        code::REQUEST_SIZE_LIMIT_EXCEEDED,
+        format!("The request body exceeds {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+async fn api(state: &Arc<State>, parts: &Parts, body: Incoming) -> Outcome {
+    if parts.method != Method::GET && parts.method != Method::POST {
+        return Outcome::Reply(Err(ApiError::new(
+            code::UNSUPPORTED_PROTOCOL,
+            "The HTTP method is not supported; use GET or POST.",
+        )));
+    }
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_CAP_BYTES as u64) {
+        return Outcome::Reply(Err(too_large()));
+    }
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(Some(e)) => return Outcome::Reply(Err(e)),
+        Err(None) => return Outcome::Drop,
+    };
+    let incoming = match classify(parts, &body) {
+        Ok(i) => i,
+        Err(e) => return Outcome::Reply(Err(e)),
+    };
+    let action = match incoming.action.as_deref() {
+        None | Some("") => return Outcome::Reply(Err(ApiError::missing("Action"))),
+        Some(name) => match Action::parse(name) {
+            Some(a) => a,
+            None => {
+                return Outcome::Reply(Err(ApiError::new(
+                    code::INVALID_ACTION,
+                    format!(
+                        "The action `{}` is not supported by the SSM emulator.",
+                        truncate(name, 64)
+                    ),
+                )));
+            }
+        },
+    };
+    state.traffic.record_call(action);
+    let outcome = checked(state, parts, &body, incoming, action).await;
+    match &outcome {
+        Outcome::Reply(Err(e)) if e.code == code::REQUEST_LIMIT_EXCEEDED => {}
+        Outcome::Reply(Err(_)) | Outcome::BadGateway | Outcome::Drop => {
+            state.traffic.record_error(action)
+        }
+        Outcome::Reply(Ok(_)) => {}
+    }
+    outcome
+}
+
+/// Steps 3–7 for a known action.
+async fn checked(
+    state: &Arc<State>,
+    parts: &Parts,
+    body: &Bytes,
+    incoming: Common,
+    action: Action,
+) -> Outcome {
+    let prepared = match authenticate(state, parts, body, incoming, action) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Reply(Err(e)),
+    };
+    match state.faults.roll() {
+        None => {}
+        Some(Fault::Throttle) => {
+            state.traffic.record_throttled(action);
+            // An injected throttle reads like a real one: one call over the limit in force.
+            let limit = state
+                .traffic
+                .limit(action)
+                .unwrap_or(action.documented_limit());
+            return Outcome::Reply(Err(ApiError::throttled(u64::from(limit) + 1, limit)));
+        }
+        Some(Fault::Internal) => {
+            return Outcome::Reply(Err(ApiError::new(
+                code::INTERNAL_ERROR,
+                "An internal error occurred (injected by the emulator's --faults).",
+            )));
+        }
+        Some(Fault::Http502) => return Outcome::BadGateway,
+        Some(Fault::Reset) => return Outcome::Drop,
+        Some(Fault::Slow(d)) => sleep_unless_shutdown(state, d).await,
+    }
+    if let Admission::Throttled { current, limit } = state.traffic.admit(action, Instant::now()) {
+        return Outcome::Reply(Err(ApiError::throttled(current, limit)));
+    }
+    let params = match prepared.params(parts, body) {
+        Ok(p) => p,
+        Err(e) => return Outcome::Reply(Err(e)),
+    };
+    let st = Arc::clone(state);
+    let region = prepared.region;
+    let now = crate::clock::unix_now();
+    let result = tokio::task::spawn_blocking(move || {
+        let ctx = Context {
+            store: &st.store,
+            region: &region,
+            now,
+        };
+        actions::execute(action, &params, &ctx)
+    })
+    .await
+    .unwrap_or_else(|_| Err(ApiError::internal("the request handler failed")));
+    Outcome::Reply(result)
+}
+
+/// An authenticated request whose action parameters are still to be parsed.
+struct Prepared {
+    region: String,
+    style: Style,
+}
+
+impl Prepared {
+    fn params(&self, parts: &Parts, body: &[u8]) -> Result<Params, ApiError> {
+        match &self.style {
+            Style::Legacy { pairs } => Params::from_pairs(
+                pairs
+                    .iter()
+                    .filter(|(k, _)| !LEGACY_COMMON.contains(&k.as_str()))
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+            Style::Tc3 if parts.method == Method::GET => {
+                let pairs = decode_pairs(parts.uri.query().unwrap_or("").as_bytes())?;
+                Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            }
+            Style::Tc3 => {
+                let ct = content_type(parts);
+                if is_form(ct) {
+                    let pairs = decode_pairs(body)?;
+                    Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                } else if ct
+                    .trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+                {
+                    Params::from_json(body)
+                } else {
+                    Err(ApiError::new(
+                        code::INVALID_PARAMETER,
+                        format!(
+                            "The Content-Type `{}` is not supported; send application/json.",
+                            truncate(ct, 64)
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Steps 3 and 4: version, region, timestamp, signature.
+fn authenticate(
+    state: &State,
+    parts: &Parts,
+    body: &[u8],
+    incoming: Common,
+    action: Action,
+) -> Result<Prepared, ApiError> {
+    match incoming.version.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Version")),
+        Some(API_VERSION) => {}
+        Some(v) => {
+            return Err(ApiError::new(
+                code::NO_SUCH_VERSION,
+                format!(
+                    "The API version `{}` of action `{action}` does not exist; SSM is `{API_VERSION}`.",
+                    truncate(v, 32)
+                ),
+            ));
+        }
+    }
+    let region = match incoming.region.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Region")),
+        Some(r) => {
+            rules::region(r)?;
+            r.to_string()
+        }
+    };
+    let timestamp: i64 = match incoming.timestamp.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Timestamp")),
+        Some(t) => t.trim().parse().map_err(|_| {
+            ApiError::invalid_value("Timestamp", "it must be Unix seconds (an integer)")
+        })?,
+    };
+    auth::check_timestamp(timestamp, crate::clock::unix_now())?;
+    match &incoming.style {
+        Style::Tc3 => {
+            let authorization = header_str(parts, "authorization").ok_or_else(|| {
+                ApiError::new(
+                    code::AUTH_INVALID_AUTHORIZATION,
+                    "The request has no `Authorization` header.",
+                )
+            })?;
+            auth::verify_tc3(
+                &state.credentials,
+                &Tc3Request {
+                    authorization,
+                    method: parts.method.as_str(),
+                    query: parts.uri.query().unwrap_or(""),
+                    headers: &parts.headers,
+                    body,
+                    timestamp,
+                },
+            )?;
+        }
+        Style::Legacy { pairs } => {
+            let host = header_str(parts, "host").unwrap_or("");
+            auth::verify_legacy(
+                &state.credentials,
+                &LegacyRequest {
+                    method: parts.method.as_str(),
+                    host,
+                    path: parts.uri.path(),
+                    params: pairs,
+                },
+            )?;
+        }
+    }
+    Ok(Prepared {
+        region,
+        style: incoming.style,
+    })
+}

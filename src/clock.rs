@@ -73,7 +73,10 @@ mod tests {
 
     #[test]
     fn rfc3339_has_millis_and_zulu() {
-        assert_eq!(rfc3339_millis(1_551_113_065_042), "2019-02-25T16:44:25.042Z");
+        assert_eq!(
+            rfc3339_millis(1_551_113_065_042),
+            "2019-02-25T16:44:25.042Z"
+        );
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
     }
 }

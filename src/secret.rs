@@ -136,7 +136,10 @@ pub const PLAN_KEY_ENV: &str = "SSMFORM_PLAN_KEY";
 impl PlanKey {
     /// A key from a passphrase (the value of `SSMFORM_PLAN_KEY`).
     pub fn from_passphrase(passphrase: &[u8]) -> Self {
-        PlanKey(Zeroizing::new(hmac_sha256(b"ssmform plan key v1", passphrase)))
+        PlanKey(Zeroizing::new(hmac_sha256(
+            b"ssmform plan key v1",
+            passphrase,
+        )))
     }
 
     /// A key derived from the API secret key, so that the key itself never appears anywhere.
@@ -274,7 +277,10 @@ mod tests {
         let v = SecretValue::from_string(CANARY.to_string());
         let shown = format!("{v:?} {:?}", SecretContent::String(v.clone()));
         assert!(!shown.contains(CANARY), "{shown}");
-        assert!(shown.contains(&format!("{} bytes", CANARY.len())), "{shown}");
+        assert!(
+            shown.contains(&format!("{} bytes", CANARY.len())),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub fn canonical_request(
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&signed_headers_list(headers.iter().map(|(n, _)| n.as_str())));
+    out.push_str(&signed_headers_list(
+        headers.iter().map(|(n, _)| n.as_str()),
+    ));
     out.push('\n');
     out.push_str(hashed_payload);
     out
@@ -99,7 +101,12 @@ pub fn signature(secret_key: &[u8], date: &str, service: &str, string_to_sign: &
 }
 
 /// The `Authorization` header value.
-pub fn authorization(secret_id: &str, scope: &str, signed_headers: &str, signature: &str) -> String {
+pub fn authorization(
+    secret_id: &str,
+    scope: &str,
+    signed_headers: &str,
+    signature: &str,
+) -> String {
     format!(
         "{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={signed_headers}, Signature={signature}"
     )
@@ -168,7 +175,12 @@ impl RequestToSign<'_> {
 
 impl Signed {
     pub fn authorization(&self, secret_id: &str) -> String {
-        authorization(secret_id, &self.scope, &self.signed_headers, &self.signature)
+        authorization(
+            secret_id,
+            &self.scope,
+            &self.signed_headers,
+            &self.signature,
+        )
     }
 }
 
@@ -218,11 +230,11 @@ impl Authorization {
         let signature = signature.ok_or(AuthorizationError::Missing("Signature"))?;
         // The SecretId itself cannot contain '/', so split from the right.
         let mut it = credential.rsplitn(4, '/');
-        let (terminator, service, date, secret_id) = match (it.next(), it.next(), it.next(), it.next())
-        {
-            (Some(t), Some(s), Some(d), Some(id)) if !id.is_empty() => (t, s, d, id),
-            _ => return Err(AuthorizationError::Credential),
-        };
+        let (terminator, service, date, secret_id) =
+            match (it.next(), it.next(), it.next(), it.next()) {
+                (Some(t), Some(s), Some(d), Some(id)) if !id.is_empty() => (t, s, d, id),
+                _ => return Err(AuthorizationError::Credential),
+            };
         Ok(Authorization {
             secret_id: secret_id.to_string(),
             date: date.to_string(),
@@ -241,8 +253,7 @@ impl Authorization {
 /// Constant-time comparison of two signatures (hex strings).
 pub fn signatures_equal(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -307,7 +318,12 @@ mod tests {
             assert_eq!(signed.string_to_sign, v.string_to_sign, "{}", v.name);
             assert_eq!(signed.signature, v.signature, "{}", v.name);
             assert_eq!(signed.signed_headers, v.signed_headers, "{}", v.name);
-            assert_eq!(signed.authorization(&v.secret_id), v.authorization, "{}", v.name);
+            assert_eq!(
+                signed.authorization(&v.secret_id),
+                v.authorization,
+                "{}",
+                v.name
+            );
 
             let parsed = Authorization::parse(&v.authorization).unwrap();
             assert_eq!(parsed.secret_id, v.secret_id);
@@ -362,7 +378,9 @@ mod tests {
             Err(AuthorizationError::Missing("Credential"))
         );
         assert_eq!(
-            Authorization::parse("TC3-HMAC-SHA256 Credential=a/b/c, SignedHeaders=host, Signature=ab"),
+            Authorization::parse(
+                "TC3-HMAC-SHA256 Credential=a/b/c, SignedHeaders=host, Signature=ab"
+            ),
             Err(AuthorizationError::Credential)
         );
         assert_eq!(

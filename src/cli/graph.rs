@@ -1,8 +1,14 @@
 //! `ssmform graph [DIR]`: the dependency graph as Graphviz DOT.
+//!
+//! Every node is named by its address; secrets are grouped by apply wave as if every secret
+//! changed (`ssmform graph | dot -Tsvg > graph.svg`).
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::{CmdResult, VarArgs};
+use super::{CmdResult, Exit, VarArgs};
+use crate::config::{self, LoadOptions, Mode};
+use crate::term::{Paint, Stream};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,6 +19,26 @@ pub struct Args {
     pub vars: VarArgs,
 }
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::not_built("graph"))
+pub fn run(args: Args) -> CmdResult {
+    let opts = LoadOptions {
+        dir: &args.dir,
+        vars: &args.vars,
+        env: config::env_vars(),
+        mode: Mode::Validate,
+    };
+    let paint = Paint::for_stream(Stream::Stderr);
+    let cfg = match config::load(&opts) {
+        Ok(cfg) => cfg,
+        Err(diags) => {
+            eprint!("{}", diags.render(paint));
+            return Ok(Exit::Error);
+        }
+    };
+    if !cfg.warnings().is_empty() {
+        eprint!("{}", cfg.warnings().render(paint));
+    }
+    let all: BTreeSet<String> = cfg.secret_addresses().into_iter().collect();
+    let waves = cfg.graph().waves(&all);
+    print!("{}", cfg.graph().to_dot(&waves));
+    Ok(Exit::Success)
 }

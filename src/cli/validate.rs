@@ -1,8 +1,16 @@
 //! `ssmform validate [DIR]`: offline checks of a configuration.
+//!
+//! Loads the configuration in [`Mode::Validate`] (a variable without a value is unknown) and
+//! evaluates everything that does not wait for a data source or such a variable: syntax,
+//! schema, references, cycles, SSM's naming rules, base64, the 32 KB limit, types and function
+//! errors. It reads only the configuration directory (and files it names): no network, no
+//! credentials.
 
 use std::path::PathBuf;
 
-use super::{CmdResult, VarArgs};
+use super::{CmdResult, Exit, VarArgs};
+use crate::config::{self, DataValues, Diagnostics, LoadOptions, Mode};
+use crate::term::{Paint, Stream};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,6 +33,79 @@ pub enum DiagnosticFormat {
     Json,
 }
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::not_built("validate"))
+/// What validation found, besides diagnostics.
+struct Summary {
+    secrets: usize,
+    evaluated: usize,
+    deferred: usize,
+    data_sources: usize,
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let opts = LoadOptions {
+        dir: &args.dir,
+        vars: &args.vars,
+        env: config::env_vars(),
+        mode: Mode::Validate,
+    };
+    let (diags, summary) = validate(&opts);
+    match args.format {
+        DiagnosticFormat::Json => {
+            let mut json = diags.to_json();
+            if let Some(s) = &summary {
+                json["secrets"] = s.secrets.into();
+                json["evaluated"] = s.evaluated.into();
+                json["deferred"] = s.deferred.into();
+            }
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        DiagnosticFormat::Text => {
+            if !diags.is_empty() {
+                eprint!("{}", diags.render(Paint::for_stream(Stream::Stderr)));
+            }
+            if let (false, Some(s)) = (diags.has_errors(), &summary) {
+                let paint = Paint::for_stream(Stream::Stdout);
+                let mut line = format!(
+                    "{} The configuration is valid: {} secret{}",
+                    paint.green("Success!"),
+                    s.secrets,
+                    if s.secrets == 1 { "" } else { "s" }
+                );
+                if s.deferred > 0 {
+                    line.push_str(&format!(
+                        ", {} checked now, {} at plan time (they depend on {} data source{} or on variables without values)",
+                        s.evaluated,
+                        s.deferred,
+                        s.data_sources,
+                        if s.data_sources == 1 { "" } else { "s" }
+                    ));
+                }
+                println!("{line}.");
+            }
+        }
+    }
+    Ok(if diags.has_errors() {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
+
+fn validate(opts: &LoadOptions) -> (Diagnostics, Option<Summary>) {
+    match config::load(opts) {
+        Err(diags) => (diags, None),
+        Ok(cfg) => {
+            let ev = cfg.evaluate(&DataValues::default(), None);
+            let mut diags = cfg.warnings().clone();
+            diags.extend(ev.diagnostics);
+            diags.sort();
+            let summary = Summary {
+                secrets: cfg.secret_addresses().len(),
+                evaluated: ev.secrets.len(),
+                deferred: ev.deferred.len(),
+                data_sources: ev.pending_data.len(),
+            };
+            (diags, Some(summary))
+        }
+    }
 }

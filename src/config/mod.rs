@@ -1,2 +1,285 @@
-//! HCL configuration → typed, evaluated configuration: loading, schema, functions, variables and
-//! diagnostics.
+//! HCL configuration → typed, evaluated configuration: loading, schema, variables, references,
+//! evaluation, functions, diagnostics and formatting.
+//!
+//! # The contract other modules use
+//!
+//! ```text
+//! load(&LoadOptions { dir, vars, env, mode }) -> Result<Config, Diagnostics>
+//!     parse every *.hcl of dir (not *.vars.hcl), check the schema, give variables their values,
+//!     resolve references, build the graph (cycles are errors), apply the sensitivity rule,
+//!     evaluate the provider block. All problems are collected.
+//! config.evaluate(&DataValues, scope) -> Evaluation { secrets, pending_data, deferred, diagnostics }
+//!     pure; call it, read the data sources in `pending_data`, call it again with their values.
+//! config.graph()        waves, --target closures, dependents (crate::graph::Graph)
+//! config.provider()     region, endpoint, rate limits, profile
+//! config.digest()       sha256 over the configuration files (sorted names + contents)
+//! config.variable_values()  each variable's value in a canonical encoding (for saved plans)
+//! config.secret_addresses() "secret.<label>", declaration order
+//! config.diagnostic(severity, &location, message)  a diagnostic at a handed-out location
+//! ```
+//!
+//! `Mode::Validate` treats a variable without a value as unknown (everything depending on it is
+//! skipped, like data sources); `Mode::Plan` makes it an error naming the variable.
+//!
+//! # Secrets
+//!
+//! Secret contents and sensitive variables are secrets. Outputs hold them as
+//! [`SecretValue`]/[`SecretContent`]; diagnostics never contain them (an error about a value says
+//! its length and origin) and mask them in the source lines they show (see [`source`]). A secret
+//! whose `sensitive = false` content — or any secret's name, version id or description, which
+//! plans always print — derives from a sensitive variable, a data source or another secret's
+//! content is an error.
+//!
+//! # Decisions worth knowing
+//!
+//! - `file()`/`filebase64()` paths are relative to the configuration directory and may not leave
+//!   it (no absolute paths, no `..` or symbolic link out of it): a reviewed configuration must not
+//!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
+//! - Expressions are evaluated by [`eval`], not `hcl::eval` (see that module for why).
+//! - `--var` always wins over `--var-file` (clap keeps them in two lists).
+//! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts decoded bytes.
+//! - `jsonencode` escapes `<`, `>` and `&` as Terraform does, so values written by Terraform do
+//!   not show a change.
+//!
+//! # Not supported (HCL/Terraform features)
+//!
+//! `object({...})`/`tuple([...])` type constraints (use `map`/`list`/`any`), variable
+//! `validation` and `nullable`, provider-namespaced functions, `templatefile`, regular-expression
+//! functions (`regex`, `replace` with `/re/`), non-deterministic functions (`timestamp`, `uuid`),
+//! `count`/`for_each`/`dynamic` blocks, `path.*`/`terraform.*`/`each.*`/`self`, and JSON-syntax
+//! configuration files (`*.hcl.json`).
+
+// Diagnostics are this module's product, not an exceptional path: returning them by value in
+// `Result`s keeps the code plain, and their size does not matter on these cold paths.
+#![allow(clippy::result_large_err)]
+
+pub(crate) mod diagnostics;
+pub(crate) mod eval;
+mod evaluate;
+pub mod fmt;
+pub(crate) mod functions;
+mod lexer;
+pub(crate) mod load;
+pub(crate) mod model;
+pub(crate) mod names;
+pub mod provider;
+pub(crate) mod refs;
+pub(crate) mod schema;
+pub(crate) mod source;
+pub(crate) mod suggest;
+pub(crate) mod value;
+pub(crate) mod variables;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use diagnostics::{Diagnostic, Diagnostics, Location, Note, Severity};
+pub use evaluate::{MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES};
+pub use provider::{DOCUMENTED_RATE_LIMITS, Endpoint, Provider};
+pub use variables::ENV_PREFIX;
+
+use crate::graph::Graph;
+use crate::secret::{SecretContent, SecretValue};
+use model::{NodeDecl, VarValue};
+use schema::Decls;
+use source::Sources;
+
+/// How variables without a value are treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `validate`, `graph`: a variable with no value is unknown; expressions depending on it are
+    /// skipped, like those depending on data sources.
+    Validate,
+    /// `plan`, `apply`: a variable with no value is an error naming it.
+    Plan,
+}
+
+/// What [`load`] needs.
+#[derive(Clone, Debug)]
+pub struct LoadOptions<'a> {
+    /// The configuration directory.
+    pub dir: &'a Path,
+    /// `--var` and `--var-file` from the command line.
+    pub vars: &'a crate::cli::VarArgs,
+    /// A snapshot of the `SSMFORM_VAR_*` environment variables ([`env_vars`]); injectable so
+    /// tests do not touch the process environment.
+    pub env: Vec<(String, String)>,
+    pub mode: Mode,
+}
+
+/// The `SSMFORM_VAR_*` variables of the process environment (others are not read; entries that
+/// are not UTF-8 are skipped).
+pub fn env_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect()
+}
+
+/// Loads and checks the configuration in `opts.dir`: parse, schema, variables, references,
+/// graph and cycles. Every problem found is returned, not just the first.
+pub fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
+    load::load(opts)
+}
+
+/// A loaded configuration: declarations with their expressions, the dependency graph and the
+/// provider settings. Evaluate it with [`Config::evaluate`].
+pub struct Config {
+    pub(crate) dir: PathBuf,
+    pub(crate) sources: Sources,
+    pub(crate) provider: Provider,
+    pub(crate) graph: Graph,
+    /// The declaration behind each graph node, by node id.
+    pub(crate) nodes: Vec<NodeDecl>,
+    pub(crate) decls: Decls,
+    pub(crate) digest: [u8; 32],
+    pub(crate) mode: Mode,
+    pub(crate) warnings: Diagnostics,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("dir", &self.dir)
+            .field("nodes", &self.graph.len())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Warnings found while loading (a value file setting an undeclared variable, a rate limit
+    /// above the documented one, ...). Errors make [`load`] fail instead.
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
+    }
+
+    /// SHA-256 over the configuration files: for each file in name order, its name and its
+    /// contents, each prefixed by its length. Value files are not included (the variables'
+    /// values are covered by [`Config::variable_values`]).
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
+
+    /// Each variable's name and resolved value in a canonical encoding (compact JSON with sorted
+    /// keys; `(unknown)` for a variable without a value under [`Mode::Validate`]), in declaration
+    /// order, for keyed fingerprints in saved plans.
+    pub fn variable_values(&self) -> Vec<(String, SecretValue)> {
+        self.decls
+            .variables
+            .iter()
+            .map(|v| {
+                let encoded = match &v.value {
+                    VarValue::Known { value, .. } => value
+                        .to_json()
+                        .and_then(|j| serde_json::to_string(&j).ok())
+                        .unwrap_or_else(|| "(unknown)".to_string()),
+                    VarValue::Unset => "(unknown)".to_string(),
+                };
+                (v.name.clone(), SecretValue::from_string(encoded))
+            })
+            .collect()
+    }
+
+    /// Every secret's address (`secret.<label>`), in declaration order.
+    pub fn secret_addresses(&self) -> Vec<String> {
+        let mut s: Vec<_> = self.decls.secrets.iter().collect();
+        s.sort_by_key(|s| s.header);
+        s.iter().map(|s| format!("secret.{}", s.label)).collect()
+    }
+
+    /// The declared variables, in declaration order, with where each value came from.
+    pub fn variables(&self) -> Vec<VariableInfo> {
+        self.decls
+            .variables
+            .iter()
+            .map(|v| VariableInfo {
+                name: v.name.clone(),
+                type_constraint: v.ty.display(),
+                sensitive: v.sensitive,
+                description: v.description.clone(),
+                origin: match &v.value {
+                    VarValue::Known { origin, .. } => Some(origin.clone()),
+                    VarValue::Unset => None,
+                },
+            })
+            .collect()
+    }
+}
+
+/// A declared variable (without its value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariableInfo {
+    pub name: String,
+    /// `string`, `list(number)`, ...
+    pub type_constraint: String,
+    pub sensitive: bool,
+    pub description: Option<String>,
+    /// Where the value came from (`its default`, `SSMFORM_VAR_env`, `--var env`,
+    /// `prod.auto.vars.hcl:3`), or `None` if it has no value.
+    pub origin: Option<String>,
+}
+
+/// Values of data sources read from SSM, by address (`data.ssm_secret.<label>`).
+#[derive(Clone, Debug, Default)]
+pub struct DataValues(pub BTreeMap<String, SecretContent>);
+
+/// The result of [`Config::evaluate`].
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Every secret that could be evaluated, in graph (topological) order.
+    pub secrets: Vec<DesiredSecret>,
+    /// Data sources whose `secret_name`/`version_id` are known but whose value was not given:
+    /// the planner reads them and evaluates again.
+    pub pending_data: Vec<DataRequest>,
+    /// Secrets not evaluated because they wait on pending data (or, under [`Mode::Validate`], on
+    /// variables without a value).
+    pub deferred: Vec<String>,
+    /// Problems with values: naming rules, base64, the 32 KB limit, types, functions.
+    pub diagnostics: Diagnostics,
+}
+
+/// A data source the planner must read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataRequest {
+    /// `data.ssm_secret.<label>`.
+    pub address: String,
+    pub secret_name: String,
+    pub version_id: String,
+    /// The `data "ssm_secret" "<label>"` header.
+    pub location: Location,
+}
+
+/// What one secret version must contain, according to the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredSecret {
+    /// `secret.<label>`.
+    pub address: String,
+    pub label: String,
+    pub secret_name: String,
+    pub version_id: String,
+    /// The content; for `secret_binary`, the decoded bytes.
+    pub content: SecretContent,
+    /// `sensitive` (default true): false allows a plain-text diff in plans.
+    pub sensitive: bool,
+    /// Used only when the secret has to be created.
+    pub description: Option<String>,
+    /// The `secret "<label>"` header.
+    pub location: Location,
+}

@@ -1,0 +1,1145 @@
+//! The expression evaluator: hcl-edit expressions (with their spans) → [`Value`]s.
+//!
+//! Why not `hcl::eval`: it evaluates `hcl::Expression`s, which have no source spans (an error
+//! could only point at the whole attribute), it has no unknown values (so nothing could be
+//! evaluated before data sources are read), it clones a variable's whole value on every
+//! reference (quadratic for 10,000 secrets referring to each other through one `secret`
+//! object), its error messages print the values involved (a secret could end up in an error),
+//! and its functions are plain `fn`s that cannot know the configuration directory. This
+//! evaluator walks the hcl-edit tree the loader already has, resolves references through a
+//! [`Resolve`] without copying more than the value read, propagates [`Value::Unknown`], and
+//! never puts a value in a message.
+//!
+//! Semantics follow HCL's specification and Terraform's behaviour, with two deliberate
+//! differences: `&&`/`||` short-circuit, and a conditional evaluates only the branch it takes
+//! (so `var.path == "" ? "" : file(var.path)` works).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hcl::edit::expr::{
+    BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, Traversal, TraversalOperator,
+    UnaryOperator,
+};
+use hcl::edit::template::{Directive, Element, Template};
+
+use super::functions::{self, FuncCtx};
+use super::model::RefKind;
+use super::refs::{Functions, span_of};
+use super::source::{Diag, FileId, Span};
+use super::value::{Number, Value};
+
+/// A dependency that failed to evaluate: whatever depends on it is skipped without a second
+/// error.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Poisoned;
+
+/// Where references get their values.
+pub(crate) trait Resolve {
+    /// The value of `var.X`, `local.X`, `secret.L` or `data.ssm_secret.L` (the last two as
+    /// objects of their attributes). `None` if there is no such declaration.
+    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>>;
+}
+
+/// A resolver for contexts where references are not allowed (variable values).
+pub(crate) struct NoReferences;
+
+impl Resolve for NoReferences {
+    fn resolve(&self, _: RefKind, _: &str) -> Option<Result<&Value, Poisoned>> {
+        None
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum EvalError {
+    Diag(Box<Diag>),
+    Poisoned,
+}
+
+impl From<Diag> for EvalError {
+    fn from(d: Diag) -> Self {
+        EvalError::Diag(Box::new(d))
+    }
+}
+
+type R<T> = Result<T, EvalError>;
+
+pub(crate) struct Evaluator<'a> {
+    file: FileId,
+    resolver: &'a dyn Resolve,
+    dir: &'a Path,
+    functions: Functions,
+    /// For-expression variables, innermost last.
+    scope: Vec<(String, Value)>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub(crate) fn new(
+        file: FileId,
+        resolver: &'a dyn Resolve,
+        dir: &'a Path,
+        functions: Functions,
+    ) -> Self {
+        Evaluator {
+            file,
+            resolver,
+            dir,
+            functions,
+            scope: Vec::new(),
+        }
+    }
+
+    fn span(&self, node: &impl hcl::edit::Span, fallback: Span) -> Span {
+        span_of(node, self.file, fallback)
+    }
+
+    pub(crate) fn eval(&mut self, expr: &Expression, fallback: Span) -> R<Value> {
+        let here = self.span(expr, fallback);
+        match expr {
+            Expression::Null(_) => Ok(Value::Null),
+            Expression::Bool(b) => Ok(Value::Bool(*b.value())),
+            Expression::Number(n) => Ok(Value::Number(Number::from(*n.value()))),
+            Expression::String(s) => Ok(Value::String(s.value().clone())),
+            Expression::Array(a) => {
+                let mut out = Vec::with_capacity(a.len());
+                for e in a.iter() {
+                    out.push(self.eval(e, here)?);
+                }
+                Ok(Value::List(out))
+            }
+            Expression::Object(o) => {
+                let mut out = BTreeMap::new();
+                let mut unknown = false;
+                for (k, v) in o.iter() {
+                    let key = match k {
+                        ObjectKey::Ident(id) => Some(id.as_str().to_string()),
+                        ObjectKey::Expression(e) => {
+                            let key_span = self.span(e, here);
+                            match self.eval(e, here)? {
+                                Value::String(s) => Some(s),
+                                Value::Number(n) => Some(n.to_string()),
+                                Value::Bool(b) => Some(b.to_string()),
+                                Value::Unknown => None,
+                                other => {
+                                    return Err(Diag::error(
+                                        key_span,
+                                        format!(
+                                            "an object key must be a string, not {}",
+                                            other.a_type()
+                                        ),
+                                    )
+                                    .into());
+                                }
+                            }
+                        }
+                    };
+                    let value = self.eval(v.expr(), here)?;
+                    match key {
+                        Some(k) => {
+                            out.insert(k, value);
+                        }
+                        None => unknown = true,
+                    }
+                }
+                Ok(if unknown {
+                    Value::Unknown
+                } else {
+                    Value::Object(out)
+                })
+            }
+            Expression::StringTemplate(t) => self.template_value(t, here),
+            Expression::HeredocTemplate(h) => self.template_value(&h.template, here),
+            Expression::Parenthesis(p) => self.eval(p.inner(), here),
+            Expression::Variable(v) => match self.scope.iter().rev().find(|(n, _)| n == v.as_str())
+            {
+                Some((_, val)) => Ok(val.clone()),
+                None => Err(Diag::error(here, format!("unknown name `{}`", v.as_str())).into()),
+            },
+            Expression::Conditional(c) => {
+                let cond_span = self.span(&c.cond_expr, here);
+                match self.eval(&c.cond_expr, here)? {
+                    Value::Unknown => Ok(Value::Unknown),
+                    v => {
+                        if to_bool(&v, cond_span, "the condition")? {
+                            self.eval(&c.true_expr, here)
+                        } else {
+                            self.eval(&c.false_expr, here)
+                        }
+                    }
+                }
+            }
+            Expression::FuncCall(f) => self.func_call(f, here),
+            Expression::Traversal(t) => self.traversal(t, here),
+            Expression::UnaryOp(u) => {
+                let v = self.eval(&u.expr, here)?;
+                if matches!(v, Value::Unknown) {
+                    return Ok(Value::Unknown);
+                }
+                match u.operator.value() {
+                    UnaryOperator::Neg => {
+                        let n = to_number(&v, here, "the operand of `-`")?;
+                        Ok(Value::Number(match n {
+                            Number::Int(i) => Number::Int(-i),
+                            Number::Float(f) => Number::Float(-f),
+                        }))
+                    }
+                    UnaryOperator::Not => {
+                        Ok(Value::Bool(!to_bool(&v, here, "the operand of `!`")?))
+                    }
+                }
+            }
+            Expression::BinaryOp(b) => {
+                self.binary(&b.lhs_expr, *b.operator.value(), &b.rhs_expr, here)
+            }
+            Expression::ForExpr(f) => self.for_expr(f, here),
+        }
+    }
+
+    // ---- templates -------------------------------------------------------------------------
+
+    fn template_value(&mut self, t: &Template, here: Span) -> R<Value> {
+        // A template that is a single interpolation yields its value unconverted, as in HCL:
+        // "${var.list}" is the list.
+        if t.len() == 1
+            && let Some(Element::Interpolation(i)) = t.get(0)
+        {
+            return self.eval(&i.expr, here);
+        }
+        let mut out = String::new();
+        let mut unknown = false;
+        self.template(t, false, false, here, &mut out, &mut unknown)?;
+        Ok(if unknown {
+            Value::Unknown
+        } else {
+            Value::String(out)
+        })
+    }
+
+    /// Appends the template's text to `out`. `trim_first`/`trim_last`: whether a strip marker
+    /// (`~`) outside this template removes the whitespace at its start/end.
+    fn template(
+        &mut self,
+        t: &Template,
+        trim_first: bool,
+        trim_last: bool,
+        here: Span,
+        out: &mut String,
+        unknown: &mut bool,
+    ) -> R<()> {
+        let elements: Vec<&Element> = t.iter().collect();
+        let n = elements.len();
+        for (i, el) in elements.iter().enumerate() {
+            match el {
+                Element::Literal(lit) => {
+                    let mut s: &str = lit.value();
+                    let trim_left = if i == 0 {
+                        trim_first
+                    } else {
+                        strips_following(elements[i - 1])
+                    };
+                    let trim_right = if i + 1 == n {
+                        trim_last
+                    } else {
+                        strips_preceding(elements[i + 1])
+                    };
+                    if trim_left {
+                        s = s.trim_start();
+                    }
+                    if trim_right {
+                        s = s.trim_end();
+                    }
+                    out.push_str(s);
+                }
+                Element::Interpolation(interp) => {
+                    let span = self.span(&interp.expr, here);
+                    let v = self.eval(&interp.expr, here)?;
+                    match v {
+                        Value::Unknown => *unknown = true,
+                        v => {
+                            if !*unknown {
+                                push_interpolated(out, v, span)?;
+                            }
+                        }
+                    }
+                }
+                Element::Directive(d) => match d.as_ref() {
+                    Directive::If(d) => {
+                        let cond_span = self.span(&d.if_expr.cond_expr, here);
+                        let c = self.eval(&d.if_expr.cond_expr, here)?;
+                        if matches!(c, Value::Unknown) {
+                            *unknown = true;
+                            continue;
+                        }
+                        let endif_start = d.endif_expr.strip.strip_start();
+                        if to_bool(&c, cond_span, "the `if` condition")? {
+                            let last = match &d.else_expr {
+                                Some(e) => e.strip.strip_start(),
+                                None => endif_start,
+                            };
+                            self.template(
+                                &d.if_expr.template,
+                                d.if_expr.strip.strip_end(),
+                                last,
+                                here,
+                                out,
+                                unknown,
+                            )?;
+                        } else if let Some(e) = &d.else_expr {
+                            self.template(
+                                &e.template,
+                                e.strip.strip_end(),
+                                endif_start,
+                                here,
+                                out,
+                                unknown,
+                            )?;
+                        }
+                    }
+                    Directive::For(d) => {
+                        let f = &d.for_expr;
+                        let coll_span = self.span(&f.collection_expr, here);
+                        let coll = self.eval(&f.collection_expr, here)?;
+                        let Some(items) = iterate(coll, coll_span)? else {
+                            *unknown = true;
+                            continue;
+                        };
+                        for (k, v) in items {
+                            let pushed = self.push_loop_vars(
+                                f.key_var.as_ref().map(|k| k.as_str()),
+                                f.value_var.as_str(),
+                                k,
+                                v,
+                            );
+                            let r = self.template(
+                                &f.template,
+                                f.strip.strip_end(),
+                                d.endfor_expr.strip.strip_start(),
+                                here,
+                                out,
+                                unknown,
+                            );
+                            self.scope.truncate(self.scope.len() - pushed);
+                            r?;
+                        }
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+
+    fn push_loop_vars(
+        &mut self,
+        key_var: Option<&str>,
+        value_var: &str,
+        k: Value,
+        v: Value,
+    ) -> usize {
+        let mut pushed = 1;
+        if let Some(kv) = key_var {
+            self.scope.push((kv.to_string(), k));
+            pushed += 1;
+        }
+        self.scope.push((value_var.to_string(), v));
+        pushed
+    }
+
+    // ---- for-expressions --------------------------------------------------------------------
+
+    fn for_expr(&mut self, f: &ForExpr, here: Span) -> R<Value> {
+        let coll_span = self.span(&f.intro.collection_expr, here);
+        let coll = self.eval(&f.intro.collection_expr, here)?;
+        let Some(items) = iterate(coll, coll_span)? else {
+            return Ok(Value::Unknown);
+        };
+        let key_var = f.intro.key_var.as_ref().map(|k| k.as_str());
+        let value_var = f.intro.value_var.as_str();
+        let mut list = Vec::new();
+        let mut object: BTreeMap<String, Value> = BTreeMap::new();
+        let mut unknown = false;
+        for (k, v) in items {
+            let pushed = self.push_loop_vars(key_var, value_var, k, v);
+            let r = self.for_item(f, here);
+            self.scope.truncate(self.scope.len() - pushed);
+            match r? {
+                ForItem::Skip => {}
+                ForItem::Unknown => unknown = true,
+                ForItem::Value(v) => list.push(v),
+                ForItem::Pair(k, v, key_span) => {
+                    if f.grouping {
+                        match object.entry(k).or_insert_with(|| Value::List(Vec::new())) {
+                            Value::List(l) => l.push(v),
+                            _ => unreachable!("grouped values are lists"),
+                        }
+                    } else if object.insert(k, v).is_some() {
+                        return Err(Diag::error(
+                            key_span,
+                            "two elements of this for-expression produce the same key",
+                        )
+                        .help("add `...` after the value expression to group values with the same key into lists")
+                        .into());
+                    }
+                }
+            }
+        }
+        Ok(if unknown {
+            Value::Unknown
+        } else if f.key_expr.is_some() {
+            Value::Object(object)
+        } else {
+            Value::List(list)
+        })
+    }
+
+    fn for_item(&mut self, f: &ForExpr, here: Span) -> R<ForItem> {
+        if let Some(c) = &f.cond {
+            let cond_span = self.span(&c.expr, here);
+            match self.eval(&c.expr, here)? {
+                Value::Unknown => return Ok(ForItem::Unknown),
+                v => {
+                    if !to_bool(&v, cond_span, "the `if` condition")? {
+                        return Ok(ForItem::Skip);
+                    }
+                }
+            }
+        }
+        let key = match &f.key_expr {
+            Some(k) => {
+                let key_span = self.span(k, here);
+                match self.eval(k, here)? {
+                    Value::Unknown => return Ok(ForItem::Unknown),
+                    Value::String(s) => Some((s, key_span)),
+                    Value::Number(n) => Some((n.to_string(), key_span)),
+                    Value::Bool(b) => Some((b.to_string(), key_span)),
+                    other => {
+                        return Err(Diag::error(
+                            key_span,
+                            format!("an object key must be a string, not {}", other.a_type()),
+                        )
+                        .into());
+                    }
+                }
+            }
+            None => None,
+        };
+        let value = self.eval(&f.value_expr, here)?;
+        Ok(match key {
+            Some((k, span)) => ForItem::Pair(k, value, span),
+            None => ForItem::Value(value),
+        })
+    }
+
+    // ---- operators --------------------------------------------------------------------------
+
+    fn binary(
+        &mut self,
+        lhs: &Expression,
+        op: BinaryOperator,
+        rhs: &Expression,
+        here: Span,
+    ) -> R<Value> {
+        let lhs_span = self.span(lhs, here);
+        let rhs_span = self.span(rhs, here);
+        let l = self.eval(lhs, here)?;
+        // `&&` and `||` short-circuit (HCL evaluates both sides; not needing the right side is
+        // what users mean by `var.x != null && length(var.x) > 0`).
+        if let (BinaryOperator::And | BinaryOperator::Or, false) = (op, matches!(l, Value::Unknown))
+        {
+            let lb = to_bool(
+                &l,
+                lhs_span,
+                &format!("the left operand of `{}`", op_str(op)),
+            )?;
+            if (op == BinaryOperator::And && !lb) || (op == BinaryOperator::Or && lb) {
+                return Ok(Value::Bool(lb));
+            }
+        }
+        let r = self.eval(rhs, here)?;
+        if matches!(l, Value::Unknown) || matches!(r, Value::Unknown) {
+            return Ok(Value::Unknown);
+        }
+        let sym = op_str(op);
+        match op {
+            BinaryOperator::Eq => Ok(Value::Bool(equal(&l, &r))),
+            BinaryOperator::NotEq => Ok(Value::Bool(!equal(&l, &r))),
+            BinaryOperator::And | BinaryOperator::Or => {
+                let a = to_bool(&l, lhs_span, &format!("the left operand of `{sym}`"))?;
+                let b = to_bool(&r, rhs_span, &format!("the right operand of `{sym}`"))?;
+                Ok(Value::Bool(if op == BinaryOperator::And {
+                    a && b
+                } else {
+                    a || b
+                }))
+            }
+            BinaryOperator::Less
+            | BinaryOperator::LessEq
+            | BinaryOperator::Greater
+            | BinaryOperator::GreaterEq => {
+                let a = to_number(&l, lhs_span, &format!("the left operand of `{sym}`"))?;
+                let b = to_number(&r, rhs_span, &format!("the right operand of `{sym}`"))?;
+                let ord = a.cmp_num(b);
+                use std::cmp::Ordering::*;
+                Ok(Value::Bool(match op {
+                    BinaryOperator::Less => ord == Less,
+                    BinaryOperator::LessEq => ord != Greater,
+                    BinaryOperator::Greater => ord == Greater,
+                    _ => ord != Less,
+                }))
+            }
+            BinaryOperator::Plus
+            | BinaryOperator::Minus
+            | BinaryOperator::Mul
+            | BinaryOperator::Div
+            | BinaryOperator::Mod => {
+                let a = to_number(&l, lhs_span, &format!("the left operand of `{sym}`"))
+                    .map_err(|e| add_help_for_plus(e, op))?;
+                let b = to_number(&r, rhs_span, &format!("the right operand of `{sym}`"))
+                    .map_err(|e| add_help_for_plus(e, op))?;
+                arithmetic(op, a, b, here).map(Value::Number)
+            }
+        }
+    }
+
+    // ---- functions --------------------------------------------------------------------------
+
+    fn func_call(&mut self, f: &FuncCall, here: Span) -> R<Value> {
+        let name = f.name.name.as_str();
+        let call_span = here;
+        if self.functions == Functions::Forbidden {
+            return Err(Diag::error(
+                call_span,
+                format!("functions cannot be called here (`{name}`)"),
+            )
+            .into());
+        }
+        match name {
+            "try" => {
+                let mut last: Option<Box<Diag>> = None;
+                for a in f.args.iter() {
+                    match self.eval(a, here) {
+                        Ok(v) if v.has_unknown() => return Ok(Value::Unknown),
+                        Ok(v) => return Ok(v),
+                        Err(EvalError::Diag(d)) => last = Some(d),
+                        Err(EvalError::Poisoned) => return Err(EvalError::Poisoned),
+                    }
+                }
+                let mut d = Diag::error(call_span, "no argument of `try` could be evaluated");
+                if let Some(l) = last {
+                    d = d.note(format!("the last argument failed: {}", l.message), None);
+                }
+                return Err(d.into());
+            }
+            "can" => {
+                let Some(a) = f.args.iter().next() else {
+                    return Err(Diag::error(call_span, "`can` takes 1 argument").into());
+                };
+                return match self.eval(a, here) {
+                    Ok(v) if v.has_unknown() => Ok(Value::Unknown),
+                    Ok(_) => Ok(Value::Bool(true)),
+                    Err(EvalError::Diag(_)) => Ok(Value::Bool(false)),
+                    Err(EvalError::Poisoned) => Err(EvalError::Poisoned),
+                };
+            }
+            _ => {}
+        }
+        let mut args = Vec::with_capacity(f.args.len());
+        let mut arg_spans = Vec::with_capacity(f.args.len());
+        for a in f.args.iter() {
+            arg_spans.push(self.span(a, here));
+            args.push(self.eval(a, here)?);
+        }
+        if f.args.expand_final() {
+            let last_span = *arg_spans.last().unwrap_or(&call_span);
+            match args.pop() {
+                Some(Value::List(items)) => {
+                    for _ in 0..items.len() {
+                        arg_spans.push(last_span);
+                    }
+                    args.extend(items);
+                }
+                Some(Value::Unknown) => return Ok(Value::Unknown),
+                Some(other) => {
+                    return Err(Diag::error(
+                        last_span,
+                        format!(
+                            "only a list can be expanded with `...`, not {}",
+                            other.a_type()
+                        ),
+                    )
+                    .into());
+                }
+                None => {}
+            }
+        }
+        if args.iter().any(Value::has_unknown) {
+            return Ok(Value::Unknown);
+        }
+        let ctx = FuncCtx { dir: self.dir };
+        functions::call(name, &ctx, args).map_err(|e| {
+            let (span, msg) = match e.arg {
+                Some(i) if i < arg_spans.len() => (
+                    arg_spans[i],
+                    format!("`{name}`, argument {}: {}", i + 1, e.message),
+                ),
+                _ => (call_span, format!("`{name}`: {}", e.message)),
+            };
+            EvalError::from(Diag::error(span, msg))
+        })
+    }
+
+    // ---- traversals ---------------------------------------------------------------------------
+
+    fn traversal(&mut self, t: &Traversal, here: Span) -> R<Value> {
+        // Index keys first: they need `&mut self`, the walk below borrows values.
+        let mut keys: Vec<Option<(Value, Span, bool)>> = Vec::with_capacity(t.operators.len());
+        for op in &t.operators {
+            keys.push(match op.value() {
+                TraversalOperator::Index(e) => {
+                    let literal = matches!(e, Expression::String(_) | Expression::Number(_));
+                    Some((self.eval(e, here)?, self.span(e, here), literal))
+                }
+                _ => None,
+            });
+        }
+        let (root, consumed): (Cow<'_, Value>, usize) = match &t.expr {
+            Expression::Variable(v) => {
+                if let Some((_, val)) = self.scope.iter().rev().find(|(n, _)| n == v.as_str()) {
+                    (Cow::Borrowed(val), 0)
+                } else {
+                    let (value, consumed) =
+                        self.resolve_reference(v.as_str(), &t.operators, here)?;
+                    (Cow::Borrowed(value), consumed)
+                }
+            }
+            other => (Cow::Owned(self.eval(other, here)?), 0),
+        };
+        let ops: Vec<Op<'_>> = t
+            .operators
+            .iter()
+            .zip(keys.iter())
+            .skip(consumed)
+            .map(|(op, k)| (op.value(), span_of(op, self.file, here), k.as_ref()))
+            .collect();
+        apply_ops(root, &ops).map(Cow::into_owned)
+    }
+
+    /// Resolves `var.X`, `local.X`, `secret.L`, `data.ssm_secret.L`; returns the value and how
+    /// many operators the address used.
+    fn resolve_reference(
+        &self,
+        root: &str,
+        ops: &[hcl::edit::Decorated<TraversalOperator>],
+        here: Span,
+    ) -> R<(&'a Value, usize)> {
+        let name_at = |i: usize| match ops.get(i).map(|o| o.value()) {
+            Some(TraversalOperator::GetAttr(id)) => Some(id.as_str()),
+            _ => None,
+        };
+        let (kind, name, consumed) = match (root, name_at(0), name_at(1)) {
+            ("var", Some(n), _) => (RefKind::Var, n, 1),
+            ("local", Some(n), _) => (RefKind::Local, n, 1),
+            ("secret", Some(n), _) => (RefKind::Secret, n, 1),
+            ("data", Some("ssm_secret"), Some(n)) => (RefKind::Data, n, 2),
+            _ => {
+                return Err(
+                    Diag::error(here, format!("`{root}` is not a valid reference here")).into(),
+                );
+            }
+        };
+        match self.resolver.resolve(kind, name) {
+            Some(Ok(v)) => Ok((v, consumed)),
+            Some(Err(Poisoned)) => Err(EvalError::Poisoned),
+            None => Err(Diag::error(
+                here,
+                format!("references are not allowed here ({}{name})", kind.prefix()),
+            )
+            .into()),
+        }
+    }
+}
+
+enum ForItem {
+    Skip,
+    Unknown,
+    Value(Value),
+    Pair(String, Value, Span),
+}
+
+fn strips_following(el: &Element) -> bool {
+    match el {
+        Element::Literal(_) => false,
+        Element::Interpolation(i) => i.strip.strip_end(),
+        Element::Directive(d) => match d.as_ref() {
+            Directive::If(d) => d.endif_expr.strip.strip_end(),
+            Directive::For(d) => d.endfor_expr.strip.strip_end(),
+        },
+    }
+}
+
+fn strips_preceding(el: &Element) -> bool {
+    match el {
+        Element::Literal(_) => false,
+        Element::Interpolation(i) => i.strip.strip_start(),
+        Element::Directive(d) => match d.as_ref() {
+            Directive::If(d) => d.if_expr.strip.strip_start(),
+            Directive::For(d) => d.for_expr.strip.strip_start(),
+        },
+    }
+}
+
+fn push_interpolated(out: &mut String, v: Value, span: Span) -> R<()> {
+    match v {
+        Value::String(s) => out.push_str(&s),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Value::Null => {
+            return Err(
+                Diag::error(span, "cannot insert a null value into a string template")
+                    .help("give the value a default, e.g. coalesce(x, \"\")")
+                    .into(),
+            );
+        }
+        other => {
+            return Err(Diag::error(
+                span,
+                format!("cannot insert {} into a string template", other.a_type()),
+            )
+            .help("use jsonencode(...) or join(\",\", ...) to turn it into a string")
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The pairs a for-expression or `%{for}` iterates over, or `None` if the collection is unknown.
+fn iterate(coll: Value, span: Span) -> R<Option<Vec<(Value, Value)>>> {
+    match coll {
+        Value::Unknown => Ok(None),
+        Value::List(l) => Ok(Some(
+            l.into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Number(Number::Int(i as i128)), v))
+                .collect(),
+        )),
+        Value::Object(o) => Ok(Some(
+            o.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+        )),
+        other => Err(Diag::error(
+            span,
+            format!(
+                "a for-expression needs a list or a map, not {}",
+                other.a_type()
+            ),
+        )
+        .into()),
+    }
+}
+
+pub(crate) fn to_bool(v: &Value, span: Span, what: &str) -> R<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s == "true" => Ok(true),
+        Value::String(s) if s == "false" => Ok(false),
+        other => Err(Diag::error(
+            span,
+            format!("{what} must be a bool, not {}", other.a_type()),
+        )
+        .into()),
+    }
+}
+
+fn to_number(v: &Value, span: Span, what: &str) -> R<Number> {
+    match v {
+        Value::Number(n) => Ok(*n),
+        Value::String(s) => Number::parse(s).ok_or_else(|| {
+            Diag::error(
+                span,
+                format!(
+                    "{what} must be a number; it is a {}-byte string that is not one",
+                    s.len()
+                ),
+            )
+            .into()
+        }),
+        other => Err(Diag::error(
+            span,
+            format!("{what} must be a number, not {}", other.a_type()),
+        )
+        .into()),
+    }
+}
+
+fn add_help_for_plus(e: EvalError, op: BinaryOperator) -> EvalError {
+    match e {
+        EvalError::Diag(d) if op == BinaryOperator::Plus => EvalError::Diag(Box::new(
+            d.help("`+` adds numbers; to join strings use a template: \"${a}${b}\""),
+        )),
+        other => other,
+    }
+}
+
+fn op_str(op: BinaryOperator) -> &'static str {
+    match op {
+        BinaryOperator::Eq => "==",
+        BinaryOperator::NotEq => "!=",
+        BinaryOperator::LessEq => "<=",
+        BinaryOperator::GreaterEq => ">=",
+        BinaryOperator::Less => "<",
+        BinaryOperator::Greater => ">",
+        BinaryOperator::Plus => "+",
+        BinaryOperator::Minus => "-",
+        BinaryOperator::Mul => "*",
+        BinaryOperator::Div => "/",
+        BinaryOperator::Mod => "%",
+        BinaryOperator::And => "&&",
+        BinaryOperator::Or => "||",
+    }
+}
+
+fn arithmetic(op: BinaryOperator, a: Number, b: Number, span: Span) -> R<Number> {
+    let zero = || -> EvalError { Diag::error(span, "division by zero").into() };
+    let float = |x: f64| {
+        Number::from_f64(x).ok_or_else(|| -> EvalError {
+            Diag::error(span, "the result is not a finite number").into()
+        })
+    };
+    if let (Number::Int(x), Number::Int(y)) = (a, b) {
+        let exact = match op {
+            BinaryOperator::Plus => x.checked_add(y),
+            BinaryOperator::Minus => x.checked_sub(y),
+            BinaryOperator::Mul => x.checked_mul(y),
+            BinaryOperator::Div => {
+                if y == 0 {
+                    return Err(zero());
+                }
+                if x % y == 0 { x.checked_div(y) } else { None }
+            }
+            BinaryOperator::Mod => {
+                if y == 0 {
+                    return Err(zero());
+                }
+                x.checked_rem(y)
+            }
+            _ => None,
+        };
+        if let Some(r) = exact {
+            return Ok(Number::Int(r));
+        }
+    }
+    let (x, y) = (a.as_f64(), b.as_f64());
+    match op {
+        BinaryOperator::Plus => float(x + y),
+        BinaryOperator::Minus => float(x - y),
+        BinaryOperator::Mul => float(x * y),
+        BinaryOperator::Div if y == 0.0 => Err(zero()),
+        BinaryOperator::Div => float(x / y),
+        BinaryOperator::Mod if y == 0.0 => Err(zero()),
+        BinaryOperator::Mod => float(x % y),
+        _ => unreachable!("only arithmetic operators reach here"),
+    }
+}
+
+/// Equality as HCL defines it: same type and same value; numbers compare by value.
+pub(crate) fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.cmp_num(*y) == std::cmp::Ordering::Equal,
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && equal(va, vb))
+        }
+        _ => a == b,
+    }
+}
+
+type Op<'o> = (&'o TraversalOperator, Span, Option<&'o (Value, Span, bool)>);
+
+/// Applies attribute accesses, indexes and splats to a value, borrowing as long as possible.
+fn apply_ops<'v>(mut cur: Cow<'v, Value>, ops: &[Op<'_>]) -> R<Cow<'v, Value>> {
+    for (i, (op, span, key)) in ops.iter().enumerate() {
+        if matches!(*cur, Value::Unknown) {
+            return Ok(cur);
+        }
+        match op {
+            TraversalOperator::GetAttr(name) => {
+                cur = get_key(cur, name.as_str(), *span, Some(name.as_str()), "attribute")?;
+            }
+            TraversalOperator::LegacyIndex(n) => {
+                cur = get_index(cur, *n.value() as i128, *span)?;
+            }
+            TraversalOperator::Index(_) => {
+                let (k, kspan, literal) = key.expect("index keys are evaluated");
+                match k {
+                    Value::Unknown => return Ok(Cow::Owned(Value::Unknown)),
+                    Value::Number(n) if matches!(*cur, Value::List(_)) => {
+                        let Some(i) = n.as_int() else {
+                            return Err(
+                                Diag::error(*kspan, "a list index must be a whole number").into()
+                            );
+                        };
+                        cur = get_index(cur, i, *kspan)?;
+                    }
+                    Value::String(s) if matches!(*cur, Value::List(_)) => {
+                        let Some(i) = Number::parse(s).and_then(Number::as_int) else {
+                            return Err(Diag::error(*kspan, "a list index must be a number").into());
+                        };
+                        cur = get_index(cur, i, *kspan)?;
+                    }
+                    Value::String(s) => {
+                        let shown = if *literal { Some(s.as_str()) } else { None };
+                        cur = get_key(cur, s, *kspan, shown, "key")?;
+                    }
+                    Value::Number(n) => {
+                        let s = n.to_string();
+                        let shown = if *literal { Some(s.as_str()) } else { None };
+                        cur = get_key(cur, &s, *kspan, shown, "key")?;
+                    }
+                    other => {
+                        return Err(Diag::error(
+                            *kspan,
+                            format!(
+                                "an index must be a number or a string, not {}",
+                                other.a_type()
+                            ),
+                        )
+                        .into());
+                    }
+                }
+            }
+            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                let items = match cur.into_owned() {
+                    Value::List(l) => l,
+                    Value::Null => Vec::new(),
+                    other => vec![other],
+                };
+                let rest = &ops[i + 1..];
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(apply_ops(Cow::Owned(item), rest)?.into_owned());
+                }
+                return Ok(Cow::Owned(Value::List(out)));
+            }
+        }
+    }
+    Ok(cur)
+}
+
+fn get_key<'v>(
+    cur: Cow<'v, Value>,
+    key: &str,
+    span: Span,
+    shown: Option<&str>,
+    what: &str,
+) -> R<Cow<'v, Value>> {
+    let missing = || -> EvalError {
+        let d = match shown {
+            Some(k) => Diag::error(span, format!("the object has no {what} `{k}`")),
+            None => Diag::error(
+                span,
+                format!(
+                    "the object has no element with the {}-byte key given here",
+                    key.len()
+                ),
+            ),
+        };
+        d.into()
+    };
+    match cur {
+        Cow::Borrowed(Value::Object(m)) => m.get(key).map(Cow::Borrowed).ok_or_else(missing),
+        Cow::Owned(Value::Object(mut m)) => m.remove(key).map(Cow::Owned).ok_or_else(missing),
+        other => Err(Diag::error(
+            span,
+            format!(
+                "cannot read {what} {} of {}",
+                shown.map_or_else(|| "this".to_string(), |k| format!("`{k}`")),
+                other.a_type()
+            ),
+        )
+        .into()),
+    }
+}
+
+fn get_index<'v>(cur: Cow<'v, Value>, i: i128, span: Span) -> R<Cow<'v, Value>> {
+    let len = match &*cur {
+        Value::List(l) => l.len(),
+        other => {
+            return Err(
+                Diag::error(span, format!("cannot index {} by number", other.a_type())).into(),
+            );
+        }
+    };
+    if i < 0 || i as usize >= len {
+        return Err(Diag::error(
+            span,
+            format!(
+                "index {i} is out of range for a list of {len} element{}",
+                if len == 1 { "" } else { "s" }
+            ),
+        )
+        .into());
+    }
+    Ok(match cur {
+        Cow::Borrowed(Value::List(l)) => Cow::Borrowed(&l[i as usize]),
+        Cow::Owned(Value::List(mut l)) => Cow::Owned(l.swap_remove(i as usize)),
+        _ => unreachable!("checked above"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Vars(BTreeMap<String, Value>);
+    impl Resolve for Vars {
+        fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
+            match kind {
+                RefKind::Var => self.0.get(name).map(Ok),
+                _ => None,
+            }
+        }
+    }
+
+    fn eval_with(src: &str, vars: &[(&str, Value)]) -> Result<Value, String> {
+        let expr = hcl::edit::parser::parse_expr(src).map_err(|e| e.to_string())?;
+        let r = Vars(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        );
+        let mut ev = Evaluator::new(0, &r, Path::new("."), Functions::Allowed);
+        ev.eval(&expr, Span::new(0, 0..0)).map_err(|e| match e {
+            EvalError::Diag(d) => d.message,
+            EvalError::Poisoned => "poisoned".into(),
+        })
+    }
+
+    fn eval(src: &str) -> Result<Value, String> {
+        eval_with(src, &[])
+    }
+
+    fn s(x: &str) -> Value {
+        Value::str(x)
+    }
+
+    #[test]
+    fn templates_with_directives_and_strip_markers() {
+        assert_eq!(eval(r#""a${1 + 2}b""#), Ok(s("a3b")));
+        assert_eq!(
+            eval(r#""%{ if true }yes%{ else }no%{ endif }""#),
+            Ok(s("yes"))
+        );
+        assert_eq!(
+            eval(r#""%{ for x in ["a", "b"] }${x},%{ endfor }""#),
+            Ok(s("a,b,"))
+        );
+        assert_eq!(eval(r#""a  ${~ "b" ~}  c""#), Ok(s("abc")));
+        assert_eq!(
+            eval("<<EOT\n%{ for x in [1, 2] ~}\n${x}\n%{ endfor ~}\nEOT"),
+            Ok(s("1\n2\n"))
+        );
+    }
+
+    #[test]
+    fn single_interpolation_keeps_the_type() {
+        assert_eq!(
+            eval(r#""${[1]}""#),
+            Ok(Value::List(vec![Value::Number(Number::Int(1))]))
+        );
+    }
+
+    #[test]
+    fn for_expressions_lists_objects_and_grouping() {
+        assert_eq!(
+            eval(r#"[for i, x in ["a", "b"] : "${i}${x}" if x != "c"]"#),
+            Ok(Value::List(vec![s("0a"), s("1b")]))
+        );
+        assert_eq!(
+            eval(r#"{for k, v in {a = 1, b = 2} : upper(k) => v * 10}"#),
+            Ok(Value::Object(BTreeMap::from([
+                ("A".into(), Value::Number(Number::Int(10))),
+                ("B".into(), Value::Number(Number::Int(20))),
+            ])))
+        );
+        assert_eq!(
+            eval(r#"{for x in ["a", "a"] : x => 1...}"#),
+            Ok(Value::Object(BTreeMap::from([(
+                "a".into(),
+                Value::List(vec![
+                    Value::Number(Number::Int(1)),
+                    Value::Number(Number::Int(1))
+                ])
+            )])))
+        );
+        assert!(
+            eval(r#"{for x in ["a", "a"] : x => 1}"#)
+                .unwrap_err()
+                .contains("same key")
+        );
+    }
+
+    #[test]
+    fn arithmetic_is_exact_for_integers_and_checks_division() {
+        assert_eq!(eval("7 / 2"), Ok(Value::Number(Number::Float(3.5))));
+        assert_eq!(eval("8 / 2"), Ok(Value::Number(Number::Int(4))));
+        assert_eq!(
+            eval("170141183460469231731687303715884105727 + 1")
+                .map(|v| matches!(v, Value::Number(Number::Float(_)))),
+            Ok(true)
+        );
+        assert_eq!(eval("1 % 0"), Err("division by zero".into()));
+        assert_eq!(eval("\"3\" * 2"), Ok(Value::Number(Number::Int(6))));
+        assert!(
+            eval("\"a\" + 1")
+                .unwrap_err()
+                .contains("left operand of `+` must be a number")
+        );
+    }
+
+    #[test]
+    fn unknown_values_propagate() {
+        let u = [("u", Value::Unknown)];
+        assert_eq!(eval_with(r#""x${var.u}""#, &u), Ok(Value::Unknown));
+        assert_eq!(eval_with("upper(var.u)", &u), Ok(Value::Unknown));
+        assert_eq!(eval_with("var.u ? 1 : 2", &u), Ok(Value::Unknown));
+        assert_eq!(eval_with("var.u.x[0]", &u), Ok(Value::Unknown));
+        assert_eq!(eval_with("false && var.u", &u), Ok(Value::Bool(false)));
+    }
+
+    #[test]
+    fn traversal_indexes_and_splats() {
+        let m = Value::Object(BTreeMap::from([(
+            "l".to_string(),
+            Value::List(vec![
+                Value::Object(BTreeMap::from([("n".to_string(), s("a"))])),
+                Value::Object(BTreeMap::from([("n".to_string(), s("b"))])),
+            ]),
+        )]));
+        let v = [("m", m)];
+        assert_eq!(eval_with("var.m.l[1].n", &v), Ok(s("b")));
+        assert_eq!(eval_with("var.m[\"l\"].0.n", &v), Ok(s("a")));
+        assert_eq!(
+            eval_with("var.m.l[*].n", &v),
+            Ok(Value::List(vec![s("a"), s("b")]))
+        );
+        assert_eq!(
+            eval_with("var.m.l[2]", &v),
+            Err("index 2 is out of range for a list of 2 elements".into())
+        );
+        assert_eq!(
+            eval_with("var.m.x", &v),
+            Err("the object has no attribute `x`".into())
+        );
+    }
+
+    #[test]
+    fn try_and_can() {
+        assert_eq!(eval(r#"try(1 / 0, "fallback")"#), Ok(s("fallback")));
+        assert_eq!(eval(r#"can(1 / 0)"#), Ok(Value::Bool(false)));
+        assert_eq!(eval(r#"can(1 / 1)"#), Ok(Value::Bool(true)));
+    }
+}

@@ -1,0 +1,690 @@
+//! Loading: read the directory's configuration files, parse them keeping spans, check the
+//! schema, give variables their values, resolve references, build the graph (rejecting cycles),
+//! apply the sensitivity rule and evaluate the provider block. Every problem is collected;
+//! syntax errors stop loading after all files have been parsed (later checks would only repeat
+//! them as "undeclared" references).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hcl::edit::structure::Body;
+use sha2::Digest as _;
+
+use super::diagnostics::{Diagnostic, Diagnostics, Severity};
+use super::eval::{Poisoned, Resolve};
+use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
+use super::provider;
+use super::schema::{self, Decls};
+use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};
+use super::suggest;
+use super::value::Value;
+use super::variables::{self, Inputs};
+use super::{Config, LoadOptions, Mode};
+use crate::graph::{GraphBuilder, NodeKind};
+use crate::secret::ContentKind;
+
+/// Parses a source file's text, turning a syntax error into a diagnostic at its position.
+pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Body, Diag> {
+    let text = &sources.file(file).text;
+    // hcl-edit panics on a few inputs it cannot attribute spans to; a panic must never reach
+    // the user, so it becomes a syntax error at the start of the file.
+    let parsed = std::panic::catch_unwind(|| hcl::edit::parser::parse_body(text));
+    match parsed {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => {
+            let offset = e.location().offset();
+            Err(Diag::at(
+                Severity::Error,
+                At::SyntaxError(file, offset),
+                format!("syntax error: {}", e.message()),
+            ))
+        }
+        Err(_) => Err(Diag::at(
+            Severity::Error,
+            At::SyntaxError(file, 0),
+            "syntax error: the file could not be parsed",
+        )),
+    }
+}
+
+/// Whether a directory entry is a configuration file: `*.hcl`, not `*.vars.hcl`, not hidden or
+/// an editor's backup (`.#x.hcl`, `#x.hcl#`, `x.hcl~`).
+pub(crate) fn is_config_file_name(name: &str) -> bool {
+    name.ends_with(".hcl") && !name.ends_with(".vars.hcl") && !is_hidden(name)
+}
+
+pub(crate) fn is_auto_vars_file_name(name: &str) -> bool {
+    name.ends_with(".auto.vars.hcl") && !is_hidden(name)
+}
+
+fn is_hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('#')
+}
+
+/// The `*.hcl` files of a directory (not recursive), sorted by name.
+pub(crate) fn list_hcl_files(dir: &Path) -> Result<Vec<String>, Diagnostic> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Diagnostic::without_location(
+            Severity::Error,
+            dir.display().to_string(),
+            format!(
+                "cannot read the configuration directory {}: {e}",
+                dir.display()
+            ),
+        )
+    })?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| {
+            Diagnostic::without_location(
+                Severity::Error,
+                dir.display().to_string(),
+                format!("cannot list {}: {e}", dir.display()),
+            )
+        })?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !name.ends_with(".hcl") || is_hidden(&name) {
+            continue;
+        }
+        // Follows symbolic links: a linked file is configuration too.
+        if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// How a file in the configuration directory is shown: `main.hcl` when the directory is `.`,
+/// `dir/main.hcl` otherwise.
+pub(crate) fn display_path(dir: &Path, name: &str) -> PathBuf {
+    if dir == Path::new(".") || dir.as_os_str().is_empty() {
+        PathBuf::from(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+/// Reads a file as UTF-8, with an error naming it.
+pub(crate) fn read_text(path: &Path, display: &Path) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::without_location(
+            Severity::Error,
+            display.display().to_string(),
+            format!("cannot read {}: {e}", display.display()),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        let line = text.matches('\n').count() + 1;
+        let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let mut d = Diagnostic::without_location(
+            Severity::Error,
+            display.display().to_string(),
+            format!("{} is not valid UTF-8 text (invalid byte at offset {valid})", display.display()),
+        );
+        d.location = Some(super::Location {
+            file: display.to_path_buf(),
+            line,
+            column,
+        });
+        d.origin = None;
+        d.with_help("configuration files are UTF-8 text; binary content belongs in a separate file read with filebase64()")
+    })
+}
+
+pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
+    let dir = opts.dir;
+    let names = list_hcl_files(dir).map_err(Diagnostics::from)?;
+    let config_names: Vec<&String> = names.iter().filter(|n| is_config_file_name(n)).collect();
+    if config_names.is_empty() {
+        return Err(Diagnostic::without_location(
+            Severity::Error,
+            dir.display().to_string(),
+            format!("no configuration files in {}", dir.display()),
+        )
+        .with_help("configuration files are the *.hcl files of the directory (except *.vars.hcl); it is not searched recursively")
+        .into());
+    }
+
+    let mut sources = Sources::default();
+    let mut outside = Diagnostics::new();
+    let mut diags: Vec<Diag> = Vec::new();
+    let mut bodies = Vec::new();
+    let mut digest = sha2::Sha256::new();
+    for name in &config_names {
+        let display = display_path(dir, name);
+        let text = match read_text(&dir.join(name), &display) {
+            Ok(t) => t,
+            Err(d) => {
+                outside.push(d);
+                continue;
+            }
+        };
+        digest.update((name.len() as u64).to_be_bytes());
+        digest.update(name.as_bytes());
+        digest.update((text.len() as u64).to_be_bytes());
+        digest.update(text.as_bytes());
+        let file = sources.add(SourceFile::new(display, text, FileKind::Config));
+        match parse(&sources, file) {
+            Ok(body) => bodies.push((file, body)),
+            Err(d) => diags.push(d),
+        }
+    }
+    if !outside.is_empty() || !diags.is_empty() {
+        return Err(finish(sources, outside, diags));
+    }
+
+    let mut decls = Decls::default();
+    for (file, body) in bodies {
+        schema::check_file(body, file, &mut sources, &mut decls, &mut diags);
+    }
+    if decls.provider.header.is_none() {
+        diags.push(
+            Diag::at(
+                Severity::Error,
+                At::File(0),
+                "the configuration has no provider \"tencentcloud\" block",
+            )
+            .help("add: provider \"tencentcloud\" { region = \"ap-guangzhou\" }"),
+        );
+    }
+
+    // Variables: defaults, then every other source in precedence order.
+    for pending in std::mem::take(&mut decls.defaults) {
+        let var = &mut decls.variables[pending.variable];
+        match variables::literal_value(&pending.attr.expr, pending.file, pending.attr.span, dir) {
+            Ok(v) => match var.ty.convert(v) {
+                Ok(value) => {
+                    var.value = VarValue::Known {
+                        value,
+                        origin: "its default".to_string(),
+                    }
+                }
+                Err(msg) => diags.push(Diag::error(
+                    pending.attr.span,
+                    format!(
+                        "the default of variable `{}` does not match its type {}: {msg}",
+                        var.name,
+                        var.ty.display()
+                    ),
+                )),
+            },
+            Err(d) => diags.push(d),
+        }
+    }
+    let auto_files: Vec<PathBuf> = names
+        .iter()
+        .filter(|n| is_auto_vars_file_name(n))
+        .map(|n| display_path(dir, n))
+        .collect();
+    let inputs = Inputs {
+        env: &opts.env,
+        auto_files,
+        var_files: &opts.vars.var_files,
+        vars: &opts.vars.vars,
+    };
+    variables::assign(&mut decls.variables, &inputs, dir, &mut sources, &mut diags);
+
+    // Nodes, in declaration order.
+    let mut nodes: Vec<(Span, NodeDecl, String, NodeKind)> = Vec::new();
+    for (i, v) in decls.variables.iter().enumerate() {
+        nodes.push((
+            v.header,
+            NodeDecl::Variable(i),
+            format!("var.{}", v.name),
+            NodeKind::Variable,
+        ));
+    }
+    for (i, l) in decls.locals.iter().enumerate() {
+        nodes.push((
+            l.attr.name_span,
+            NodeDecl::Local(i),
+            format!("local.{}", l.name),
+            NodeKind::Local,
+        ));
+    }
+    for (i, d) in decls.data.iter().enumerate() {
+        nodes.push((
+            d.header,
+            NodeDecl::Data(i),
+            format!("data.ssm_secret.{}", d.label),
+            NodeKind::Data,
+        ));
+    }
+    for (i, s) in decls.secrets.iter().enumerate() {
+        nodes.push((
+            s.header,
+            NodeDecl::Secret(i),
+            format!("secret.{}", s.label),
+            NodeKind::Secret,
+        ));
+    }
+    nodes.sort_by_key(|n| n.0);
+    let mut builder = GraphBuilder::default();
+    let mut node_decls = Vec::with_capacity(nodes.len());
+    for (_, decl, address, kind) in nodes {
+        builder.add_node(address, kind);
+        node_decls.push(decl);
+    }
+
+    // Edges, with every reference checked.
+    for (id, decl) in node_decls.iter().enumerate() {
+        for r in node_refs(&decls, *decl) {
+            if let Some(to) = check_reference(r, &decls, &builder, &mut diags) {
+                builder.add_edge(id, to, r.span);
+            }
+        }
+    }
+    for a in &decls.provider.attrs {
+        for r in &a.refs {
+            check_reference(r, &decls, &builder, &mut diags);
+        }
+    }
+
+    let graph = match builder.build() {
+        Ok(g) => Some(g),
+        Err(cycles) => {
+            for c in cycles {
+                diags.push(cycle_diag(&c, &node_decls, &decls));
+            }
+            None
+        }
+    };
+
+    // Literals of locals that flow into a secret's content are as secret as the content.
+    redact_locals_in_content(&decls, &mut sources);
+
+    let Some(graph) = graph else {
+        return Err(finish(sources, outside, diags));
+    };
+
+    sensitivity_rule(&graph, &node_decls, &decls, &mut diags);
+
+    // Unset variables: unknown under validate, an error under plan.
+    if opts.mode == Mode::Plan {
+        for v in &decls.variables {
+            if matches!(v.value, VarValue::Unset) {
+                diags.push(
+                    Diag::error(v.header, format!("variable `{}` has no value", v.name))
+                        .help(format!(
+                            "set it with --var {0}=VALUE, the environment variable {1}{0}, a *.auto.vars.hcl file, a --var-file, or a default",
+                            v.name,
+                            variables::ENV_PREFIX
+                        )),
+                );
+            }
+        }
+    }
+
+    let provider_location = decls
+        .provider
+        .header
+        .map(|h| sources.location(h))
+        .unwrap_or_else(|| sources.file(0).location(0));
+    let var_resolver = VarResolver(&decls);
+    let provider = provider::evaluate(
+        &decls.provider,
+        provider_location,
+        dir,
+        &var_resolver,
+        &sources,
+        &mut diags,
+    );
+
+    if diags.iter().any(Diag::is_error) || !outside.is_empty() {
+        return Err(finish(sources, outside, diags));
+    }
+    sources.finish_redactions();
+    let warnings: Vec<Diagnostic> = diags.into_iter().map(|d| sources.materialize(d)).collect();
+    let mut warnings = Diagnostics(warnings);
+    warnings.sort();
+    Ok(Config {
+        dir: dir.to_path_buf(),
+        sources,
+        provider,
+        graph,
+        nodes: node_decls,
+        decls,
+        digest: digest.finalize().into(),
+        mode: opts.mode,
+        warnings,
+    })
+}
+
+fn finish(mut sources: Sources, mut outside: Diagnostics, diags: Vec<Diag>) -> Diagnostics {
+    sources.finish_redactions();
+    for d in diags {
+        outside.push(sources.materialize(d));
+    }
+    outside.sort();
+    outside
+}
+
+/// Resolves `var.X` only (the provider block).
+struct VarResolver<'a>(&'a Decls);
+
+impl Resolve for VarResolver<'_> {
+    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
+        if kind != RefKind::Var {
+            return None;
+        }
+        static UNKNOWN: Value = Value::Unknown;
+        self.0
+            .variables
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| match &v.value {
+                VarValue::Known { value, .. } => Ok(value),
+                VarValue::Unset => Ok(&UNKNOWN),
+            })
+    }
+}
+
+/// The attributes of a node, with the references each makes.
+pub(crate) fn node_attrs(decls: &Decls, decl: NodeDecl) -> Vec<&Attr> {
+    match decl {
+        NodeDecl::Variable(_) => Vec::new(),
+        NodeDecl::Local(i) => vec![&decls.locals[i].attr],
+        NodeDecl::Data(i) => {
+            let d = &decls.data[i];
+            vec![&d.secret_name, &d.version_id]
+        }
+        NodeDecl::Secret(i) => {
+            let s = &decls.secrets[i];
+            let mut v = vec![&s.secret_name, &s.version_id, &s.content];
+            v.extend(s.description.as_ref());
+            v
+        }
+    }
+}
+
+fn node_refs(decls: &Decls, decl: NodeDecl) -> Vec<&Reference> {
+    let mut out: Vec<&Reference> = node_attrs(decls, decl)
+        .into_iter()
+        .flat_map(|a| a.refs.iter())
+        .collect();
+    match decl {
+        NodeDecl::Data(i) => out.extend(decls.data[i].depends_on.iter()),
+        NodeDecl::Secret(i) => out.extend(decls.secrets[i].depends_on.iter()),
+        _ => {}
+    }
+    out
+}
+
+fn kind_key(kind: RefKind) -> &'static str {
+    match kind {
+        RefKind::Var => "var",
+        RefKind::Local => "local",
+        RefKind::Data => "data",
+        RefKind::Secret => "secret",
+    }
+}
+
+/// Checks that a reference names a declaration (and an attribute it has); returns the node.
+fn check_reference(
+    r: &Reference,
+    decls: &Decls,
+    builder: &GraphBuilder,
+    diags: &mut Vec<Diag>,
+) -> Option<usize> {
+    let key = kind_key(r.kind);
+    if !decls.is_declared(key, &r.name) {
+        let d = Diag::error(
+            r.name_span,
+            format!("there is no {} `{}`", r.kind.noun(), r.name),
+        )
+        .label(format!("{} is not declared", r.address()));
+        let d = match suggest::did_you_mean(&r.name, decls.labels(key)) {
+            Some(s) => d.help(format!("did you mean {}{s}?", r.kind.prefix())),
+            None => {
+                // Perhaps the name exists as another kind: `var.db` for a secret "db".
+                let other = ["var", "local", "secret", "data"]
+                    .into_iter()
+                    .find(|k| *k != key && decls.is_declared(k, &r.name));
+                match other {
+                    Some("var") => d.help(format!("`{}` is a variable: var.{}", r.name, r.name)),
+                    Some("local") => {
+                        d.help(format!("`{}` is a local value: local.{}", r.name, r.name))
+                    }
+                    Some("secret") => {
+                        d.help(format!("`{}` is a secret: secret.{}", r.name, r.name))
+                    }
+                    Some(_) => d.help(format!(
+                        "`{}` is a data source: data.ssm_secret.{}",
+                        r.name, r.name
+                    )),
+                    None => d,
+                }
+            }
+        };
+        diags.push(d);
+        return None;
+    }
+    if decls.broken.iter().any(|(k, l)| *k == key && *l == r.name) {
+        return None;
+    }
+    if let (RefKind::Secret, Some((attr, span))) = (r.kind, &r.attr) {
+        let s = decls.secrets.iter().find(|s| s.label == r.name)?;
+        let other = match (s.kind, attr.as_str()) {
+            (ContentKind::Binary, "secret_string") => Some("secret_binary"),
+            (ContentKind::String, "secret_binary") => Some("secret_string"),
+            _ => None,
+        };
+        if let Some(other) = other {
+            diags.push(
+                Diag::error(
+                    *span,
+                    format!(
+                        "secret.{} has no {attr}: its content is set with {other}",
+                        r.name
+                    ),
+                )
+                .help(format!("refer to secret.{}.{other}", r.name))
+                .note(
+                    format!("secret.{} is declared here", r.name),
+                    Some(s.header),
+                ),
+            );
+            return None;
+        }
+    }
+    builder.id(&r.address())
+}
+
+fn cycle_diag(c: &crate::graph::Cycle, nodes: &[NodeDecl], decls: &Decls) -> Diag {
+    let name = |id: usize| node_address(decls, nodes[id]);
+    let mut path: Vec<String> = c.edges.iter().map(|e| name(e.0)).collect();
+    path.push(name(c.edges[0].0));
+    let (from, to, span) = c.edges[0];
+    let mut d = if c.edges.len() == 1 {
+        Diag::error(span, format!("{} refers to itself", name(from))).label(format!(
+            "{} → {}",
+            name(from),
+            name(to)
+        ))
+    } else {
+        Diag::error(span, format!("dependency cycle: {}", path.join(" → "))).label(format!(
+            "{} refers to {} here",
+            name(from),
+            name(to)
+        ))
+    };
+    for &(from, to, span) in &c.edges[1..] {
+        d = d.note(
+            format!("{} refers to {} here", name(from), name(to)),
+            Some(span),
+        );
+    }
+    d.help("values are evaluated in dependency order, so a cycle has no order: remove one of these references")
+}
+
+pub(crate) fn node_address(decls: &Decls, n: NodeDecl) -> String {
+    match n {
+        NodeDecl::Variable(i) => format!("var.{}", decls.variables[i].name),
+        NodeDecl::Local(i) => format!("local.{}", decls.locals[i].name),
+        NodeDecl::Data(i) => format!("data.ssm_secret.{}", decls.data[i].label),
+        NodeDecl::Secret(i) => format!("secret.{}", decls.secrets[i].label),
+    }
+}
+
+fn redact_locals_in_content(decls: &Decls, sources: &mut Sources) {
+    let by_name: BTreeMap<&str, usize> = decls
+        .locals
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
+    let mut done = vec![false; decls.locals.len()];
+    let mut stack: Vec<usize> = decls
+        .secrets
+        .iter()
+        .flat_map(|s| s.content.refs.iter())
+        .filter(|r| r.kind == RefKind::Local)
+        .filter_map(|r| by_name.get(r.name.as_str()).copied())
+        .collect();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut done[i], true) {
+            continue;
+        }
+        let a = &decls.locals[i].attr;
+        schema::redact_literals(&a.expr, a.span.file, a.span, sources);
+        stack.extend(
+            a.refs
+                .iter()
+                .filter(|r| r.kind == RefKind::Local)
+                .filter_map(|r| by_name.get(r.name.as_str()).copied()),
+        );
+    }
+}
+
+/// Why a value is secret: the reference that brings a secret into it, and through which locals.
+#[derive(Clone, Debug)]
+struct Taint {
+    /// `var.db_password, a sensitive variable`.
+    source: String,
+    /// The locals the value passes through, outermost first.
+    via: Vec<String>,
+}
+
+/// The secret a reference brings into a value, if any (locals already analysed in `locals`).
+fn taint_of(r: &Reference, decls: &Decls, locals: &BTreeMap<String, Taint>) -> Option<Taint> {
+    let content = |attr: &Option<(String, Span)>| match attr {
+        None => true,
+        Some((a, _)) => a == "secret_string" || a == "secret_binary",
+    };
+    match r.kind {
+        RefKind::Var => decls
+            .variables
+            .iter()
+            .find(|v| v.name == r.name && v.sensitive)
+            .map(|_| Taint {
+                source: format!("var.{}, a sensitive variable", r.name),
+                via: Vec::new(),
+            }),
+        RefKind::Data if content(&r.attr) => Some(Taint {
+            source: format!("{}, the content of a secret read from SSM", r.display()),
+            via: Vec::new(),
+        }),
+        RefKind::Secret if content(&r.attr) => Some(Taint {
+            source: format!("{}, another secret's content", r.display()),
+            via: Vec::new(),
+        }),
+        RefKind::Local => locals.get(&r.name).map(|t| {
+            let mut t = t.clone();
+            t.via.insert(0, format!("local.{}", r.name));
+            t
+        }),
+        _ => None,
+    }
+}
+
+/// The safety rule: values that plans print in clear must not derive from secrets.
+///
+/// A plan shows every secret's `secret_name`, `version_id` and `description`, and the content of
+/// secrets marked `sensitive = false` as a line diff. If any of those derives from a sensitive
+/// variable, a data source's content or another secret's content, the plan would print a
+/// secret — so it is an error, found statically (it does not matter whether the value is known
+/// yet). Derivation is conservative: any use counts, even in a condition.
+fn sensitivity_rule(
+    graph: &crate::graph::Graph,
+    nodes: &[NodeDecl],
+    decls: &Decls,
+    diags: &mut Vec<Diag>,
+) {
+    let mut locals: BTreeMap<String, Taint> = BTreeMap::new();
+    for &id in graph.order() {
+        if let NodeDecl::Local(i) = nodes[id] {
+            let l = &decls.locals[i];
+            if let Some(t) = l.attr.refs.iter().find_map(|r| taint_of(r, decls, &locals)) {
+                locals.insert(l.name.clone(), t);
+            }
+        }
+    }
+    let first_taint = |a: &Attr| {
+        a.refs
+            .iter()
+            .find_map(|r| taint_of(r, decls, &locals).map(|t| (t, r.span)))
+    };
+    let via = |t: &Taint| {
+        if t.via.is_empty() {
+            String::new()
+        } else {
+            format!(" (through {})", t.via.join(" → "))
+        }
+    };
+    let shown_attrs = |address: &str, attrs: Vec<&Attr>, diags: &mut Vec<Diag>| {
+        for a in attrs {
+            if let Some((t, span)) = first_taint(a) {
+                diags.push(
+                    Diag::error(
+                        span,
+                        format!(
+                            "{address}'s {} derives from {}{}",
+                            a.name,
+                            t.source,
+                            via(&t)
+                        ),
+                    )
+                    .label("a secret is used here")
+                    .help(format!(
+                        "plans always show {}, so it must not be derived from secrets",
+                        a.name
+                    )),
+                );
+            }
+        }
+    };
+    for d in &decls.data {
+        shown_attrs(
+            &format!("data.ssm_secret.{}", d.label),
+            vec![&d.secret_name, &d.version_id],
+            diags,
+        );
+    }
+    for s in &decls.secrets {
+        let address = format!("secret.{}", s.label);
+        let mut attrs = vec![&s.secret_name, &s.version_id];
+        attrs.extend(s.description.as_ref());
+        shown_attrs(&address, attrs, diags);
+        if !s.sensitive
+            && let Some((t, span)) = first_taint(&s.content)
+        {
+            let at = s.sensitive_span.unwrap_or(s.header);
+            diags.push(
+                Diag::error(at, format!(
+                    "{address} has sensitive = false, but its {} derives from {}{}",
+                    s.content.name,
+                    t.source,
+                    via(&t)
+                ))
+                .label("this would print a secret")
+                .note("the secret is used here", Some(span))
+                .help("plans show the content of a sensitive = false secret as a line diff, which would print the secret in CI logs and pull-request comments; remove `sensitive = false` (plans then show only lengths and fingerprints)"),
+            );
+        }
+    }
+}

@@ -1,3 +1,4 @@
 //! The executor: rate-limited waves, retries, stale checks and the journal.
 
+pub mod executor;
 pub mod journal;

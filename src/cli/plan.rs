@@ -1,8 +1,14 @@
 //! `ssmform plan [DIR]`: refresh live state and show what apply would change.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use super::{CmdResult, VarArgs};
+use super::{CmdResult, Exit, VarArgs};
+use crate::config::{self, Config, Diagnostics, LoadOptions, Mode};
+use crate::connect::Connection;
+use crate::plan::refresh::{RefreshContext, Refreshed, refresh};
+use crate::render::{self, Format, RenderOptions};
+use crate::term::{Paint, Stream};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,6 +45,144 @@ pub enum PlanFormat {
     Json,
 }
 
-pub fn run(_args: Args) -> CmdResult {
-    Err(super::not_built("plan"))
+impl From<PlanFormat> for Format {
+    fn from(f: PlanFormat) -> Self {
+        match f {
+            PlanFormat::Text => Format::Text,
+            PlanFormat::Markdown => Format::Markdown,
+            PlanFormat::Json => Format::Json,
+        }
+    }
+}
+
+pub fn run(args: Args) -> CmdResult {
+    let Some(config) = load_config(&args.dir, &args.vars, args.format)? else {
+        return Ok(Exit::Error);
+    };
+    let runtime = super::runtime()?;
+    let refreshed = runtime.block_on(async {
+        let conn = Connection::open(&config).await?;
+        let refreshed =
+            plan_with(&config, &conn, &args.targets, args.parallelism, args.format).await;
+        Ok::<_, super::Error>((refreshed, conn))
+    })?;
+    let (refreshed, conn) = refreshed;
+    let Some(Refreshed { plan, .. }) = refreshed else {
+        return Ok(Exit::Error);
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let renderer = render::plan_renderer(
+        args.format.into(),
+        RenderOptions::for_stream(Stream::Stdout),
+    );
+    renderer.render_plan(&plan, &mut out)?;
+    out.flush()?;
+    if let Some(path) = &args.out {
+        crate::plan::file::write(path, &plan, &conn.key)?;
+        eprintln!(
+            "Saved the plan to {} (mode 0600). Apply exactly these changes with: ssmform apply {}",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
+
+/// Load the configuration for planning; on failure print its diagnostics (as JSON lines for
+/// `--format json`) and return `None`.
+pub(crate) fn load_config(
+    dir: &std::path::Path,
+    vars: &VarArgs,
+    format: PlanFormat,
+) -> Result<Option<Config>, super::Error> {
+    let loaded = config::load(&LoadOptions {
+        dir,
+        vars,
+        env: config::env_vars(),
+        mode: Mode::Plan,
+    });
+    match loaded {
+        Ok(c) => Ok(Some(c)),
+        Err(d) => {
+            print_diagnostics(&d, format);
+            Ok(None)
+        }
+    }
+}
+
+/// Refresh and return the plan, or print the diagnostics and return `None`.
+pub(crate) async fn plan_with(
+    config: &Config,
+    conn: &Connection,
+    targets: &[String],
+    parallelism: u32,
+    format: PlanFormat,
+) -> Option<Refreshed> {
+    let ctx = RefreshContext {
+        client: &conn.client,
+        pacer: &conn.pacer,
+        key: &conn.key,
+        parallelism: parallelism as usize,
+        targets,
+        endpoint: conn.endpoint.clone(),
+        region: conn.region.clone(),
+        show_progress: format != PlanFormat::Json,
+    };
+    match refresh(config, &ctx).await {
+        Ok(mut r) => {
+            // Configuration warnings travel with the plan, so every format shows them.
+            let warnings = config.warnings().iter().map(to_note);
+            r.plan.notes.splice(0..0, warnings);
+            Some(r)
+        }
+        Err(d) => {
+            print_diagnostics(&d, format);
+            None
+        }
+    }
+}
+
+/// Diagnostics go to stderr as text; with `--format json` they are also `diagnostic` lines on
+/// stdout, after a `version` line, so a machine reading stdout sees why the plan failed.
+pub(crate) fn print_diagnostics(d: &Diagnostics, format: PlanFormat) {
+    if d.is_empty() {
+        return;
+    }
+    eprint!("{}", d.render(Paint::for_stream(Stream::Stderr)));
+    if format == PlanFormat::Json {
+        let r = render::json::JsonRenderer {
+            options: RenderOptions::for_stream(Stream::Stdout),
+        };
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = render::json::write_line(&mut out, &r.version_line());
+        for diag in d.iter() {
+            let _ = render::json::write_line(&mut out, &r.diagnostic_line(&to_note(diag)));
+        }
+    }
+}
+
+/// A configuration diagnostic as a plan note (for JSON output).
+pub(crate) fn to_note(d: &config::Diagnostic) -> crate::plan::model::Note {
+    use crate::plan::model::{Note, NoteLocation, Severity};
+    Note {
+        severity: if d.is_error() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        summary: d.message.clone(),
+        detail: d.help.clone(),
+        address: None,
+        location: d.location.as_ref().map(|l| NoteLocation {
+            file: l.file.display().to_string(),
+            line: l.line,
+            column: l.column,
+        }),
+    }
 }

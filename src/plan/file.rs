@@ -217,6 +217,47 @@ pub fn decode(bytes: &[u8], key: &PlanKey, path: &Path) -> Result<Plan, PlanFile
     Ok(parsed.plan)
 }
 
+/// What can be read from a plan file before its MAC is checked (which needs the key, which needs
+/// the configuration's provider block): the configuration directory. Untrusted until [`read`]
+/// verifies the file.
+#[derive(Debug, Clone)]
+pub struct Peek {
+    pub config_dir: String,
+}
+
+/// Read the (unverified) configuration directory of a plan file.
+pub fn peek(path: &Path) -> Result<Peek, PlanFileError> {
+    #[derive(Deserialize)]
+    struct MetaOnly {
+        config_dir: String,
+    }
+    #[derive(Deserialize)]
+    struct PlanOnly {
+        meta: MetaOnly,
+    }
+    #[derive(Deserialize)]
+    struct BodyOnly {
+        format: Option<String>,
+        plan: PlanOnly,
+    }
+    let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    match serde_json::from_slice::<BodyOnly>(first) {
+        Ok(b) if b.format.as_deref() == Some(FORMAT) => Ok(Peek {
+            config_dir: b.plan.meta.config_dir,
+        }),
+        // Let the full check produce the precise error.
+        _ => Err(decode(&bytes, &PlanKey::from_passphrase(b""), path)
+            .err()
+            .unwrap_or(PlanFileError::Foreign {
+                path: path.to_path_buf(),
+            })),
+    }
+}
+
 /// Write `plan` to `path` with mode 0600, atomically.
 pub fn write(path: &Path, plan: &Plan, key: &PlanKey) -> Result<(), PlanFileError> {
     let bytes = encode(plan, key, KeySource::current());

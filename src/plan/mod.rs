@@ -7,6 +7,8 @@
 
 pub mod diff;
 pub mod file;
+pub mod live;
 pub mod model;
+pub mod refresh;
 
 pub use model::{Action, Change, ContentDiff, ContentSummary, Plan, PlanMeta, Summary};

@@ -72,7 +72,7 @@ impl JsonRenderer {
         )
     }
 
-    fn change_line(&self, c: &Change) -> Value {
+    pub fn change_line(&self, c: &Change) -> Value {
         let mut change = json!({
             "resource": {
                 "addr": c.address,

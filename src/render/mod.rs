@@ -6,6 +6,7 @@
 //! way. Timestamps come from [`RenderOptions::now_ms`], which the command line takes from
 //! `SOURCE_DATE_EPOCH` when set, so outputs can be reproduced exactly.
 
+pub mod apply;
 mod blocks;
 pub mod json;
 pub mod markdown;

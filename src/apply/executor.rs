@@ -1,0 +1,575 @@
+//! The executor: carries out a plan's changes wave by wave.
+//!
+//! For each change, in its wave, with at most `parallelism` requests in flight:
+//!
+//! 1. if a change it depends on did not succeed, skip it (and say which and why);
+//! 2. if Ctrl-C was pressed, do not start it;
+//! 3. stale check: re-read the live value and compare its keyed fingerprint with the plan's; if it
+//!    moved, refuse the change ("changed outside ssmform since the plan"). If it already holds the
+//!    desired content (a previous, interrupted run wrote it), count it as done without writing;
+//! 4. journal the intent, write (UpdateSecret / PutSecretValue / CreateSecret) through the pacer
+//!    (rate limit, retries), journal the outcome.
+//!
+//! A write that failed ambiguously (a timeout after the request was sent, or a create that finds
+//! its version already there on a retry) is verified by reading the value back: UpdateSecret is
+//! idempotent, so the only question is whether the desired content is now live.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::journal::{Entry, Journal, OutcomeKind};
+use crate::config::DesiredSecret;
+use crate::plan::live::{LiveState, read_live};
+use crate::plan::{Action, Change, Plan};
+use crate::secret::{Fingerprint, PlanKey, SecretContent};
+use crate::ssm::retry::{CallError, Pacer};
+use crate::ssm::{Client, CreateSecretRequest, PutSecretValueRequest, UpdateSecretRequest};
+
+/// How a change ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written; the API's RequestId.
+    Applied { request_id: String },
+    /// The live value already held the desired content; nothing written.
+    AlreadyApplied,
+    /// The write failed.
+    Failed {
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// The live value moved since the plan; nothing written.
+    Stale { reason: String },
+    /// Not attempted: a change it depends on did not succeed.
+    Skipped { because: String, reason: String },
+    /// Not attempted: the run was interrupted.
+    NotStarted,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        matches!(self, Outcome::Applied { .. } | Outcome::AlreadyApplied)
+    }
+
+    fn journal_kind(&self) -> Option<OutcomeKind> {
+        match self {
+            Outcome::Applied { .. } | Outcome::AlreadyApplied => Some(OutcomeKind::Applied),
+            Outcome::Failed { .. } => Some(OutcomeKind::Failed),
+            Outcome::Stale { .. } => Some(OutcomeKind::Stale),
+            Outcome::Skipped { .. } => Some(OutcomeKind::Skipped),
+            Outcome::NotStarted => None,
+        }
+    }
+
+    /// A short phrase for summaries and dependents' skip reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Applied { .. } => "applied".into(),
+            Outcome::AlreadyApplied => "already up to date".into(),
+            Outcome::Failed { code, .. } => match code {
+                Some(c) => format!("failed ({c})"),
+                None => "failed".into(),
+            },
+            Outcome::Stale { .. } => "refused as stale".into(),
+            Outcome::Skipped { .. } => "skipped".into(),
+            Outcome::NotStarted => "not started (interrupted)".into(),
+        }
+    }
+}
+
+/// One change and how it ended.
+#[derive(Clone, Debug)]
+pub struct ChangeResult {
+    pub change: Change,
+    pub outcome: Outcome,
+    pub elapsed: Duration,
+}
+
+/// Everything about a finished run.
+#[derive(Clone, Debug)]
+pub struct ApplyReport {
+    /// In plan order; no-ops are not included.
+    pub results: Vec<ChangeResult>,
+    /// Secrets the plan left unchanged.
+    pub unchanged: usize,
+    pub interrupted: bool,
+    /// Writes sent successfully and the span from the first write's start to the last's end.
+    pub writes: usize,
+    pub write_span: Duration,
+    pub throttled: u64,
+    pub retries: u64,
+    pub elapsed: Duration,
+}
+
+/// Counts for the summary line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApplyCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub not_started: usize,
+}
+
+impl ApplyReport {
+    pub fn counts(&self) -> ApplyCounts {
+        let mut c = ApplyCounts {
+            unchanged: self.unchanged,
+            ..Default::default()
+        };
+        for r in &self.results {
+            match (&r.outcome, r.change.action.is_create()) {
+                (Outcome::Applied { .. }, true) => c.created += 1,
+                (Outcome::Applied { .. }, false) => c.updated += 1,
+                (Outcome::AlreadyApplied, _) => c.unchanged += 1,
+                (Outcome::Failed { .. } | Outcome::Stale { .. }, _) => c.failed += 1,
+                (Outcome::Skipped { .. }, _) => c.skipped += 1,
+                (Outcome::NotStarted, _) => c.not_started += 1,
+            }
+        }
+        c
+    }
+
+    pub fn success(&self) -> bool {
+        !self.interrupted && self.results.iter().all(|r| r.outcome.succeeded())
+    }
+
+    /// Successful writes per second over the write phase.
+    pub fn write_rate(&self) -> f64 {
+        if self.write_span.is_zero() {
+            0.0
+        } else {
+            self.writes as f64 / self.write_span.as_secs_f64()
+        }
+    }
+}
+
+/// What the executor tells the user interface as it goes.
+pub trait ApplyObserver: Send + Sync {
+    fn wave_started(&self, wave: u32, waves: u32, changes: usize);
+    fn change_started(&self, change: &Change);
+    fn change_finished(&self, result: &ChangeResult);
+}
+
+/// How to run.
+#[derive(Clone, Copy, Debug)]
+pub struct ExecOptions {
+    pub parallelism: usize,
+    /// Re-read each live value before writing it.
+    pub stale_check: bool,
+}
+
+/// Everything the executor works with.
+pub struct Executor {
+    pub client: Client,
+    pub pacer: Arc<Pacer>,
+    pub key: PlanKey,
+    pub journal: Journal,
+    pub options: ExecOptions,
+}
+
+struct Shared {
+    client: Client,
+    pacer: Arc<Pacer>,
+    key: PlanKey,
+    journal: Journal,
+    stale_check: bool,
+    interrupted: Arc<AtomicBool>,
+    first_write: Mutex<Option<Instant>>,
+    last_write: Mutex<Option<Instant>>,
+}
+
+impl Executor {
+    /// Apply `plan`'s changes; `desired` holds the content of each (by address).
+    pub async fn run(
+        self,
+        plan: &Plan,
+        desired: &BTreeMap<String, DesiredSecret>,
+        observer: Arc<dyn ApplyObserver>,
+    ) -> ApplyReport {
+        let started = Instant::now();
+        let shared = Arc::new(Shared {
+            client: self.client,
+            interrupted: self.pacer.interrupt_flag(),
+            pacer: self.pacer,
+            key: self.key,
+            journal: self.journal,
+            stale_check: self.options.stale_check,
+            first_write: Mutex::new(None),
+            last_write: Mutex::new(None),
+        });
+        let semaphore = Arc::new(Semaphore::new(self.options.parallelism.max(1)));
+        let waves = plan.summary().waves;
+        let mut results: BTreeMap<String, ChangeResult> = BTreeMap::new();
+
+        for wave in 1..=waves {
+            let in_wave: Vec<&Change> = plan
+                .actions()
+                .into_iter()
+                .filter(|c| c.wave == wave)
+                .collect();
+            if in_wave.is_empty() {
+                continue;
+            }
+            observer.wave_started(wave, waves, in_wave.len());
+            let mut set = JoinSet::new();
+            for change in in_wave {
+                if let Some(outcome) = blocked_by(change, &results) {
+                    let result = ChangeResult {
+                        change: change.clone(),
+                        outcome,
+                        elapsed: Duration::ZERO,
+                    };
+                    if let Some(kind) = result.outcome.journal_kind() {
+                        let _ = shared
+                            .journal
+                            .append(outcome_entry(change, kind, None, None))
+                            .await;
+                    }
+                    observer.change_finished(&result);
+                    results.insert(change.address.clone(), result);
+                    continue;
+                }
+                let content = desired
+                    .get(&change.address)
+                    .map(|d| d.content.clone())
+                    .expect("every change has its desired content");
+                let (shared, semaphore, observer, change) = (
+                    shared.clone(),
+                    semaphore.clone(),
+                    observer.clone(),
+                    change.clone(),
+                );
+                set.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                    let t0 = Instant::now();
+                    if shared.interrupted.load(Ordering::SeqCst) {
+                        return ChangeResult {
+                            change,
+                            outcome: Outcome::NotStarted,
+                            elapsed: Duration::ZERO,
+                        };
+                    }
+                    observer.change_started(&change);
+                    let outcome = shared.execute(&change, &content).await;
+                    let result = ChangeResult {
+                        change,
+                        outcome,
+                        elapsed: t0.elapsed(),
+                    };
+                    observer.change_finished(&result);
+                    result
+                });
+            }
+            while let Some(joined) = set.join_next().await {
+                let result = joined.expect("apply tasks do not panic");
+                results.insert(result.change.address.clone(), result);
+            }
+        }
+
+        let interrupted = shared.interrupted.load(Ordering::SeqCst);
+        let order: Vec<&Change> = plan.actions();
+        let results: Vec<ChangeResult> = order
+            .iter()
+            .filter_map(|c| results.remove(&c.address))
+            .collect();
+        let writes = results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Applied { .. }))
+            .count();
+        let write_span = match (
+            *shared.first_write.lock().expect("lock"),
+            *shared.last_write.lock().expect("lock"),
+        ) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a),
+            _ => Duration::ZERO,
+        };
+        let stats = &shared.pacer.stats;
+        ApplyReport {
+            results,
+            unchanged: plan.summary().unchanged,
+            interrupted,
+            writes,
+            write_span,
+            throttled: stats.throttled.load(Ordering::Relaxed),
+            retries: stats.retries.load(Ordering::Relaxed),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// The outcome of a change whose dependencies did not all succeed, if any.
+fn blocked_by(change: &Change, results: &BTreeMap<String, ChangeResult>) -> Option<Outcome> {
+    for dep in &change.depends_on {
+        if let Some(r) = results.get(dep).filter(|r| !r.outcome.succeeded()) {
+            return Some(match &r.outcome {
+                Outcome::NotStarted => Outcome::NotStarted,
+                other => Outcome::Skipped {
+                    because: dep.clone(),
+                    reason: format!("{dep} {}", other.describe()),
+                },
+            });
+        }
+    }
+    None
+}
+
+fn now() -> String {
+    crate::clock::rfc3339_millis(crate::clock::unix_millis_now())
+}
+
+fn outcome_entry(
+    change: &Change,
+    result: OutcomeKind,
+    request_id: Option<String>,
+    error_code: Option<String>,
+) -> Entry {
+    Entry::Outcome {
+        address: change.address.clone(),
+        action: change.action,
+        wave: change.wave,
+        result,
+        request_id,
+        error_code,
+        desired_fingerprint: change.desired.fingerprint,
+        time: now(),
+    }
+}
+
+fn failed(e: &CallError) -> Outcome {
+    Outcome::Failed {
+        code: e.error.code().map(str::to_string),
+        message: e.to_string(),
+        request_id: e.error.request_id().map(str::to_string),
+    }
+}
+
+/// What the stale check concluded.
+enum Check {
+    Proceed,
+    Done,
+    Refuse(Outcome),
+}
+
+impl Shared {
+    fn fingerprint(&self, change: &Change, content: &SecretContent) -> Fingerprint {
+        Fingerprint::of(&self.key, &change.secret_name, &change.version_id, content)
+    }
+
+    async fn execute(&self, change: &Change, content: &SecretContent) -> Outcome {
+        if self.stale_check {
+            match self.check(change).await {
+                Check::Proceed => {}
+                Check::Done => {
+                    let _ = self
+                        .journal
+                        .append(outcome_entry(change, OutcomeKind::Applied, None, None))
+                        .await;
+                    return Outcome::AlreadyApplied;
+                }
+                Check::Refuse(outcome) => {
+                    let kind = outcome.journal_kind().expect("refusals are journalled");
+                    let _ = self
+                        .journal
+                        .append(outcome_entry(change, kind, None, None))
+                        .await;
+                    return outcome;
+                }
+            }
+            // Ctrl-C during the check: do not write.
+            if self.interrupted.load(Ordering::SeqCst) {
+                return Outcome::NotStarted;
+            }
+        }
+        let intent = Entry::Intent {
+            address: change.address.clone(),
+            secret_name: change.secret_name.clone(),
+            version_id: change.version_id.clone(),
+            action: change.action,
+            wave: change.wave,
+            live_fingerprint: change.live.map(|l| l.fingerprint),
+            desired_fingerprint: change.desired.fingerprint,
+            time: now(),
+        };
+        if let Err(e) = self.journal.append(intent).await {
+            // Writing without a journal line would break the promise the journal makes.
+            return Outcome::Failed {
+                code: None,
+                message: format!(
+                    "not written: cannot append to the journal {}: {e}",
+                    self.journal.path().display()
+                ),
+                request_id: None,
+            };
+        }
+        {
+            let mut first = self.first_write.lock().expect("lock");
+            first.get_or_insert_with(Instant::now);
+        }
+        let result = self.write(change, content).await;
+        *self.last_write.lock().expect("lock") = Some(Instant::now());
+        let outcome = match result {
+            Ok(request_id) => Outcome::Applied { request_id },
+            Err(e) if self.maybe_applied(&e) && self.verify(change, content).await => {
+                Outcome::Applied {
+                    request_id: e.error.request_id().unwrap_or_default().to_string(),
+                }
+            }
+            Err(e) => failed(&e),
+        };
+        let (kind, rid, code) = match &outcome {
+            Outcome::Applied { request_id } => {
+                (OutcomeKind::Applied, Some(request_id.clone()), None)
+            }
+            Outcome::Failed {
+                code, request_id, ..
+            } => (OutcomeKind::Failed, request_id.clone(), code.clone()),
+            _ => unreachable!("a write ends applied or failed"),
+        };
+        let _ = self
+            .journal
+            .append(outcome_entry(change, kind, rid, code))
+            .await;
+        outcome
+    }
+
+    /// Compare the live state with what the plan saw.
+    async fn check(&self, change: &Change) -> Check {
+        let state = match read_live(
+            &self.client,
+            &self.pacer,
+            &change.secret_name,
+            &change.version_id,
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => return Check::Refuse(failed(&e)),
+        };
+        let desired = change.desired.fingerprint;
+        let moved = |what: &str| {
+            Check::Refuse(Outcome::Stale {
+                reason: format!(
+                    "changed outside ssmform since the plan: {what}; nothing was written. Plan again \
+                     to see the current difference"
+                ),
+            })
+        };
+        match (&state, change.action) {
+            (LiveState::Present(c), _) if self.fingerprint(change, c) == desired => Check::Done,
+            (LiveState::PendingDelete, _) => Check::Refuse(Outcome::Failed {
+                code: Some("ResourceUnavailable.ResourcePendingDeleted".into()),
+                message: format!(
+                    "the secret \"{}\" is scheduled for deletion (PendingDelete); restore it \
+                     (RestoreSecret, then EnableSecret) and plan again",
+                    change.secret_name
+                ),
+                request_id: None,
+            }),
+            (LiveState::Present(c), Action::Update) if !change.unverified => {
+                let live = self.fingerprint(change, c);
+                match change.live {
+                    Some(planned) if planned.fingerprint == live => Check::Proceed,
+                    Some(planned) => moved(&format!(
+                        "its fingerprint was {} at plan time and is {} now",
+                        planned.fingerprint, live
+                    )),
+                    None => moved("it could not be read at plan time"),
+                }
+            }
+            (
+                LiveState::Disabled {
+                    version_exists: true,
+                    ..
+                },
+                Action::Update,
+            ) if change.unverified => Check::Proceed,
+            (
+                LiveState::VersionMissing { .. }
+                | LiveState::Disabled {
+                    version_exists: false,
+                    ..
+                },
+                Action::CreateVersion,
+            ) => Check::Proceed,
+            (LiveState::SecretMissing, Action::CreateSecret) => Check::Proceed,
+            (LiveState::Present(_), _) => moved("the version now exists with other content"),
+            (LiveState::Disabled { .. }, _) => moved("the secret is now Disabled"),
+            (LiveState::VersionMissing { .. }, _) => moved("the version no longer exists"),
+            (LiveState::SecretMissing, _) => moved("the secret no longer exists"),
+        }
+    }
+
+    async fn write(&self, change: &Change, content: &SecretContent) -> Result<String, CallError> {
+        let (name, version) = (change.secret_name.clone(), change.version_id.clone());
+        match change.action {
+            Action::Update => {
+                let req = UpdateSecretRequest {
+                    secret_name: name,
+                    version_id: version,
+                    content: content.clone(),
+                };
+                self.pacer
+                    .call("UpdateSecret", || self.client.update_secret(&req))
+                    .await
+                    .map(|r| r.request_id)
+            }
+            Action::CreateVersion => {
+                let req = PutSecretValueRequest {
+                    secret_name: name,
+                    version_id: version,
+                    content: content.clone(),
+                };
+                self.pacer
+                    .call("PutSecretValue", || self.client.put_secret_value(&req))
+                    .await
+                    .map(|r| r.request_id)
+            }
+            Action::CreateSecret => {
+                let req = CreateSecretRequest {
+                    secret_name: name,
+                    version_id: Some(version),
+                    description: change.description.clone(),
+                    content: Some(content.clone()),
+                    ..Default::default()
+                };
+                self.pacer
+                    .call("CreateSecret", || self.client.create_secret(&req))
+                    .await
+                    .map(|r| r.request_id)
+            }
+            Action::NoOp => unreachable!("no-ops are not executed"),
+        }
+    }
+
+    /// Whether a failed write may nevertheless have landed (so reading back can tell).
+    fn maybe_applied(&self, e: &CallError) -> bool {
+        let retried_create = e.attempts > 1
+            && matches!(
+                e.error.code(),
+                Some("ResourceInUse.VersionIdExists" | "ResourceInUse.SecretExists")
+            );
+        retried_create || e.error.may_have_taken_effect()
+    }
+
+    /// Read the value back and check that it is the desired one.
+    async fn verify(&self, change: &Change, content: &SecretContent) -> bool {
+        match read_live(
+            &self.client,
+            &self.pacer,
+            &change.secret_name,
+            &change.version_id,
+        )
+        .await
+        {
+            Ok(LiveState::Present(c)) => &c == content,
+            _ => false,
+        }
+    }
+}

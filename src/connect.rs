@@ -1,0 +1,129 @@
+//! From a configuration's provider block to a ready API connection: endpoint, region, credentials,
+//! rate limits and the plan key. Shared by `plan`, `apply` and `show`.
+
+use std::sync::Arc;
+
+use crate::config::{Config, Endpoint};
+use crate::secret::PlanKey;
+use crate::ssm::rates::{Limiters, RateSettings};
+use crate::ssm::retry::Pacer;
+use crate::ssm::{Client, ClientConfig, Credentials, DEFAULT_ENDPOINT, Lookup};
+
+/// The region used when none is configured anywhere and the endpoint is an emulator.
+pub const EMULATOR_DEFAULT_REGION: &str = "ap-guangzhou";
+
+/// An open connection to the SSM API (or an emulator).
+pub struct Connection {
+    pub client: Client,
+    pub pacer: Arc<Pacer>,
+    pub key: PlanKey,
+    /// The endpoint as shown to people and stored in plans (`local` for the embedded emulator).
+    pub endpoint: String,
+    pub region: String,
+    /// The embedded emulator, kept running for as long as the connection lives.
+    _local: Option<crate::emulator::RunningEmulator>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rate settings of a configuration's provider block.
+pub fn rate_settings(config: &Config) -> RateSettings {
+    let p = config.provider();
+    RateSettings {
+        overrides: p.rate_limits.clone(),
+        share: p.rate_share.unwrap_or(1.0),
+    }
+}
+
+/// Start the embedded emulator on a loopback port, stored at `store` (WAL-mode SQLite, safe to
+/// share between concurrent ssmform processes), with its fixed development credentials.
+async fn start_local(
+    config: &Config,
+    store: &std::path::Path,
+) -> Result<crate::emulator::RunningEmulator, crate::cli::Error> {
+    crate::apply::journal::ensure_state_dir(config.dir())?;
+    if let Some(parent) = store.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            format!(
+                "cannot create {} for the embedded emulator's store: {e}",
+                parent.display()
+            )
+        })?;
+    }
+    let emulator_config = crate::emulator::EmulatorConfig {
+        db: Some(store.to_path_buf()),
+        ..Default::default()
+    };
+    crate::emulator::Emulator::start(emulator_config)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot start the embedded emulator (endpoint = \"local\") on {}: {e}",
+                store.display()
+            )
+            .into()
+        })
+}
+
+impl Connection {
+    /// Connect as the configuration's provider block says.
+    pub async fn open(config: &Config) -> Result<Connection, crate::cli::Error> {
+        let provider = config.provider();
+        let lookup = Lookup::process();
+        let (endpoint_url, endpoint_shown, credentials, local) = match &provider.endpoint {
+            Endpoint::Local => {
+                let store = provider.local_store.clone().unwrap_or_else(|| {
+                    config
+                        .dir()
+                        .join(crate::apply::journal::STATE_DIR)
+                        .join("local.db")
+                });
+                let running = start_local(config, &store).await?;
+                let url = running.endpoint();
+                let dev = &running.credentials()[0];
+                let creds = Credentials::new(
+                    dev.secret_id.clone(),
+                    crate::secret::SecretValue::from_string(dev.secret_key.clone()),
+                );
+                (url, "local".to_string(), creds, Some(running))
+            }
+            Endpoint::Url(u) => {
+                let creds = lookup.credentials(provider.profile.as_deref())?;
+                (u.clone(), u.clone(), creds, None)
+            }
+            Endpoint::Default => {
+                let creds = lookup.credentials(provider.profile.as_deref())?;
+                (
+                    DEFAULT_ENDPOINT.to_string(),
+                    DEFAULT_ENDPOINT.to_string(),
+                    creds,
+                    None,
+                )
+            }
+        };
+        let region = match lookup.region(provider.region.as_deref(), provider.profile.as_deref()) {
+            Ok(r) => r.name,
+            Err(_) if !matches!(provider.endpoint, Endpoint::Default) => {
+                EMULATOR_DEFAULT_REGION.to_string()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let key = PlanKey::from_env_or_api_key(&credentials.secret_key);
+        let client = Client::new(ClientConfig::new(endpoint_url, region.clone()), credentials)?;
+        Ok(Connection {
+            client,
+            pacer: Arc::new(Pacer::new(Limiters::new(rate_settings(config)))),
+            key,
+            endpoint: endpoint_shown,
+            region,
+            _local: local,
+        })
+    }
+}

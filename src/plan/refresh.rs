@@ -1,0 +1,507 @@
+//! Refresh: evaluate the configuration, read the data sources and every managed secret's live value,
+//! and turn the differences into a [`Plan`].
+//!
+//! Evaluation runs in rounds: evaluate what can be evaluated, read the data sources whose name and
+//! version became known, evaluate again, until nothing is pending. Then every managed secret is read
+//! concurrently (at most `parallelism` requests in flight, GetSecretValue paced at its documented
+//! 300/s by the shared [`Pacer`]) and classified:
+//!
+//! | live state | action |
+//! |---|---|
+//! | same content | no-op |
+//! | other content, or other kind | `~ update` (UpdateSecret) |
+//! | Disabled secret, version exists | `~ update`, unverified, with a warning |
+//! | secret exists, version missing | `+ create version` (PutSecretValue); warning at 10 versions |
+//! | secret missing | `+ create secret` (CreateSecret) for the first block of that name in dependency order, `+ create version` after it for the others |
+//! | PendingDelete | an error that says how to restore the secret |
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::diff::{content_diff, creation_diff};
+use super::live::{LiveState, read_live};
+use super::model::{
+    Action, Change, ContentDiff, ContentSummary, Note, NoteLocation, Plan, PlanMeta, Severity,
+};
+use crate::config::{Config, DataValues, DesiredSecret, Diagnostic, Diagnostics, Location};
+use crate::progress::Progress;
+use crate::secret::{Fingerprint, PlanKey, SecretContent};
+use crate::ssm::retry::{CallError, Pacer};
+use crate::ssm::{Client, GetSecretValueRequest};
+
+/// SSM's limit on versions per secret.
+pub const MAX_VERSIONS: usize = 10;
+
+/// What refresh needs besides the configuration.
+pub struct RefreshContext<'a> {
+    pub client: &'a Client,
+    pub pacer: &'a Arc<Pacer>,
+    pub key: &'a PlanKey,
+    /// Requests in flight at most.
+    pub parallelism: usize,
+    /// `--target` addresses (empty: everything).
+    pub targets: &'a [String],
+    /// Shown in the plan's metadata.
+    pub endpoint: String,
+    pub region: String,
+    /// Show progress for reads (off for JSON output and tests).
+    pub show_progress: bool,
+}
+
+/// A plan together with the desired content of every change (for applying it right away).
+pub struct Refreshed {
+    pub plan: Plan,
+    pub desired: BTreeMap<String, DesiredSecret>,
+}
+
+/// Refresh and plan. Failures come back as diagnostics pointing at the configuration.
+pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refreshed, Diagnostics> {
+    let scope = scope(config, ctx.targets)?;
+    let secrets = evaluate_with_data(config, ctx, scope.as_ref()).await?;
+
+    let progress = if ctx.show_progress {
+        Progress::new("secrets read", secrets.len() as u64)
+    } else {
+        Progress::silent()
+    };
+    let lives = read_all(ctx, &secrets, &progress).await;
+    progress.finish();
+
+    let mut diagnostics = Diagnostics::new();
+    let mut entries = Vec::with_capacity(secrets.len());
+    for (secret, live) in secrets.into_iter().zip(lives) {
+        match live {
+            Ok(state) => entries.push((secret, state)),
+            Err(e) => diagnostics.push(config.diagnostic(
+                crate::config::Severity::Error,
+                &secret.location,
+                format!(
+                    "cannot read the live value of {} (secret \"{}\", version \"{}\"): {e}",
+                    secret.address, secret.secret_name, secret.version_id
+                ),
+            )),
+        }
+    }
+    for (secret, state) in &entries {
+        if matches!(state, LiveState::PendingDelete) {
+            diagnostics.push(
+                config
+                    .diagnostic(
+                        crate::config::Severity::Error,
+                        &secret.location,
+                        format!(
+                            "{}: the secret \"{}\" is scheduled for deletion (PendingDelete), so it \
+                             can be neither read nor written",
+                            secret.address, secret.secret_name
+                        ),
+                    )
+                    .with_help(format!(
+                        "restore it first, then enable it:\n  tccli ssm RestoreSecret --SecretName {name}\n  \
+                         tccli ssm EnableSecret --SecretName {name}",
+                        name = secret.secret_name
+                    )),
+            );
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    Ok(classify(config, ctx, entries))
+}
+
+/// The addresses in scope for `--target`, or `None` for everything.
+fn scope(config: &Config, targets: &[String]) -> Result<Option<BTreeSet<String>>, Diagnostics> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let mut diagnostics = Diagnostics::new();
+    for t in targets {
+        if !t.starts_with("secret.") {
+            diagnostics.push(Diagnostic::without_location(
+                crate::config::Severity::Error,
+                "--target".to_string(),
+                format!(
+                    "--target {t}: a target must be a managed secret's address, like secret.db_url"
+                ),
+            ));
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    config
+        .graph()
+        .dependency_closure(targets)
+        .map(Some)
+        .map_err(|unknown| {
+            let mut d = Diagnostics::new();
+            d.push(Diagnostic::without_location(
+                crate::config::Severity::Error,
+                "--target".to_string(),
+                unknown.to_string(),
+            ));
+            d
+        })
+}
+
+/// Evaluate in rounds, reading data sources as their names become known.
+async fn evaluate_with_data(
+    config: &Config,
+    ctx: &RefreshContext<'_>,
+    scope: Option<&BTreeSet<String>>,
+) -> Result<Vec<DesiredSecret>, Diagnostics> {
+    let mut data = DataValues::default();
+    loop {
+        let evaluation = config.evaluate(&data, scope);
+        if evaluation.diagnostics.has_errors() {
+            return Err(evaluation.diagnostics);
+        }
+        if evaluation.pending_data.is_empty() {
+            if !evaluation.deferred.is_empty() {
+                // Cannot happen once every data source is read; say so rather than drop secrets.
+                let mut d = Diagnostics::new();
+                d.push(Diagnostic::without_location(
+                    crate::config::Severity::Error,
+                    config.dir().display().to_string(),
+                    format!(
+                        "could not evaluate {}: they depend on values that are still unknown",
+                        evaluation.deferred.join(", ")
+                    ),
+                ));
+                return Err(d);
+            }
+            return Ok(evaluation.secrets);
+        }
+        let mut set = JoinSet::new();
+        let semaphore = Arc::new(Semaphore::new(ctx.parallelism.max(1)));
+        for request in evaluation.pending_data {
+            let client = ctx.client.clone();
+            let pacer = ctx.pacer.clone();
+            let semaphore = semaphore.clone();
+            set.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                let get = GetSecretValueRequest {
+                    secret_name: request.secret_name.clone(),
+                    version_id: request.version_id.clone(),
+                };
+                let result = pacer
+                    .call("GetSecretValue", || client.get_secret_value(&get))
+                    .await
+                    .map(|r| r.content);
+                (request, result)
+            });
+        }
+        let mut diagnostics = Diagnostics::new();
+        while let Some(joined) = set.join_next().await {
+            let (request, result) = joined.expect("data source reads do not panic");
+            match result {
+                Ok(content) => {
+                    data.0.insert(request.address.clone(), content);
+                }
+                Err(e) => {
+                    diagnostics.push(data_source_error(config, &request.location, &request, &e))
+                }
+            }
+        }
+        if diagnostics.has_errors() {
+            diagnostics.sort();
+            return Err(diagnostics);
+        }
+    }
+}
+
+fn data_source_error(
+    config: &Config,
+    location: &Location,
+    request: &crate::config::DataRequest,
+    e: &CallError,
+) -> Diagnostic {
+    let what = format!(
+        "{}: cannot read secret \"{}\" version \"{}\"",
+        request.address, request.secret_name, request.version_id
+    );
+    let d = config.diagnostic(
+        crate::config::Severity::Error,
+        location,
+        format!("{what}: {e}"),
+    );
+    match e.error.code() {
+        Some(c) if c.starts_with("ResourceNotFound") => d.with_help(
+            "a data source reads a secret managed elsewhere: check its secret_name and version_id, \
+             and the provider's region",
+        ),
+        Some("ResourceUnavailable.ResourceDisabled") => {
+            d.with_help("the secret is Disabled; enable it (EnableSecret) to read it")
+        }
+        _ => d,
+    }
+}
+
+/// Read every secret's live state, concurrently.
+async fn read_all(
+    ctx: &RefreshContext<'_>,
+    secrets: &[DesiredSecret],
+    progress: &Progress,
+) -> Vec<Result<LiveState, CallError>> {
+    let semaphore = Arc::new(Semaphore::new(ctx.parallelism.max(1)));
+    let mut set = JoinSet::new();
+    for (i, s) in secrets.iter().enumerate() {
+        let client = ctx.client.clone();
+        let pacer = ctx.pacer.clone();
+        let semaphore = semaphore.clone();
+        let (name, version) = (s.secret_name.clone(), s.version_id.clone());
+        set.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+            (i, read_live(&client, &pacer, &name, &version).await)
+        });
+    }
+    let mut out: Vec<Option<Result<LiveState, CallError>>> =
+        (0..secrets.len()).map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        let (i, r) = joined.expect("reads do not panic");
+        out[i] = Some(r);
+        progress.inc();
+    }
+    out.into_iter()
+        .map(|r| r.expect("every read reports"))
+        .collect()
+}
+
+fn summary(key: &PlanKey, secret: &DesiredSecret, content: &SecretContent) -> ContentSummary {
+    ContentSummary {
+        kind: content.kind(),
+        size: content.len(),
+        fingerprint: Fingerprint::of(key, &secret.secret_name, &secret.version_id, content),
+    }
+}
+
+fn note_location(l: &Location) -> NoteLocation {
+    NoteLocation {
+        file: l.file.display().to_string(),
+        line: l.line,
+        column: l.column,
+    }
+}
+
+/// Turn live states into changes, waves and warnings.
+fn classify(
+    config: &Config,
+    ctx: &RefreshContext<'_>,
+    entries: Vec<(DesiredSecret, LiveState)>,
+) -> Refreshed {
+    let key = ctx.key;
+    let mut notes = Vec::new();
+    let mut changes = Vec::with_capacity(entries.len());
+    // The first block (in dependency order) of each missing secret creates it; the others add
+    // versions after it.
+    let mut creators: BTreeMap<String, String> = BTreeMap::new();
+    // Versions each existing secret will have, to warn before PutSecretValue hits the limit.
+    let mut version_counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut implicit: BTreeMap<String, String> = BTreeMap::new();
+
+    for (secret, state) in &entries {
+        let desired = summary(key, secret, &secret.content);
+        let mut change = Change {
+            address: secret.address.clone(),
+            secret_name: secret.secret_name.clone(),
+            version_id: secret.version_id.clone(),
+            action: Action::NoOp,
+            wave: 0,
+            live: None,
+            desired,
+            diff: ContentDiff::None,
+            unverified: false,
+            sensitive: secret.sensitive,
+            description: None,
+            depends_on: Vec::new(),
+        };
+        match state {
+            LiveState::Present(live) => {
+                change.live = Some(summary(key, secret, live));
+                if live != &secret.content {
+                    change.action = Action::Update;
+                    change.diff = content_diff(live, &secret.content, secret.sensitive);
+                }
+            }
+            LiveState::Disabled {
+                version_exists: true,
+                ..
+            } => {
+                change.action = Action::Update;
+                change.unverified = true;
+                notes.push(Note {
+                    severity: Severity::Warning,
+                    summary: format!(
+                        "the secret \"{}\" is Disabled: its live content cannot be read, so this \
+                         update is not verified (it is planned even if the content already matches)",
+                        secret.secret_name
+                    ),
+                    detail: Some(
+                        "Applications cannot read a Disabled secret either. Enable it \
+                         (EnableSecret) if it should be in use."
+                            .into(),
+                    ),
+                    address: Some(secret.address.clone()),
+                    location: Some(note_location(&secret.location)),
+                });
+            }
+            LiveState::Disabled { versions, .. } | LiveState::VersionMissing { versions } => {
+                change.action = Action::CreateVersion;
+                change.diff = creation_diff(&secret.content, secret.sensitive);
+                let count = version_counts
+                    .entry(secret.secret_name.clone())
+                    .or_insert(*versions);
+                *count += 1;
+                if *count > MAX_VERSIONS {
+                    notes.push(Note {
+                        severity: Severity::Warning,
+                        summary: format!(
+                            "the secret \"{}\" already has {} versions; adding version \"{}\" \
+                             will fail (SSM allows {MAX_VERSIONS} versions per secret)",
+                            secret.secret_name,
+                            *count - 1,
+                            secret.version_id
+                        ),
+                        detail: Some(
+                            "Delete a version that is no longer used (DeleteSecretVersion) \
+                             before applying."
+                                .into(),
+                        ),
+                        address: Some(secret.address.clone()),
+                        location: Some(note_location(&secret.location)),
+                    });
+                }
+            }
+            LiveState::SecretMissing => {
+                change.diff = creation_diff(&secret.content, secret.sensitive);
+                match creators.get(&secret.secret_name) {
+                    None => {
+                        creators.insert(secret.secret_name.clone(), secret.address.clone());
+                        change.action = Action::CreateSecret;
+                        change.description = secret.description.clone();
+                    }
+                    Some(creator) => {
+                        change.action = Action::CreateVersion;
+                        implicit.insert(secret.address.clone(), creator.clone());
+                    }
+                }
+            }
+            LiveState::PendingDelete => unreachable!("PendingDelete is reported before classify"),
+        }
+        changes.push(change);
+    }
+
+    assign_waves(config, &mut changes, &implicit);
+    let variables = config
+        .variable_values()
+        .into_iter()
+        .map(|(name, value)| {
+            let fp = Fingerprint::of_labelled(key, &format!("var.{name}"), value.expose());
+            (name, fp)
+        })
+        .collect();
+    let meta = PlanMeta {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at_ms: crate::render::now_ms(),
+        config_dir: config.dir().display().to_string(),
+        config_digest: hex::encode(config.digest()),
+        variables,
+        endpoint: ctx.endpoint.clone(),
+        region: ctx.region.clone(),
+        targets: ctx.targets.to_vec(),
+    };
+    // Present changes in configuration order.
+    let order: BTreeMap<String, usize> = config
+        .secret_addresses()
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| (a, i))
+        .collect();
+    changes.sort_by_key(|c| order.get(&c.address).copied().unwrap_or(usize::MAX));
+    let desired = entries
+        .into_iter()
+        .map(|(s, _)| (s.address.clone(), s))
+        .collect();
+    Refreshed {
+        plan: Plan {
+            meta,
+            changes,
+            notes,
+        },
+        desired,
+    }
+}
+
+/// Waves over the changed secrets: one more than the largest wave of any changed secret a change
+/// depends on (through anything), or on the change that creates its secret.
+fn assign_waves(config: &Config, changes: &mut [Change], implicit: &BTreeMap<String, String>) {
+    let changed: BTreeSet<String> = changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .map(|c| c.address.clone())
+        .collect();
+    let graph = config.graph();
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in changes.iter().filter(|c| c.action.is_change()) {
+        let mut d: BTreeSet<String> = graph
+            .secret_dependencies(&c.address)
+            .into_iter()
+            .filter(|a| changed.contains(a))
+            .collect();
+        if let Some(creator) = implicit.get(&c.address) {
+            d.insert(creator.clone());
+        }
+        deps.insert(c.address.clone(), d);
+    }
+    let mut waves: BTreeMap<String, u32> = BTreeMap::new();
+    fn wave_of(
+        a: &str,
+        deps: &BTreeMap<String, BTreeSet<String>>,
+        waves: &mut BTreeMap<String, u32>,
+        depth: usize,
+    ) -> u32 {
+        if let Some(w) = waves.get(a) {
+            return *w;
+        }
+        // The graph is acyclic and creators precede their versions in dependency order, so the
+        // recursion ends; the depth guard only turns a broken invariant into a flat wave.
+        let w = if depth > deps.len() {
+            1
+        } else {
+            1 + deps
+                .get(a)
+                .map(|d| {
+                    d.iter()
+                        .map(|x| wave_of(x, deps, waves, depth + 1))
+                        .max()
+                        .unwrap_or(0)
+                })
+                .unwrap_or(0)
+        };
+        waves.insert(a.to_string(), w);
+        w
+    }
+    for c in changes.iter_mut() {
+        if c.action.is_change() {
+            c.wave = wave_of(&c.address, &deps, &mut waves, 0);
+            c.depends_on = deps[&c.address].iter().cloned().collect();
+        }
+    }
+}
+
+/// Evaluate the configuration again (reading data sources) for a saved plan's scope, without
+/// reading managed secrets: what apply of a plan file needs to check that nothing moved.
+pub async fn evaluate_desired(
+    config: &Config,
+    ctx: &RefreshContext<'_>,
+) -> Result<BTreeMap<String, DesiredSecret>, Diagnostics> {
+    let scope = scope(config, ctx.targets)?;
+    let secrets = evaluate_with_data(config, ctx, scope.as_ref()).await?;
+    Ok(secrets
+        .into_iter()
+        .map(|s| (s.address.clone(), s))
+        .collect())
+}

@@ -1,0 +1,115 @@
+//! Progress of long work (reading live state, applying writes): an indicatif bar on a terminal, a
+//! plain line every few seconds otherwise (CI logs), nothing for tiny jobs.
+//!
+//! Progress goes to stderr so that stdout carries only the plan or the JSON stream.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::term::Stream;
+
+/// How often a plain progress line is printed when stderr is not a terminal.
+pub const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Progress over a known number of steps.
+pub struct Progress {
+    inner: Inner,
+}
+
+enum Inner {
+    Bar(ProgressBar),
+    Plain {
+        what: &'static str,
+        total: u64,
+        state: Mutex<PlainState>,
+    },
+    Silent,
+}
+
+struct PlainState {
+    done: u64,
+    started: Instant,
+    last_print: Instant,
+}
+
+impl Progress {
+    /// Progress for `total` steps described as `what` (e.g. "secrets read"), drawn on stderr as a bar
+    /// on a terminal and as periodic lines otherwise.
+    pub fn new(what: &'static str, total: u64) -> Self {
+        let inner = if total == 0 {
+            Inner::Silent
+        } else if Stream::Stderr.is_terminal() {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let template = if crate::term::no_color() {
+                "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ({per_sec}, ETA {eta})"
+            } else {
+                "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({per_sec}, ETA {eta})"
+            };
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .expect("the template is valid")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(what);
+            Inner::Bar(bar)
+        } else {
+            let now = Instant::now();
+            Inner::Plain {
+                what,
+                total,
+                state: Mutex::new(PlainState {
+                    done: 0,
+                    started: now,
+                    last_print: now,
+                }),
+            }
+        };
+        Progress { inner }
+    }
+
+    /// No progress output at all (JSON output, tests).
+    pub fn silent() -> Self {
+        Progress {
+            inner: Inner::Silent,
+        }
+    }
+
+    /// One more step done.
+    pub fn inc(&self) {
+        match &self.inner {
+            Inner::Bar(b) => b.inc(1),
+            Inner::Plain { what, total, state } => {
+                let mut s = state.lock().expect("progress lock");
+                s.done += 1;
+                if s.last_print.elapsed() >= PLAIN_INTERVAL && s.done < *total {
+                    s.last_print = Instant::now();
+                    let secs = s.started.elapsed().as_secs_f64().max(0.001);
+                    eprintln!(
+                        "{}/{} {what} ({:.1}/s)",
+                        s.done,
+                        total,
+                        s.done as f64 / secs
+                    );
+                }
+            }
+            Inner::Silent => {}
+        }
+    }
+
+    /// Remove the bar (plain mode prints nothing more: the caller reports the result).
+    pub fn finish(&self) {
+        if let Inner::Bar(b) = &self.inner {
+            b.finish_and_clear();
+        }
+    }
+
+    /// Print a line without breaking the bar.
+    pub fn println(&self, line: &str) {
+        match &self.inner {
+            Inner::Bar(b) => b.println(line),
+            _ => eprintln!("{line}"),
+        }
+    }
+}

@@ -72,6 +72,28 @@ async fn start_local(
         })
 }
 
+/// The plan key for `config` without connecting: `SSMFORM_PLAN_KEY` when set, else derived from
+/// the credentials the provider block would use (the embedded emulator's fixed ones for
+/// `endpoint = "local"`). `show` needs nothing more.
+pub fn plan_key_for(config: &Config) -> Result<PlanKey, crate::cli::Error> {
+    if PlanKey::env_is_set() {
+        return Ok(PlanKey::from_env_or_api_key(
+            &crate::secret::SecretValue::new(Vec::new()),
+        ));
+    }
+    let secret_key = match &config.provider().endpoint {
+        Endpoint::Local => {
+            crate::secret::SecretValue::from_string(crate::emulator::DEV_SECRET_KEY.to_string())
+        }
+        _ => {
+            Lookup::process()
+                .credentials(config.provider().profile.as_deref())?
+                .secret_key
+        }
+    };
+    Ok(PlanKey::derive_from_api_secret_key(&secret_key))
+}
+
 impl Connection {
     /// Connect as the configuration's provider block says.
     pub async fn open(config: &Config) -> Result<Connection, crate::cli::Error> {

@@ -112,11 +112,18 @@ pub fn run(cli: Cli) -> Exit {
     };
     match result {
         Ok(exit) => exit,
+        // A closed pipe (`ssmform plan | head`) is the reader's choice, not an error to report.
+        Err(e) if is_broken_pipe(e.as_ref()) => Exit::Success,
         Err(e) => {
             report_error(e.as_ref());
             Exit::Error
         }
     }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Print an error and its chain of causes to stderr.
@@ -150,9 +157,4 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
-}
-
-/// An error for a piece of the command line that is not built yet.
-pub(crate) fn not_built(what: &str) -> Error {
-    format!("`ssmform {what}` is not available in this build yet").into()
 }

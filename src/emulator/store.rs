@@ -164,6 +164,19 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
+/// The store holds secret values in clear: create it readable by its owner only. SQLite gives its
+/// `-wal` and `-shm` files the database file's permissions, so they follow.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
+}
+
 impl Store {
     /// Open (creating if needed) the database at `path`, or an in-memory one.
     pub fn open(path: Option<&Path>) -> Result<Store, StoreError> {
@@ -172,6 +185,12 @@ impl Store {
             path: shown.clone(),
             source,
         };
+        if let Some(p) = path {
+            create_private(p).map_err(|e| StoreError::Open {
+                path: shown.clone(),
+                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+            })?;
+        }
         let mut conn = match path {
             Some(p) => Connection::open(p),
             None => Connection::open_in_memory(),

@@ -10,6 +10,8 @@
 //! is always acyclic.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+
+use crate::config::fasthash::FastMap;
 use std::fmt;
 
 use crate::config::source::Span;
@@ -38,7 +40,7 @@ pub struct Graph {
     deps: Vec<Vec<usize>>,
     /// `rdeps[n]`: the nodes that depend on `n` (sorted, unique).
     rdeps: Vec<Vec<usize>>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     /// Every node, dependencies before dependents, otherwise in declaration order.
     order: Vec<usize>,
 }
@@ -94,6 +96,10 @@ impl Graph {
 
     pub(crate) fn deps_of(&self, id: usize) -> &[usize] {
         &self.deps[id]
+    }
+
+    pub(crate) fn dependents_of(&self, id: usize) -> &[usize] {
+        &self.rdeps[id]
     }
 
     /// Every address, dependencies before dependents.
@@ -262,7 +268,7 @@ pub(crate) struct Cycle {
 #[derive(Default)]
 pub(crate) struct GraphBuilder {
     nodes: Vec<Node>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     /// (from, to) → the first reference making the edge.
     edges: BTreeMap<(usize, usize), Span>,
 }
@@ -275,6 +281,7 @@ impl GraphBuilder {
         id
     }
 
+    #[cfg(test)]
     pub(crate) fn id(&self, address: &str) -> Option<usize> {
         self.index.get(address).copied()
     }

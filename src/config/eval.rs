@@ -227,21 +227,21 @@ impl<'a> Evaluator<'a> {
         out: &mut String,
         unknown: &mut bool,
     ) -> R<()> {
-        let elements: Vec<&Element> = t.iter().collect();
-        let n = elements.len();
-        for (i, el) in elements.iter().enumerate() {
+        let n = t.len();
+        for i in 0..n {
+            let Some(el) = t.get(i) else { break };
             match el {
                 Element::Literal(lit) => {
                     let mut s: &str = lit.value();
                     let trim_left = if i == 0 {
                         trim_first
                     } else {
-                        strips_following(elements[i - 1])
+                        t.get(i - 1).is_some_and(strips_following)
                     };
                     let trim_right = if i + 1 == n {
                         trim_last
                     } else {
-                        strips_preceding(elements[i + 1])
+                        t.get(i + 1).is_some_and(strips_preceding)
                     };
                     if trim_left {
                         s = s.trim_start();

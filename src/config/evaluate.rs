@@ -7,12 +7,13 @@
 //! named by `file()`/`filebase64()`. The planner calls it, reads the data sources it asks for,
 //! and calls it again with their values.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
 
 use super::diagnostics::{Diagnostics, Severity};
 use super::eval::{EvalError, Evaluator, Poisoned, Resolve};
+use super::fasthash::FastMap;
 use super::functions::decode_base64;
 use super::model::{Attr, NodeDecl, RefKind, VarValue};
 use super::names;
@@ -45,8 +46,7 @@ struct NodeResolver<'a> {
 
 impl Resolve for NodeResolver<'_> {
     fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
-        let address = format!("{}{name}", kind.prefix());
-        let id = self.config.graph.id(&address)?;
+        let id = *self.config.ids[kind as usize].get(name)?;
         Some(match &self.states[id] {
             State::Absent => Ok(&UNKNOWN),
             State::Value(v) => Ok(v),
@@ -66,12 +66,13 @@ impl Config {
     /// Evaluates every node (or only those in `scope`, which should be a
     /// [`crate::graph::Graph::dependency_closure`]), given the data sources' values read so far.
     pub fn evaluate(&self, data: &DataValues, scope: Option<&BTreeSet<String>>) -> Evaluation {
+        let timer = std::time::Instant::now();
         let graph = &self.graph;
         let mut states = vec![State::Absent; graph.len()];
         let mut diags: Vec<Diag> = Vec::new();
         let mut out = Evaluation::default();
         // (secret_name, version_id) → the secret that declares it, with its header.
-        let mut versions: HashMap<(String, String), (String, Span)> = HashMap::new();
+        let mut versions: FastMap<(String, String), (String, Span)> = FastMap::default();
         let mut data_versions: Vec<(String, String, String, Span)> = Vec::new();
 
         for &id in graph.order() {
@@ -217,13 +218,18 @@ impl Config {
                             Outcome::Known((content, text)),
                             Outcome::Known(description),
                         ) => {
-                            let value = secret_object(
-                                &name,
-                                &version,
-                                s.kind,
-                                Value::String(text),
-                                description.as_deref(),
-                            );
+                            // Only a secret something refers to needs its value as an object.
+                            let value = if graph.dependents_of(id).is_empty() {
+                                Value::Null
+                            } else {
+                                secret_object(
+                                    &name,
+                                    &version,
+                                    s.kind,
+                                    Value::String(text),
+                                    description.as_deref(),
+                                )
+                            };
                             out.secrets.push(DesiredSecret {
                                 address: address.clone(),
                                 label: s.label.clone(),
@@ -276,6 +282,12 @@ impl Config {
         }
         diagnostics.sort();
         out.diagnostics = diagnostics;
+        tracing::debug!(
+            elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
+            secrets = out.secrets.len(),
+            deferred = out.deferred.len(),
+            "config evaluated"
+        );
         out
     }
 

@@ -12,6 +12,7 @@ use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
 use super::eval::{Poisoned, Resolve};
+use super::fasthash::FastMap;
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
 use super::provider;
 use super::schema::{self, Decls};
@@ -25,7 +26,10 @@ use crate::secret::ContentKind;
 
 /// Parses a source file's text, turning a syntax error into a diagnostic at its position.
 pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Body, Diag> {
-    let text = &sources.file(file).text;
+    parse_text(&sources.file(file).text, file)
+}
+
+fn parse_text(text: &str, file: FileId) -> Result<Body, Diag> {
     // hcl-edit panics on a few inputs it cannot attribute spans to; a panic must never reach
     // the user, so it becomes a syntax error at the start of the file.
     let parsed = std::panic::catch_unwind(|| hcl::edit::parser::parse_body(text));
@@ -150,38 +154,46 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         .into());
     }
 
+    let timer = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            phase = name,
+            elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
+            "config load"
+        )
+    };
     let mut sources = Sources::default();
     let mut outside = Diagnostics::new();
+    let mut syntax: Vec<Diag> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
-    let mut bodies = Vec::new();
+    let mut decls = Decls::default();
     let mut digest = sha2::Sha256::new();
-    for name in &config_names {
-        let display = display_path(dir, name);
-        let text = match read_text(&dir.join(name), &display) {
-            Ok(t) => t,
-            Err(d) => {
-                outside.push(d);
-                continue;
+    for (i, r) in read_and_check(dir, &config_names).into_iter().enumerate() {
+        let name = config_names[i];
+        match r.read_error {
+            Some(d) => outside.push(d),
+            None => {
+                digest.update((name.len() as u64).to_be_bytes());
+                digest.update(name.as_bytes());
+                digest.update((r.source.text.len() as u64).to_be_bytes());
+                digest.update(r.source.text.as_bytes());
             }
-        };
-        digest.update((name.len() as u64).to_be_bytes());
-        digest.update(name.as_bytes());
-        digest.update((text.len() as u64).to_be_bytes());
-        digest.update(text.as_bytes());
-        let file = sources.add(SourceFile::new(display, text, FileKind::Config));
-        match parse(&sources, file) {
-            Ok(body) => bodies.push((file, body)),
-            Err(d) => diags.push(d),
+        }
+        sources.add(r.source);
+        match r.parse_error {
+            Some(d) => syntax.push(d),
+            None => {
+                diags.extend(r.diags);
+                decls.merge(r.decls, &mut diags);
+            }
         }
     }
-    if !outside.is_empty() || !diags.is_empty() {
-        return Err(finish(sources, outside, diags));
+    if !outside.is_empty() || !syntax.is_empty() {
+        // Later checks would only repeat syntax errors as undeclared names.
+        return Err(finish(sources, outside, syntax));
     }
+    phase("parsed and schema checked");
 
-    let mut decls = Decls::default();
-    for (file, body) in bodies {
-        schema::check_file(body, file, &mut sources, &mut decls, &mut diags);
-    }
     if decls.provider.header.is_none() {
         diags.push(
             Diag::at(
@@ -194,9 +206,11 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     }
 
     // Variables: defaults, then every other source in precedence order.
-    for pending in std::mem::take(&mut decls.defaults) {
-        let var = &mut decls.variables[pending.variable];
-        match variables::literal_value(&pending.attr.expr, pending.file, pending.attr.span, dir) {
+    for var in &mut decls.variables {
+        let Some(default) = &var.default else {
+            continue;
+        };
+        match variables::literal_value(&default.expr, default.span.file, default.span, dir) {
             Ok(v) => match var.ty.convert(v) {
                 Ok(value) => {
                     var.value = VarValue::Known {
@@ -205,7 +219,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
                     }
                 }
                 Err(msg) => diags.push(Diag::error(
-                    pending.attr.span,
+                    default.span,
                     format!(
                         "the default of variable `{}` does not match its type {}: {msg}",
                         var.name,
@@ -229,6 +243,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     };
     variables::assign(&mut decls.variables, &inputs, dir, &mut sources, &mut diags);
 
+    phase("variables assigned");
     // Nodes, in declaration order.
     let mut nodes: Vec<(Span, NodeDecl, String, NodeKind)> = Vec::new();
     for (i, v) in decls.variables.iter().enumerate() {
@@ -271,20 +286,33 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         node_decls.push(decl);
     }
 
+    // Node ids by name, per kind.
+    let mut ids: [FastMap<String, usize>; 4] = Default::default();
+    for (id, n) in node_decls.iter().enumerate() {
+        let (kind, name) = match *n {
+            NodeDecl::Variable(i) => (RefKind::Var, &decls.variables[i].name),
+            NodeDecl::Local(i) => (RefKind::Local, &decls.locals[i].name),
+            NodeDecl::Data(i) => (RefKind::Data, &decls.data[i].label),
+            NodeDecl::Secret(i) => (RefKind::Secret, &decls.secrets[i].label),
+        };
+        ids[kind as usize].insert(name.clone(), id);
+    }
+
     // Edges, with every reference checked.
     for (id, decl) in node_decls.iter().enumerate() {
         for r in node_refs(&decls, *decl) {
-            if let Some(to) = check_reference(r, &decls, &builder, &mut diags) {
+            if let Some(to) = check_reference(r, &decls, &ids, &node_decls, &mut diags) {
                 builder.add_edge(id, to, r.span);
             }
         }
     }
     for a in &decls.provider.attrs {
         for r in &a.refs {
-            check_reference(r, &decls, &builder, &mut diags);
+            check_reference(r, &decls, &ids, &node_decls, &mut diags);
         }
     }
 
+    phase("references checked");
     let graph = match builder.build() {
         Ok(g) => Some(g),
         Err(cycles) => {
@@ -302,6 +330,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         return Err(finish(sources, outside, diags));
     };
 
+    phase("graph built");
     sensitivity_rule(&graph, &node_decls, &decls, &mut diags);
 
     // Unset variables: unknown under validate, an error under plan.
@@ -335,6 +364,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         &mut diags,
     );
 
+    phase("checked");
     if diags.iter().any(Diag::is_error) || !outside.is_empty() {
         return Err(finish(sources, outside, diags));
     }
@@ -348,6 +378,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         provider,
         graph,
         nodes: node_decls,
+        ids,
         decls,
         digest: digest.finalize().into(),
         mode: opts.mode,
@@ -362,6 +393,87 @@ fn finish(mut sources: Sources, mut outside: Diagnostics, diags: Vec<Diag>) -> D
     }
     outside.sort();
     outside
+}
+
+/// One configuration file, read, parsed and checked against the schema.
+struct FileResult {
+    /// The file (empty if it could not be read, to keep file ids in step with names).
+    source: SourceFile,
+    read_error: Option<Diagnostic>,
+    parse_error: Option<Diag>,
+    decls: Decls,
+    diags: Vec<Diag>,
+}
+
+fn read_and_check_one(dir: &Path, name: &str, file: FileId) -> FileResult {
+    let display = display_path(dir, name);
+    let text = match read_text(&dir.join(name), &display) {
+        Ok(t) => t,
+        Err(d) => {
+            return FileResult {
+                source: SourceFile::new(display, String::new(), FileKind::Config),
+                read_error: Some(d),
+                parse_error: None,
+                decls: Decls::default(),
+                diags: Vec::new(),
+            };
+        }
+    };
+    let mut source = SourceFile::new(display, text, FileKind::Config);
+    let mut decls = Decls::default();
+    let mut diags = Vec::new();
+    let parse_error = match parse_text(&source.text, file) {
+        Ok(body) => {
+            schema::check_file(body, file, &mut source, &mut decls, &mut diags);
+            None
+        }
+        Err(d) => Some(d),
+    };
+    FileResult {
+        source,
+        read_error: None,
+        parse_error,
+        decls,
+        diags,
+    }
+}
+
+/// Reads, parses and checks the files on up to one thread per core. Each syntax tree becomes
+/// declarations (keeping only attribute expressions) as soon as it is parsed, so at most one
+/// whole tree per thread is in memory. Results come back in file order.
+fn read_and_check(dir: &Path, names: &[&String]) -> Vec<FileResult> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(names.len());
+    if threads <= 1 {
+        return names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| read_and_check_one(dir, n, i as FileId))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(name) = names.get(i) else { break };
+                        done.push((i, read_and_check_one(dir, name, i as FileId)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a configuration worker panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Resolves `var.X` only (the provider block).
@@ -428,11 +540,13 @@ fn kind_key(kind: RefKind) -> &'static str {
 fn check_reference(
     r: &Reference,
     decls: &Decls,
-    builder: &GraphBuilder,
+    ids: &[FastMap<String, usize>; 4],
+    nodes: &[NodeDecl],
     diags: &mut Vec<Diag>,
 ) -> Option<usize> {
     let key = kind_key(r.kind);
-    if !decls.is_declared(key, &r.name) {
+    let id = ids[r.kind as usize].get(r.name.as_str()).copied();
+    if id.is_none() && !decls.is_declared(key, &r.name) {
         let d = Diag::error(
             r.name_span,
             format!("there is no {} `{}`", r.kind.noun(), r.name),
@@ -464,11 +578,10 @@ fn check_reference(
         diags.push(d);
         return None;
     }
-    if decls.broken.iter().any(|(k, l)| *k == key && *l == r.name) {
-        return None;
-    }
-    if let (RefKind::Secret, Some((attr, span))) = (r.kind, &r.attr) {
-        let s = decls.secrets.iter().find(|s| s.label == r.name)?;
+    // A declaration with errors has no node: references to it are not reported again.
+    let id = id?;
+    if let (NodeDecl::Secret(i), Some((attr, span))) = (nodes[id], &r.attr) {
+        let s = &decls.secrets[i];
         let other = match (s.kind, attr.as_str()) {
             (ContentKind::Binary, "secret_string") => Some("secret_binary"),
             (ContentKind::String, "secret_binary") => Some("secret_string"),
@@ -492,7 +605,7 @@ fn check_reference(
             return None;
         }
     }
-    builder.id(&r.address())
+    Some(id)
 }
 
 fn cycle_diag(c: &crate::graph::Cycle, nodes: &[NodeDecl], decls: &Decls) -> Diag {
@@ -551,7 +664,7 @@ fn redact_locals_in_content(decls: &Decls, sources: &mut Sources) {
             continue;
         }
         let a = &decls.locals[i].attr;
-        schema::redact_literals(&a.expr, a.span.file, a.span, sources);
+        schema::redact_literals(&a.expr, a.span.file, a.span, &mut |s| sources.redact(s));
         stack.extend(
             a.refs
                 .iter()

@@ -56,6 +56,7 @@
 pub(crate) mod diagnostics;
 pub(crate) mod eval;
 mod evaluate;
+pub(crate) mod fasthash;
 pub mod fmt;
 pub(crate) mod functions;
 mod lexer;
@@ -131,6 +132,8 @@ pub struct Config {
     pub(crate) graph: Graph,
     /// The declaration behind each graph node, by node id.
     pub(crate) nodes: Vec<NodeDecl>,
+    /// Graph node ids by name, per [`model::RefKind`] (`var`, `local`, `data`, `secret`).
+    pub(crate) ids: [fasthash::FastMap<String, usize>; 4],
     pub(crate) decls: Decls,
     pub(crate) digest: [u8; 32],
     pub(crate) mode: Mode,

@@ -135,7 +135,7 @@ impl Diagnostic {
     /// The diagnostic as rustc renders its messages: severity and message, `--> file:line:col`,
     /// the source line with a caret, then notes and help.
     pub fn render(&self, paint: Paint) -> String {
-        let mut gutter = 0;
+        let mut gutter = 1;
         if let Some(l) = &self.location {
             gutter = gutter.max(digits(l.line));
         }

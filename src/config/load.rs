@@ -194,7 +194,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     }
     phase("parsed and schema checked");
 
-    if decls.provider.header.is_none() {
+    if !decls.any_provider_block {
         diags.push(
             Diag::at(
                 Severity::Error,

@@ -234,7 +234,11 @@ impl<'a> Collector<'a> {
                         Some(m) => format!("{min} to {m}"),
                         None => format!("at least {min}"),
                     };
-                    let plural = if want == "1" { "" } else { "s" };
+                    let plural = if min == 1 && max.is_none_or(|m| m == 1) {
+                        ""
+                    } else {
+                        "s"
+                    };
                     self.diags.push(
                         Diag::error(
                             self.span(f, here),

@@ -54,6 +54,8 @@ pub(crate) struct Decls {
     pub(crate) data: Vec<DataDecl>,
     pub(crate) secrets: Vec<SecretDecl>,
     pub(crate) provider: ProviderDecl,
+    /// Whether any `provider` block was written (even one with errors).
+    pub(crate) any_provider_block: bool,
     /// Labels seen per kind, with the first header. A block with errors is declared but has
     /// no declaration struct (and so no graph node): references to it are not reported again.
     seen: [FastMap<String, Span>; 4],
@@ -152,6 +154,7 @@ impl Decls {
                 .into_iter()
                 .filter(|s| !dropped[3].contains(&s.label)),
         );
+        self.any_provider_block |= other.any_provider_block;
         if let Some(header) = other.provider.header {
             match self.provider.header {
                 Some(first) => diags.push(provider_twice(header, first)),
@@ -220,7 +223,10 @@ fn block(
         .map(|l| (l.as_str().to_string(), span_of(l, file, ident_span)))
         .collect();
     match ty.as_str() {
-        "provider" => provider(b, &labels, header, file, source, decls, diags),
+        "provider" => {
+            decls.any_provider_block = true;
+            provider(b, &labels, header, file, source, decls, diags)
+        }
         "variable" => {
             let Some(label) = one_label(&labels, "variable", "variable \"name\"", header, diags)
             else {
@@ -824,7 +830,8 @@ pub(crate) fn redact_literals(
                 ..here
             });
         }
-        Expression::Number(_) | Expression::Bool(_) | Expression::Null(_) => mask(here),
+        Expression::Number(_) | Expression::Bool(_) => mask(here),
+        Expression::Null(_) => {}
         Expression::StringTemplate(t) => template(t, file, here, mask),
         Expression::HeredocTemplate(h) => template(&h.template, file, here, mask),
         Expression::Array(a) => {

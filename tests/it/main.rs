@@ -1,0 +1,2 @@
+mod config_errors;
+mod config_support;

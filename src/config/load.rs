@@ -423,7 +423,11 @@ fn read_and_check_one(dir: &Path, name: &str, file: FileId) -> FileResult {
     let mut decls = Decls::default();
     let mut diags = Vec::new();
     let parse_error = match parse_text(&source.text, file) {
-        Ok(body) => {
+        Ok(mut body) => {
+            if source.text.contains("<<-") {
+                use hcl::edit::visit_mut::VisitMut as _;
+                NestedHeredocDedent.visit_body_mut(&mut body);
+            }
             schema::check_file(body, file, &mut source, &mut decls, &mut diags);
             None
         }
@@ -435,6 +439,72 @@ fn read_and_check_one(dir: &Path, name: &str, file: FileId) -> FileResult {
         parse_error,
         decls,
         diags,
+    }
+}
+
+/// Finishes the dedenting of `<<-` heredocs.
+///
+/// hcl-edit strips the common indentation from a heredoc's top-level text only; the text inside
+/// `%{if}`/`%{for}` directives keeps it, so `owner=${o}` in a `%{for}` loop would come out
+/// indented. This removes the same indentation (whitespace only, at most as much as was
+/// stripped) from every line of text inside directives, as Terraform does.
+struct NestedHeredocDedent;
+
+impl hcl::edit::visit_mut::VisitMut for NestedHeredocDedent {
+    fn visit_heredoc_template_mut(&mut self, node: &mut hcl::edit::template::HeredocTemplate) {
+        if let Some(n) = node.indent() {
+            for el in node.template.iter_mut() {
+                if let hcl::edit::template::Element::Directive(d) = el {
+                    dedent_directive(d, n);
+                }
+            }
+        }
+        hcl::edit::visit_mut::visit_heredoc_template_mut(self, node);
+    }
+}
+
+fn dedent_directive(d: &mut hcl::edit::template::Directive, n: usize) {
+    use hcl::edit::template::Directive;
+    match d {
+        Directive::If(d) => {
+            dedent_nested(&mut d.if_expr.template, n);
+            if let Some(e) = &mut d.else_expr {
+                dedent_nested(&mut e.template, n);
+            }
+        }
+        Directive::For(d) => dedent_nested(&mut d.for_expr.template, n),
+    }
+}
+
+fn dedent_nested(t: &mut hcl::edit::template::Template, n: usize) {
+    use hcl::edit::template::Element;
+    for el in t.iter_mut() {
+        match el {
+            Element::Literal(l) => {
+                // A literal inside a directive starts after the directive (mid-line): only the
+                // lines after its first line break are indented text.
+                let text: &mut String = l.as_mut();
+                if text.contains('\n') {
+                    let mut out = String::with_capacity(text.len());
+                    for (i, line) in text.split('\n').enumerate() {
+                        if i > 0 {
+                            out.push('\n');
+                            let strip = line
+                                .char_indices()
+                                .take(n)
+                                .take_while(|(_, c)| *c == ' ' || *c == '\t')
+                                .count();
+                            out.push_str(&line[strip..]);
+                        } else {
+                            out.push_str(line);
+                        }
+                    }
+                    *text = out;
+                }
+            }
+            Element::Directive(d) => dedent_directive(d, n),
+            Element::Interpolation(_) => {}
+        }
     }
 }
 

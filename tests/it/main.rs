@@ -1,2 +1,3 @@
 mod config_errors;
 mod config_support;
+mod config_valid;

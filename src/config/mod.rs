@@ -37,6 +37,8 @@
 //!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
 //! - Expressions are evaluated by [`eval`], not `hcl::eval` (see that module for why).
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
+//! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
+//!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.
 //! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts decoded bytes.
 //! - `jsonencode` escapes `<`, `>` and `&` as Terraform does, so values written by Terraform do
 //!   not show a change.

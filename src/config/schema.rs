@@ -559,7 +559,7 @@ fn variable(
     report_unknown(unknown, VARIABLE_ATTRS, &what, diags);
     let mut ok = true;
     let ty = match attrs.remove("type") {
-        None => VarType::Any,
+        None => VarType::Untyped,
         Some(a) => match VarType::parse(&a.expr) {
             Ok(t) => t,
             Err(msg) => {

@@ -5,10 +5,10 @@
 //! command-line order). clap gives `--var` and `--var-file` as two separate lists, so every
 //! `--var` wins over every `--var-file`, whatever their relative order.
 //!
-//! Values from `SSMFORM_VAR_*` and `--var` are text. For variables of type `string`, `number`,
-//! `bool` and `any` the text is the value (converted to the type; `any` keeps it a string, as
-//! Terraform does); for `list` and `map` it is parsed as an HCL expression, e.g.
-//! `--var 'names=["a", "b"]'`. Values in files are HCL expressions. Either way a value must be a
+//! Values from `SSMFORM_VAR_*` and `--var` are text, read as Terraform reads `TF_VAR_*` and
+//! `-var`: for variables of type `string`, `number` and `bool`, and for variables without a
+//! `type`, the text is the value (converted to the type); for any other type (`list`, `map`,
+//! `any`) it is parsed as an HCL expression, e.g. `--var 'names=["a", "b"]'`. Values in files are HCL expressions. Either way a value must be a
 //! literal: no references, no function calls.
 //!
 //! Errors name the variable and where the value came from, never the value: a sensitive
@@ -38,6 +38,8 @@ pub(crate) enum VarType {
     Number,
     Bool,
     Any,
+    /// No `type` attribute: any value, and command-line text is taken as a string.
+    Untyped,
     List(Box<VarType>),
     Map(Box<VarType>),
 }
@@ -86,7 +88,7 @@ impl VarType {
             VarType::String => "string".into(),
             VarType::Number => "number".into(),
             VarType::Bool => "bool".into(),
-            VarType::Any => "any".into(),
+            VarType::Any | VarType::Untyped => "any".into(),
             VarType::List(t) if **t == VarType::Any => "list".into(),
             VarType::Map(t) if **t == VarType::Any => "map".into(),
             VarType::List(t) => format!("list({})", t.display()),
@@ -98,7 +100,7 @@ impl VarType {
     fn takes_raw_text(&self) -> bool {
         matches!(
             self,
-            VarType::String | VarType::Number | VarType::Bool | VarType::Any
+            VarType::String | VarType::Number | VarType::Bool | VarType::Untyped
         )
     }
 
@@ -109,7 +111,7 @@ impl VarType {
         match (self, v) {
             (_, Value::Unknown) => Ok(Value::Unknown),
             (_, Value::Null) => Err("the value is null".to_string()),
-            (VarType::Any, v) => Ok(v),
+            (VarType::Any | VarType::Untyped, v) => Ok(v),
             (VarType::String, Value::String(s)) => Ok(Value::String(s)),
             (VarType::String, Value::Number(n)) => Ok(Value::String(n.to_string())),
             (VarType::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
@@ -150,7 +152,7 @@ impl VarType {
 
 fn a_type(t: &VarType) -> String {
     match t {
-        VarType::Any => "any value".into(),
+        VarType::Any | VarType::Untyped => "any value".into(),
         VarType::List(_) => "a list".into(),
         VarType::Map(_) => "a map".into(),
         other => format!("a {}", other.display()),
@@ -470,14 +472,18 @@ mod tests {
     }
 
     #[test]
-    fn text_values_are_raw_for_primitives_and_hcl_for_collections() {
+    fn text_values_are_raw_for_primitives_and_untyped_and_hcl_otherwise() {
+        assert_eq!(
+            text_value(&VarType::Any, "[1]", Path::new(".")).unwrap(),
+            Value::List(vec![Value::Number(Number::Int(1))])
+        );
         let d = Path::new(".");
         assert_eq!(
             text_value(&VarType::String, "a=b", d).unwrap(),
             Value::str("a=b")
         );
         assert_eq!(
-            text_value(&VarType::Any, "[1]", d).unwrap(),
+            text_value(&VarType::Untyped, "[1]", d).unwrap(),
             Value::str("[1]")
         );
         assert_eq!(

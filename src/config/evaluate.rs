@@ -178,8 +178,11 @@ impl Config {
                         &mut diags,
                         names::version_id_problem,
                     );
-                    let content =
-                        self.content_attr(s.kind, &s.content, address, &resolver, &mut diags);
+                    // Only a secret something refers to needs its value as an object.
+                    let referenced = !graph.dependents_of(id).is_empty();
+                    let content = self.content_attr(
+                        s.kind, &s.content, address, referenced, &resolver, &mut diags,
+                    );
                     let description = match &s.description {
                         None => Outcome::Known(None),
                         Some(a) => match self.string_attr(a, &resolver, &mut diags) {
@@ -218,17 +221,15 @@ impl Config {
                             Outcome::Known((content, text)),
                             Outcome::Known(description),
                         ) => {
-                            // Only a secret something refers to needs its value as an object.
-                            let value = if graph.dependents_of(id).is_empty() {
-                                Value::Null
-                            } else {
-                                secret_object(
+                            let value = match text {
+                                None => Value::Null,
+                                Some(text) => secret_object(
                                     &name,
                                     &version,
                                     s.kind,
                                     Value::String(text),
                                     description.as_deref(),
-                                )
+                                ),
                             };
                             out.secrets.push(DesiredSecret {
                                 address: address.clone(),
@@ -370,16 +371,17 @@ impl Config {
         }
     }
 
-    /// `secret_string` / `secret_binary`: the content (decoded for binary) and the attribute's
-    /// text (what `secret.L.secret_binary` evaluates to).
+    /// `secret_string` / `secret_binary`: the content (decoded for binary) and, if `keep_text`,
+    /// the attribute's text (what `secret.L.secret_binary` evaluates to).
     fn content_attr(
         &self,
         kind: ContentKind,
         a: &Attr,
         address: &str,
+        keep_text: bool,
         resolver: &dyn Resolve,
         diags: &mut Vec<Diag>,
-    ) -> Outcome<(SecretContent, String)> {
+    ) -> Outcome<(SecretContent, Option<String>)> {
         let text = match self.eval_attr(a, resolver, diags) {
             Outcome::Known(Value::String(s)) => s,
             Outcome::Known(Value::Number(n)) => n.to_string(),
@@ -409,12 +411,17 @@ impl Config {
             Outcome::Unknown => return Outcome::Unknown,
             Outcome::Failed => return Outcome::Failed,
         };
-        let content = match kind {
-            ContentKind::String => {
-                SecretContent::String(SecretValue::new(text.as_bytes().to_vec()))
-            }
+        let (content, text) = match kind {
+            ContentKind::String if keep_text => (
+                SecretContent::String(SecretValue::new(text.as_bytes().to_vec())),
+                Some(text),
+            ),
+            ContentKind::String => (SecretContent::String(SecretValue::from_string(text)), None),
             ContentKind::Binary => match decode_base64(&text) {
-                Ok(bytes) => SecretContent::Binary(SecretValue::new(bytes)),
+                Ok(bytes) => (
+                    SecretContent::Binary(SecretValue::new(bytes)),
+                    keep_text.then_some(text),
+                ),
                 Err(problem) => {
                     diags.push(
                         Diag::error(a.span, format!("the secret_binary of {address} must be base64: {problem}"))

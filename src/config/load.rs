@@ -360,7 +360,6 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         provider_location,
         dir,
         &var_resolver,
-        &sources,
         &mut diags,
     );
 

@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hcl::edit::Span as _;
 use hcl::edit::expr::Expression;
 
 use super::diagnostics::Severity;
@@ -213,10 +212,9 @@ pub(crate) fn assign(
     let names: Vec<String> = decls.iter().map(|d| d.name.clone()).collect();
 
     // Environment: only declared variables are looked up (the environment holds many things).
-    for (i, decl) in decls.iter_mut().enumerate() {
+    for decl in decls.iter_mut() {
         let key = format!("{ENV_PREFIX}{}", decl.name);
         if let Some((_, text)) = inputs.env.iter().rev().find(|(k, _)| *k == key) {
-            let _ = i;
             match text_value(&decl.ty, text, dir) {
                 Ok(v) => set(decl, v, key.clone(), At::Origin(key.clone()), diags),
                 Err(msg) => diags.push(Diag::at(
@@ -229,30 +227,10 @@ pub(crate) fn assign(
     }
 
     for path in &inputs.auto_files {
-        var_file(
-            decls,
-            &index,
-            &names,
-            path,
-            path,
-            dir,
-            sources,
-            diags,
-            Severity::Warning,
-        );
+        var_file(decls, &index, &names, path, dir, sources, diags);
     }
     for path in inputs.var_files {
-        var_file(
-            decls,
-            &index,
-            &names,
-            path,
-            path,
-            dir,
-            sources,
-            diags,
-            Severity::Warning,
-        );
+        var_file(decls, &index, &names, path, dir, sources, diags);
     }
 
     for arg in inputs.vars {
@@ -334,19 +312,19 @@ fn text_value(ty: &VarType, text: &str, dir: &Path) -> Result<Value, String> {
     literal_value(&expr, FileId::MAX, span, dir).map_err(|d| d.message)
 }
 
-/// Reads a variable file (`*.auto.vars.hcl` or `--var-file`): `name = value` attributes.
-#[allow(clippy::too_many_arguments)]
+/// Reads a variable file (`*.auto.vars.hcl` or `--var-file`): `name = value` attributes. A name
+/// that is not declared is a warning (one file may serve several configurations), as in
+/// Terraform.
 fn var_file(
     decls: &mut [VariableDecl],
     index: &BTreeMap<String, usize>,
     names: &[String],
     path: &Path,
-    display: &Path,
     dir: &Path,
     sources: &mut Sources,
     diags: &mut Vec<Diag>,
-    undeclared: Severity,
 ) {
+    let display = path;
     let origin_dir = display.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -408,7 +386,7 @@ fn var_file(
                 let Some(&i) = index.get(&name) else {
                     diags.push(
                         Diag::at(
-                            undeclared,
+                            Severity::Warning,
                             At::Span(name_span),
                             format!("the file sets `{name}`, but no variable `{name}` is declared; the value is ignored"),
                         )
@@ -424,7 +402,6 @@ fn var_file(
                     Ok(v) => set(&mut decls[i], v, origin, At::Span(value_span), diags),
                     Err(d) => diags.push(d),
                 }
-                let _ = a.value.span();
             }
         }
     }

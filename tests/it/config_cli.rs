@@ -268,3 +268,18 @@ fn fmt_changes_nothing_when_a_file_has_a_syntax_error() {
         messy
     );
 }
+
+#[test]
+fn a_missing_directory_is_an_error_naming_it() {
+    let (code, out, err) = run(&mut ssmform(&["validate", "/nonexistent/ssmform-config"]));
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(
+        err.starts_with(
+            "error: cannot read the configuration directory /nonexistent/ssmform-config:"
+        ),
+        "{err}"
+    );
+    let (code, _, err) = run(&mut ssmform(&["fmt", "/nonexistent/ssmform-config"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/ssmform-config"), "{err}");
+}

@@ -25,7 +25,7 @@
 //!
 //! Secret contents and sensitive variables are secrets. Outputs hold them as
 //! [`SecretValue`]/[`SecretContent`]; diagnostics never contain them (an error about a value says
-//! its length and origin) and mask them in the source lines they show (see [`source`]). A secret
+//! its length and origin) and mask them in the source lines they show (see `config::source`). A secret
 //! whose `sensitive = false` content — or any secret's name, version id or description, which
 //! plans always print — derives from a sensitive variable, a data source or another secret's
 //! content is an error.
@@ -35,7 +35,7 @@
 //! - `file()`/`filebase64()` paths are relative to the configuration directory and may not leave
 //!   it (no absolute paths, no `..` or symbolic link out of it): a reviewed configuration must not
 //!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
-//! - Expressions are evaluated by [`eval`], not `hcl::eval` (see that module for why).
+//! - Expressions are evaluated by `config::eval`, not `hcl::eval` (see that module for why).
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
 //! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
 //!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.

@@ -30,9 +30,11 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Body, Diag> {
 }
 
 fn parse_text(text: &str, file: FileId) -> Result<Body, Diag> {
-    // hcl-edit panics on a few inputs it cannot attribute spans to; a panic must never reach
-    // the user, so it becomes a syntax error at the start of the file.
-    let parsed = std::panic::catch_unwind(|| hcl::edit::parser::parse_body(text));
+    // hcl-edit can panic on inputs it cannot attribute spans to (none known; the property tests
+    // look for them). A panic must never reach the user, so it becomes a syntax error at the
+    // start of the file — and its message, which quotes the whole file (secrets included), is
+    // not printed.
+    let parsed = quietly(|| hcl::edit::parser::parse_body(text));
     match parsed {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(e)) => {
@@ -49,6 +51,34 @@ fn parse_text(text: &str, file: FileId) -> Result<Body, Diag> {
             "syntax error: the file could not be parsed",
         )),
     }
+}
+
+thread_local! {
+    /// Set while this thread runs the HCL parser.
+    static PARSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(())` without printing its message.
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, ()> {
+    quiet_parser_panics();
+    PARSING.with(|p| p.set(true));
+    let result = std::panic::catch_unwind(f);
+    PARSING.with(|p| p.set(false));
+    result.map_err(|_| ())
+}
+
+/// Installs (once) a panic hook that stays silent for panics inside the HCL parser and hands
+/// every other panic to the hook that was there before.
+fn quiet_parser_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !PARSING.with(|p| p.get()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Whether a directory entry is a configuration file: `*.hcl`, not `*.vars.hcl`, not hidden or
@@ -868,5 +898,23 @@ fn sensitivity_rule(
                 .help("plans show the content of a sensitive = false secret as a line diff, which would print the secret in CI logs and pull-request comments; remove `sensitive = false` (plans then show only lengths and fingerprints)"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parser_panic_becomes_an_error_and_later_panics_still_report() {
+        let r: Result<(), ()> = quietly(|| panic!("a message that would quote the file"));
+        assert_eq!(r, Err(()));
+        assert!(
+            !PARSING.with(|p| p.get()),
+            "the flag is cleared after a panic"
+        );
+        assert_eq!(quietly(|| 7), Ok(7));
+        // Outside the parser, panics still unwind as usual.
+        assert!(std::panic::catch_unwind(|| panic!("ordinary")).is_err());
     }
 }

@@ -274,6 +274,14 @@ pub(crate) struct GraphBuilder {
 }
 
 impl GraphBuilder {
+    pub(crate) fn with_capacity(nodes: usize) -> Self {
+        GraphBuilder {
+            nodes: Vec::with_capacity(nodes),
+            index: FastMap::with_capacity_and_hasher(nodes, Default::default()),
+            edges: BTreeMap::new(),
+        }
+    }
+
     pub(crate) fn add_node(&mut self, address: String, kind: NodeKind) -> usize {
         let id = self.nodes.len();
         self.index.insert(address.clone(), id);

@@ -72,7 +72,8 @@ impl Config {
         let mut diags: Vec<Diag> = Vec::new();
         let mut out = Evaluation::default();
         // (secret_name, version_id) → the secret that declares it, with its header.
-        let mut versions: FastMap<(String, String), (String, Span)> = FastMap::default();
+        let mut versions: FastMap<(String, String), (String, Span)> =
+            FastMap::with_capacity_and_hasher(self.decls.secrets.len(), Default::default());
         let mut data_versions: Vec<(String, String, String, Span)> = Vec::new();
 
         for &id in graph.order() {

@@ -309,7 +309,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         ));
     }
     nodes.sort_by_key(|n| n.0);
-    let mut builder = GraphBuilder::default();
+    let mut builder = GraphBuilder::with_capacity(nodes.len());
     let mut node_decls = Vec::with_capacity(nodes.len());
     for (_, decl, address, kind) in nodes {
         builder.add_node(address, kind);
@@ -317,7 +317,13 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     }
 
     // Node ids by name, per kind.
-    let mut ids: [FastMap<String, usize>; 4] = Default::default();
+    let mut ids: [FastMap<String, usize>; 4] = [
+        decls.variables.len(),
+        decls.locals.len(),
+        decls.data.len(),
+        decls.secrets.len(),
+    ]
+    .map(|n| FastMap::with_capacity_and_hasher(n, Default::default()));
     for (id, n) in node_decls.iter().enumerate() {
         let (kind, name) = match *n {
             NodeDecl::Variable(i) => (RefKind::Var, &decls.variables[i].name),

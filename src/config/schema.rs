@@ -122,9 +122,10 @@ impl Decls {
     pub(crate) fn merge(&mut self, mut other: Decls, diags: &mut Vec<Diag>) {
         let mut dropped: [HashSet<String>; 4] = Default::default();
         for (k, kind) in ["var", "local", "data", "secret"].into_iter().enumerate() {
-            let mut labels: Vec<(String, Span)> = other.seen[k].drain().collect();
-            labels.sort_by_key(|(_, s)| *s);
-            for (label, span) in labels {
+            // (Labels are unique within `other`, so the order of this loop does not matter:
+            // any duplicate is one of an earlier file's.)
+            self.seen[k].reserve(other.seen[k].len());
+            for (label, span) in other.seen[k].drain() {
                 if !self.declare(kind, &label, span, diags) {
                     dropped[k].insert(label);
                 }

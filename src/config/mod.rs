@@ -16,6 +16,9 @@
 //! config.variable_values()  each variable's value in a canonical encoding (for saved plans)
 //! config.secret_addresses() "secret.<label>", declaration order
 //! config.diagnostic(severity, &location, message)  a diagnostic at a handed-out location
+//! config.warnings()     warnings found while loading (print them; errors make load fail)
+//! config.variables()    declared variables: type, sensitivity, where the value came from
+//! env_vars()            the SSMFORM_VAR_* snapshot for LoadOptions::env
 //! ```
 //!
 //! `Mode::Validate` treats a variable without a value as unknown (everything depending on it is
@@ -42,6 +45,15 @@
 //! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts decoded bytes.
 //! - `jsonencode` escapes `<`, `>` and `&` as Terraform does, so values written by Terraform do
 //!   not show a change.
+//! - Differences from HCL's evaluation, on purpose: `&&`/`||` short-circuit and a conditional
+//!   evaluates only the branch it takes; numbers are exact integers (i128) or f64 rather than
+//!   arbitrary precision; `~` strip markers remove all adjacent whitespace, as HCL's
+//!   implementation does.
+//! - Functions: abs, base64decode, base64encode, base64sha256, can, ceil, coalesce, concat,
+//!   contains, distinct, element, endswith, file, filebase64, flatten, floor, format, join,
+//!   jsondecode, jsonencode, keys, length, lookup, lower, max, merge, min, replace, reverse,
+//!   sha1, sha256, sort, split, startswith, strcontains, substr, tobool, tonumber, tostring,
+//!   trim, trimprefix, trimspace, trimsuffix, try, upper, values, zipmap.
 //!
 //! # Not supported (HCL/Terraform features)
 //!
@@ -287,4 +299,17 @@ pub struct DesiredSecret {
     pub description: Option<String>,
     /// The `secret "<label>"` header.
     pub location: Location,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The planner shares a configuration between tasks.
+    #[test]
+    fn configurations_and_evaluations_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::Config>();
+        send_sync::<super::Evaluation>();
+        send_sync::<super::Diagnostics>();
+        send_sync::<crate::graph::Graph>();
+    }
 }

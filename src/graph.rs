@@ -10,6 +10,8 @@
 //! is always acyclic.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+
+use crate::config::fasthash::FastMap;
 use std::fmt;
 
 use crate::config::source::Span;
@@ -38,7 +40,7 @@ pub struct Graph {
     deps: Vec<Vec<usize>>,
     /// `rdeps[n]`: the nodes that depend on `n` (sorted, unique).
     rdeps: Vec<Vec<usize>>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     /// Every node, dependencies before dependents, otherwise in declaration order.
     order: Vec<usize>,
 }
@@ -94,6 +96,10 @@ impl Graph {
 
     pub(crate) fn deps_of(&self, id: usize) -> &[usize] {
         &self.deps[id]
+    }
+
+    pub(crate) fn dependents_of(&self, id: usize) -> &[usize] {
+        &self.rdeps[id]
     }
 
     /// Every address, dependencies before dependents.
@@ -262,12 +268,20 @@ pub(crate) struct Cycle {
 #[derive(Default)]
 pub(crate) struct GraphBuilder {
     nodes: Vec<Node>,
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     /// (from, to) → the first reference making the edge.
     edges: BTreeMap<(usize, usize), Span>,
 }
 
 impl GraphBuilder {
+    pub(crate) fn with_capacity(nodes: usize) -> Self {
+        GraphBuilder {
+            nodes: Vec::with_capacity(nodes),
+            index: FastMap::with_capacity_and_hasher(nodes, Default::default()),
+            edges: BTreeMap::new(),
+        }
+    }
+
     pub(crate) fn add_node(&mut self, address: String, kind: NodeKind) -> usize {
         let id = self.nodes.len();
         self.index.insert(address.clone(), id);
@@ -275,6 +289,7 @@ impl GraphBuilder {
         id
     }
 
+    #[cfg(test)]
     pub(crate) fn id(&self, address: &str) -> Option<usize> {
         self.index.get(address).copied()
     }
@@ -297,11 +312,8 @@ impl GraphBuilder {
             v.sort_unstable();
             v.dedup();
         }
-        let cycles = self.cycles(&deps);
-        if !cycles.is_empty() {
-            return Err(cycles);
-        }
-        // Kahn's algorithm, always taking the earliest-declared ready node.
+        // Kahn's algorithm, always taking the earliest-declared ready node. It orders every node
+        // exactly when there is no cycle; only then are cycles looked for (Tarjan), to name them.
         let mut pending: Vec<usize> = deps.iter().map(Vec::len).collect();
         let mut ready: BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
             .filter(|&i| pending[i] == 0)
@@ -317,7 +329,11 @@ impl GraphBuilder {
                 }
             }
         }
-        debug_assert_eq!(order.len(), n, "an acyclic graph orders every node");
+        if order.len() < n {
+            let cycles = self.cycles(&deps);
+            debug_assert!(!cycles.is_empty(), "Kahn's algorithm stops only at a cycle");
+            return Err(cycles);
+        }
         Ok(Graph {
             nodes: self.nodes,
             deps,

@@ -95,9 +95,9 @@ fn validate(opts: &LoadOptions) -> (Diagnostics, Option<Summary>) {
     match config::load(opts) {
         Err(diags) => (diags, None),
         Ok(cfg) => {
-            let ev = cfg.evaluate(&DataValues::default(), None);
+            let mut ev = cfg.evaluate(&DataValues::default(), None);
             let mut diags = cfg.warnings().clone();
-            diags.extend(ev.diagnostics);
+            diags.extend(std::mem::take(&mut ev.diagnostics));
             diags.sort();
             let summary = Summary {
                 secrets: cfg.secret_addresses().len(),
@@ -105,6 +105,11 @@ fn validate(opts: &LoadOptions) -> (Diagnostics, Option<Summary>) {
                 deferred: ev.deferred.len(),
                 data_sources: ev.pending_data.len(),
             };
+            // The process ends right after this: freeing every syntax tree one allocation at a
+            // time would only add to the run time (a fifth of it at 10,000 secrets). The
+            // evaluation, which holds secret contents, is still dropped and zeroized.
+            drop(ev);
+            std::mem::forget(cfg);
             (diags, Some(summary))
         }
     }

@@ -135,7 +135,7 @@ impl Diagnostic {
     /// The diagnostic as rustc renders its messages: severity and message, `--> file:line:col`,
     /// the source line with a caret, then notes and help.
     pub fn render(&self, paint: Paint) -> String {
-        let mut gutter = 0;
+        let mut gutter = 1;
         if let Some(l) = &self.location {
             gutter = gutter.max(digits(l.line));
         }
@@ -259,6 +259,9 @@ fn visual_width(s: &str) -> usize {
     s.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum()
 }
 
+/// Source lines longer than this many characters are shown as a window around the caret.
+const MAX_SHOWN_LINE: usize = 120;
+
 fn render_snippet(
     out: &mut String,
     paint: Paint,
@@ -269,28 +272,35 @@ fn render_snippet(
     caret_color: fn(Paint, &str) -> String,
 ) {
     let pad = " ".repeat(gutter);
+    let chars: Vec<char> = snippet.text.trim_end().chars().collect();
+    let col = snippet.column.saturating_sub(1).min(chars.len());
+    let width = snippet.width.max(1);
+    // A window of the line around the underline, marked with `…` where it is cut.
+    let (start, end) = if chars.len() <= MAX_SHOWN_LINE {
+        (0, chars.len())
+    } else {
+        let start = col.saturating_sub(MAX_SHOWN_LINE / 3);
+        (start, (start + MAX_SHOWN_LINE).min(chars.len()))
+    };
+    let mut shown: String = chars[start..end].iter().collect();
+    let mut lead = String::new();
+    if start > 0 {
+        lead.push('…');
+    }
+    if end < chars.len() {
+        shown.push('…');
+    }
     let _ = writeln!(out, "{pad} {}", paint.blue("|"));
-    let text = snippet.text.trim_end();
     let _ = writeln!(
         out,
-        "{} {} {}",
+        "{} {} {lead}{}",
         paint.blue(&format!("{line:>gutter$}")),
         paint.blue("|"),
-        expand_tabs(text)
-    )
-    .map(|_| ());
-    let before: String = snippet
-        .text
-        .chars()
-        .take(snippet.column.saturating_sub(1))
-        .collect();
-    let underlined: String = snippet
-        .text
-        .chars()
-        .skip(snippet.column.saturating_sub(1))
-        .take(snippet.width.max(1))
-        .collect();
-    let offset = visual_width(&before);
+        expand_tabs(&shown)
+    );
+    let before: String = chars[start..col.max(start)].iter().collect();
+    let underlined: String = chars[col.min(end)..(col + width).min(end)].iter().collect();
+    let offset = visual_width(&before) + lead.chars().count();
     let width = visual_width(&underlined).max(1);
     let carets = "^".repeat(width);
     let label = label.map(|l| format!(" {l}")).unwrap_or_default();
@@ -469,6 +479,23 @@ mod tests {
         assert_eq!(j["line"], 12);
         assert_eq!(j["column"], 3);
         assert_eq!(j["severity"], "error");
+    }
+
+    #[test]
+    fn long_lines_are_shown_around_the_caret() {
+        let mut d = sample();
+        d.snippet = Some(Snippet {
+            text: format!("{}X{}", "a".repeat(300), "b".repeat(300)),
+            column: 301,
+            width: 1,
+        });
+        let text = d.render(Paint::plain());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[3],
+            format!("12 | …{}X{}…", "a".repeat(40), "b".repeat(79))
+        );
+        assert_eq!(lines[4], format!("   | {}^", " ".repeat(41)));
     }
 
     #[test]

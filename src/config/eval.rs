@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hcl::edit::expr::{
-    BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, Traversal, TraversalOperator,
-    UnaryOperator,
+    BinaryOp, BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, Traversal,
+    TraversalOperator, UnaryOperator,
 };
 use hcl::edit::template::{Directive, Element, Template};
 
@@ -94,8 +94,11 @@ impl<'a> Evaluator<'a> {
         span_of(node, self.file, fallback)
     }
 
+    /// Evaluates an expression. `fallback` is the span used for nodes without one (parsed
+    /// nodes always have one); spans are only looked up when a diagnostic needs them, which
+    /// keeps evaluation of 10,000 secrets fast.
     pub(crate) fn eval(&mut self, expr: &Expression, fallback: Span) -> R<Value> {
-        let here = self.span(expr, fallback);
+        let here = fallback;
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
@@ -114,25 +117,22 @@ impl<'a> Evaluator<'a> {
                 for (k, v) in o.iter() {
                     let key = match k {
                         ObjectKey::Ident(id) => Some(id.as_str().to_string()),
-                        ObjectKey::Expression(e) => {
-                            let key_span = self.span(e, here);
-                            match self.eval(e, here)? {
-                                Value::String(s) => Some(s),
-                                Value::Number(n) => Some(n.to_string()),
-                                Value::Bool(b) => Some(b.to_string()),
-                                Value::Unknown => None,
-                                other => {
-                                    return Err(Diag::error(
-                                        key_span,
-                                        format!(
-                                            "an object key must be a string, not {}",
-                                            other.a_type()
-                                        ),
-                                    )
-                                    .into());
-                                }
+                        ObjectKey::Expression(e) => match self.eval(e, here)? {
+                            Value::String(s) => Some(s),
+                            Value::Number(n) => Some(n.to_string()),
+                            Value::Bool(b) => Some(b.to_string()),
+                            Value::Unknown => None,
+                            other => {
+                                return Err(Diag::error(
+                                    self.span(e, here),
+                                    format!(
+                                        "an object key must be a string, not {}",
+                                        other.a_type()
+                                    ),
+                                )
+                                .into());
                             }
-                        }
+                        },
                     };
                     let value = self.eval(v.expr(), here)?;
                     match key {
@@ -154,21 +154,22 @@ impl<'a> Evaluator<'a> {
             Expression::Variable(v) => match self.scope.iter().rev().find(|(n, _)| n == v.as_str())
             {
                 Some((_, val)) => Ok(val.clone()),
-                None => Err(Diag::error(here, format!("unknown name `{}`", v.as_str())).into()),
+                None => Err(Diag::error(
+                    self.span(expr, here),
+                    format!("unknown name `{}`", v.as_str()),
+                )
+                .into()),
             },
-            Expression::Conditional(c) => {
-                let cond_span = self.span(&c.cond_expr, here);
-                match self.eval(&c.cond_expr, here)? {
-                    Value::Unknown => Ok(Value::Unknown),
-                    v => {
-                        if to_bool(&v, cond_span, "the condition")? {
-                            self.eval(&c.true_expr, here)
-                        } else {
-                            self.eval(&c.false_expr, here)
-                        }
+            Expression::Conditional(c) => match self.eval(&c.cond_expr, here)? {
+                Value::Unknown => Ok(Value::Unknown),
+                v => {
+                    if to_bool(&v, || self.span(&c.cond_expr, here), "the condition")? {
+                        self.eval(&c.true_expr, here)
+                    } else {
+                        self.eval(&c.false_expr, here)
                     }
                 }
-            }
+            },
             Expression::FuncCall(f) => self.func_call(f, here),
             Expression::Traversal(t) => self.traversal(t, here),
             Expression::UnaryOp(u) => {
@@ -178,20 +179,20 @@ impl<'a> Evaluator<'a> {
                 }
                 match u.operator.value() {
                     UnaryOperator::Neg => {
-                        let n = to_number(&v, here, "the operand of `-`")?;
+                        let n = to_number(&v, || self.span(expr, here), "the operand of `-`")?;
                         Ok(Value::Number(match n {
                             Number::Int(i) => Number::Int(-i),
                             Number::Float(f) => Number::Float(-f),
                         }))
                     }
-                    UnaryOperator::Not => {
-                        Ok(Value::Bool(!to_bool(&v, here, "the operand of `!`")?))
-                    }
+                    UnaryOperator::Not => Ok(Value::Bool(!to_bool(
+                        &v,
+                        || self.span(expr, here),
+                        "the operand of `!`",
+                    )?)),
                 }
             }
-            Expression::BinaryOp(b) => {
-                self.binary(&b.lhs_expr, *b.operator.value(), &b.rhs_expr, here)
-            }
+            Expression::BinaryOp(b) => self.binary(b, here),
             Expression::ForExpr(f) => self.for_expr(f, here),
         }
     }
@@ -227,21 +228,21 @@ impl<'a> Evaluator<'a> {
         out: &mut String,
         unknown: &mut bool,
     ) -> R<()> {
-        let elements: Vec<&Element> = t.iter().collect();
-        let n = elements.len();
-        for (i, el) in elements.iter().enumerate() {
+        let n = t.len();
+        for i in 0..n {
+            let Some(el) = t.get(i) else { break };
             match el {
                 Element::Literal(lit) => {
                     let mut s: &str = lit.value();
                     let trim_left = if i == 0 {
                         trim_first
                     } else {
-                        strips_following(elements[i - 1])
+                        t.get(i - 1).is_some_and(strips_following)
                     };
                     let trim_right = if i + 1 == n {
                         trim_last
                     } else {
-                        strips_preceding(elements[i + 1])
+                        t.get(i + 1).is_some_and(strips_preceding)
                     };
                     if trim_left {
                         s = s.trim_start();
@@ -252,27 +253,29 @@ impl<'a> Evaluator<'a> {
                     out.push_str(s);
                 }
                 Element::Interpolation(interp) => {
-                    let span = self.span(&interp.expr, here);
                     let v = self.eval(&interp.expr, here)?;
                     match v {
                         Value::Unknown => *unknown = true,
                         v => {
                             if !*unknown {
-                                push_interpolated(out, v, span)?;
+                                push_interpolated(out, v, || self.span(&interp.expr, here))?;
                             }
                         }
                     }
                 }
                 Element::Directive(d) => match d.as_ref() {
                     Directive::If(d) => {
-                        let cond_span = self.span(&d.if_expr.cond_expr, here);
                         let c = self.eval(&d.if_expr.cond_expr, here)?;
                         if matches!(c, Value::Unknown) {
                             *unknown = true;
                             continue;
                         }
                         let endif_start = d.endif_expr.strip.strip_start();
-                        if to_bool(&c, cond_span, "the `if` condition")? {
+                        if to_bool(
+                            &c,
+                            || self.span(&d.if_expr.cond_expr, here),
+                            "the `if` condition",
+                        )? {
                             let last = match &d.else_expr {
                                 Some(e) => e.strip.strip_start(),
                                 None => endif_start,
@@ -298,9 +301,9 @@ impl<'a> Evaluator<'a> {
                     }
                     Directive::For(d) => {
                         let f = &d.for_expr;
-                        let coll_span = self.span(&f.collection_expr, here);
                         let coll = self.eval(&f.collection_expr, here)?;
-                        let Some(items) = iterate(coll, coll_span)? else {
+                        let Some(items) = iterate(coll, || self.span(&f.collection_expr, here))?
+                        else {
                             *unknown = true;
                             continue;
                         };
@@ -348,9 +351,8 @@ impl<'a> Evaluator<'a> {
     // ---- for-expressions --------------------------------------------------------------------
 
     fn for_expr(&mut self, f: &ForExpr, here: Span) -> R<Value> {
-        let coll_span = self.span(&f.intro.collection_expr, here);
         let coll = self.eval(&f.intro.collection_expr, here)?;
-        let Some(items) = iterate(coll, coll_span)? else {
+        let Some(items) = iterate(coll, || self.span(&f.intro.collection_expr, here))? else {
             return Ok(Value::Unknown);
         };
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str());
@@ -394,11 +396,10 @@ impl<'a> Evaluator<'a> {
 
     fn for_item(&mut self, f: &ForExpr, here: Span) -> R<ForItem> {
         if let Some(c) = &f.cond {
-            let cond_span = self.span(&c.expr, here);
             match self.eval(&c.expr, here)? {
                 Value::Unknown => return Ok(ForItem::Unknown),
                 v => {
-                    if !to_bool(&v, cond_span, "the `if` condition")? {
+                    if !to_bool(&v, || self.span(&c.expr, here), "the `if` condition")? {
                         return Ok(ForItem::Skip);
                     }
                 }
@@ -432,15 +433,12 @@ impl<'a> Evaluator<'a> {
 
     // ---- operators --------------------------------------------------------------------------
 
-    fn binary(
-        &mut self,
-        lhs: &Expression,
-        op: BinaryOperator,
-        rhs: &Expression,
-        here: Span,
-    ) -> R<Value> {
-        let lhs_span = self.span(lhs, here);
-        let rhs_span = self.span(rhs, here);
+    fn binary(&mut self, b: &BinaryOp, here: Span) -> R<Value> {
+        let b_node = b;
+        let (lhs, op, rhs) = (&b.lhs_expr, *b.operator.value(), &b.rhs_expr);
+        let file = self.file;
+        let lhs_span = move || span_of(lhs, file, here);
+        let rhs_span = move || span_of(rhs, file, here);
         let l = self.eval(lhs, here)?;
         // `&&` and `||` short-circuit (HCL evaluates both sides; not needing the right side is
         // what users mean by `var.x != null && length(var.x) > 0`).
@@ -496,7 +494,7 @@ impl<'a> Evaluator<'a> {
                     .map_err(|e| add_help_for_plus(e, op))?;
                 let b = to_number(&r, rhs_span, &format!("the right operand of `{sym}`"))
                     .map_err(|e| add_help_for_plus(e, op))?;
-                arithmetic(op, a, b, here).map(Value::Number)
+                arithmetic(op, a, b, move || span_of(b_node, file, here)).map(Value::Number)
             }
         }
     }
@@ -505,10 +503,11 @@ impl<'a> Evaluator<'a> {
 
     fn func_call(&mut self, f: &FuncCall, here: Span) -> R<Value> {
         let name = f.name.name.as_str();
-        let call_span = here;
+        let file = self.file;
+        let call_span = move || span_of(f, file, here);
         if self.functions == Functions::Forbidden {
             return Err(Diag::error(
-                call_span,
+                call_span(),
                 format!("functions cannot be called here (`{name}`)"),
             )
             .into());
@@ -524,7 +523,7 @@ impl<'a> Evaluator<'a> {
                         Err(EvalError::Poisoned) => return Err(EvalError::Poisoned),
                     }
                 }
-                let mut d = Diag::error(call_span, "no argument of `try` could be evaluated");
+                let mut d = Diag::error(call_span(), "no argument of `try` could be evaluated");
                 if let Some(l) = last {
                     d = d.note(format!("the last argument failed: {}", l.message), None);
                 }
@@ -532,7 +531,7 @@ impl<'a> Evaluator<'a> {
             }
             "can" => {
                 let Some(a) = f.args.iter().next() else {
-                    return Err(Diag::error(call_span, "`can` takes 1 argument").into());
+                    return Err(Diag::error(call_span(), "`can` takes 1 argument").into());
                 };
                 return match self.eval(a, here) {
                     Ok(v) if v.has_unknown() => Ok(Value::Unknown),
@@ -543,25 +542,24 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
-        let mut args = Vec::with_capacity(f.args.len());
-        let mut arg_spans = Vec::with_capacity(f.args.len());
+        let written = f.args.len();
+        let mut args = Vec::with_capacity(written);
         for a in f.args.iter() {
-            arg_spans.push(self.span(a, here));
             args.push(self.eval(a, here)?);
         }
+        // The span of argument `i` (arguments expanded from `list...` share the list's span).
+        let arg_span = move |i: usize| {
+            f.args
+                .get(i.min(written.saturating_sub(1)))
+                .map_or_else(call_span, |a| span_of(a, file, here))
+        };
         if f.args.expand_final() {
-            let last_span = *arg_spans.last().unwrap_or(&call_span);
             match args.pop() {
-                Some(Value::List(items)) => {
-                    for _ in 0..items.len() {
-                        arg_spans.push(last_span);
-                    }
-                    args.extend(items);
-                }
+                Some(Value::List(items)) => args.extend(items),
                 Some(Value::Unknown) => return Ok(Value::Unknown),
                 Some(other) => {
                     return Err(Diag::error(
-                        last_span,
+                        arg_span(written - 1),
                         format!(
                             "only a list can be expanded with `...`, not {}",
                             other.a_type()
@@ -578,11 +576,11 @@ impl<'a> Evaluator<'a> {
         let ctx = FuncCtx { dir: self.dir };
         functions::call(name, &ctx, args).map_err(|e| {
             let (span, msg) = match e.arg {
-                Some(i) if i < arg_spans.len() => (
-                    arg_spans[i],
+                Some(i) => (
+                    arg_span(i),
                     format!("`{name}`, argument {}: {}", i + 1, e.message),
                 ),
-                _ => (call_span, format!("`{name}`: {}", e.message)),
+                None => (call_span(), format!("`{name}`: {}", e.message)),
             };
             EvalError::from(Diag::error(span, msg))
         })
@@ -591,16 +589,22 @@ impl<'a> Evaluator<'a> {
     // ---- traversals ---------------------------------------------------------------------------
 
     fn traversal(&mut self, t: &Traversal, here: Span) -> R<Value> {
-        // Index keys first: they need `&mut self`, the walk below borrows values.
-        let mut keys: Vec<Option<(Value, Span, bool)>> = Vec::with_capacity(t.operators.len());
-        for op in &t.operators {
-            keys.push(match op.value() {
-                TraversalOperator::Index(e) => {
-                    let literal = matches!(e, Expression::String(_) | Expression::Number(_));
-                    Some((self.eval(e, here)?, self.span(e, here), literal))
-                }
-                _ => None,
-            });
+        // Index keys are evaluated first: they need `&mut self`, and the walk below borrows
+        // values. Most traversals (`var.x`, `secret.a.secret_name`) have no index and allocate
+        // nothing here.
+        let has_index = t
+            .operators
+            .iter()
+            .any(|o| matches!(o.value(), TraversalOperator::Index(_)));
+        let mut keys: Vec<Option<Value>> = Vec::new();
+        if has_index {
+            keys.reserve(t.operators.len());
+            for op in &t.operators {
+                keys.push(match op.value() {
+                    TraversalOperator::Index(e) => Some(self.eval(e, here)?),
+                    _ => None,
+                });
+            }
         }
         let (root, consumed): (Cow<'_, Value>, usize) = match &t.expr {
             Expression::Variable(v) => {
@@ -608,20 +612,19 @@ impl<'a> Evaluator<'a> {
                     (Cow::Borrowed(val), 0)
                 } else {
                     let (value, consumed) =
-                        self.resolve_reference(v.as_str(), &t.operators, here)?;
+                        self.resolve_reference(v.as_str(), &t.operators, || self.span(t, here))?;
                     (Cow::Borrowed(value), consumed)
                 }
             }
             other => (Cow::Owned(self.eval(other, here)?), 0),
         };
-        let ops: Vec<Op<'_>> = t
-            .operators
-            .iter()
-            .zip(keys.iter())
-            .skip(consumed)
-            .map(|(op, k)| (op.value(), span_of(op, self.file, here), k.as_ref()))
-            .collect();
-        apply_ops(root, &ops).map(Cow::into_owned)
+        let walk = Walk {
+            ops: &t.operators,
+            keys: &keys,
+            file: self.file,
+            fallback: here,
+        };
+        walk.apply(root, consumed).map(Cow::into_owned)
     }
 
     /// Resolves `var.X`, `local.X`, `secret.L`, `data.ssm_secret.L`; returns the value and how
@@ -630,7 +633,7 @@ impl<'a> Evaluator<'a> {
         &self,
         root: &str,
         ops: &[hcl::edit::Decorated<TraversalOperator>],
-        here: Span,
+        here: impl Fn() -> Span,
     ) -> R<(&'a Value, usize)> {
         let name_at = |i: usize| match ops.get(i).map(|o| o.value()) {
             Some(TraversalOperator::GetAttr(id)) => Some(id.as_str()),
@@ -643,7 +646,7 @@ impl<'a> Evaluator<'a> {
             ("data", Some("ssm_secret"), Some(n)) => (RefKind::Data, n, 2),
             _ => {
                 return Err(
-                    Diag::error(here, format!("`{root}` is not a valid reference here")).into(),
+                    Diag::error(here(), format!("`{root}` is not a valid reference here")).into(),
                 );
             }
         };
@@ -651,7 +654,7 @@ impl<'a> Evaluator<'a> {
             Some(Ok(v)) => Ok((v, consumed)),
             Some(Err(Poisoned)) => Err(EvalError::Poisoned),
             None => Err(Diag::error(
-                here,
+                here(),
                 format!("references are not allowed here ({}{name})", kind.prefix()),
             )
             .into()),
@@ -688,21 +691,21 @@ fn strips_preceding(el: &Element) -> bool {
     }
 }
 
-fn push_interpolated(out: &mut String, v: Value, span: Span) -> R<()> {
+fn push_interpolated(out: &mut String, v: Value, span: impl FnOnce() -> Span) -> R<()> {
     match v {
         Value::String(s) => out.push_str(&s),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
         Value::Null => {
             return Err(
-                Diag::error(span, "cannot insert a null value into a string template")
+                Diag::error(span(), "cannot insert a null value into a string template")
                     .help("give the value a default, e.g. coalesce(x, \"\")")
                     .into(),
             );
         }
         other => {
             return Err(Diag::error(
-                span,
+                span(),
                 format!("cannot insert {} into a string template", other.a_type()),
             )
             .help("use jsonencode(...) or join(\",\", ...) to turn it into a string")
@@ -713,7 +716,7 @@ fn push_interpolated(out: &mut String, v: Value, span: Span) -> R<()> {
 }
 
 /// The pairs a for-expression or `%{for}` iterates over, or `None` if the collection is unknown.
-fn iterate(coll: Value, span: Span) -> R<Option<Vec<(Value, Value)>>> {
+fn iterate(coll: Value, span: impl FnOnce() -> Span) -> R<Option<Vec<(Value, Value)>>> {
     match coll {
         Value::Unknown => Ok(None),
         Value::List(l) => Ok(Some(
@@ -726,7 +729,7 @@ fn iterate(coll: Value, span: Span) -> R<Option<Vec<(Value, Value)>>> {
             o.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
         )),
         other => Err(Diag::error(
-            span,
+            span(),
             format!(
                 "a for-expression needs a list or a map, not {}",
                 other.a_type()
@@ -736,25 +739,25 @@ fn iterate(coll: Value, span: Span) -> R<Option<Vec<(Value, Value)>>> {
     }
 }
 
-pub(crate) fn to_bool(v: &Value, span: Span, what: &str) -> R<bool> {
+pub(crate) fn to_bool(v: &Value, span: impl FnOnce() -> Span, what: &str) -> R<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s == "true" => Ok(true),
         Value::String(s) if s == "false" => Ok(false),
         other => Err(Diag::error(
-            span,
+            span(),
             format!("{what} must be a bool, not {}", other.a_type()),
         )
         .into()),
     }
 }
 
-fn to_number(v: &Value, span: Span, what: &str) -> R<Number> {
+fn to_number(v: &Value, span: impl FnOnce() -> Span, what: &str) -> R<Number> {
     match v {
         Value::Number(n) => Ok(*n),
         Value::String(s) => Number::parse(s).ok_or_else(|| {
             Diag::error(
-                span,
+                span(),
                 format!(
                     "{what} must be a number; it is a {}-byte string that is not one",
                     s.len()
@@ -763,7 +766,7 @@ fn to_number(v: &Value, span: Span, what: &str) -> R<Number> {
             .into()
         }),
         other => Err(Diag::error(
-            span,
+            span(),
             format!("{what} must be a number, not {}", other.a_type()),
         )
         .into()),
@@ -797,11 +800,11 @@ fn op_str(op: BinaryOperator) -> &'static str {
     }
 }
 
-fn arithmetic(op: BinaryOperator, a: Number, b: Number, span: Span) -> R<Number> {
-    let zero = || -> EvalError { Diag::error(span, "division by zero").into() };
+fn arithmetic(op: BinaryOperator, a: Number, b: Number, span: impl Fn() -> Span) -> R<Number> {
+    let zero = || -> EvalError { Diag::error(span(), "division by zero").into() };
     let float = |x: f64| {
         Number::from_f64(x).ok_or_else(|| -> EvalError {
-            Diag::error(span, "the result is not a finite number").into()
+            Diag::error(span(), "the result is not a finite number").into()
         })
     };
     if let (Number::Int(x), Number::Int(y)) = (a, b) {
@@ -857,131 +860,131 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-type Op<'o> = (&'o TraversalOperator, Span, Option<&'o (Value, Span, bool)>);
+/// The operators of a traversal after its reference, with their evaluated index keys.
+struct Walk<'t> {
+    ops: &'t [hcl::edit::Decorated<TraversalOperator>],
+    /// Index keys by operator position (empty when the traversal has no index).
+    keys: &'t [Option<Value>],
+    file: FileId,
+    fallback: Span,
+}
 
-/// Applies attribute accesses, indexes and splats to a value, borrowing as long as possible.
-fn apply_ops<'v>(mut cur: Cow<'v, Value>, ops: &[Op<'_>]) -> R<Cow<'v, Value>> {
-    for (i, (op, span, key)) in ops.iter().enumerate() {
-        if matches!(*cur, Value::Unknown) {
-            return Ok(cur);
-        }
-        match op {
-            TraversalOperator::GetAttr(name) => {
-                cur = get_key(cur, name.as_str(), *span, Some(name.as_str()), "attribute")?;
-            }
-            TraversalOperator::LegacyIndex(n) => {
-                cur = get_index(cur, *n.value() as i128, *span)?;
-            }
-            TraversalOperator::Index(_) => {
-                let (k, kspan, literal) = key.expect("index keys are evaluated");
-                match k {
-                    Value::Unknown => return Ok(Cow::Owned(Value::Unknown)),
-                    Value::Number(n) if matches!(*cur, Value::List(_)) => {
-                        let Some(i) = n.as_int() else {
-                            return Err(
-                                Diag::error(*kspan, "a list index must be a whole number").into()
-                            );
-                        };
-                        cur = get_index(cur, i, *kspan)?;
-                    }
-                    Value::String(s) if matches!(*cur, Value::List(_)) => {
-                        let Some(i) = Number::parse(s).and_then(Number::as_int) else {
-                            return Err(Diag::error(*kspan, "a list index must be a number").into());
-                        };
-                        cur = get_index(cur, i, *kspan)?;
-                    }
-                    Value::String(s) => {
-                        let shown = if *literal { Some(s.as_str()) } else { None };
-                        cur = get_key(cur, s, *kspan, shown, "key")?;
-                    }
-                    Value::Number(n) => {
-                        let s = n.to_string();
-                        let shown = if *literal { Some(s.as_str()) } else { None };
-                        cur = get_key(cur, &s, *kspan, shown, "key")?;
-                    }
-                    other => {
-                        return Err(Diag::error(
-                            *kspan,
-                            format!(
-                                "an index must be a number or a string, not {}",
-                                other.a_type()
-                            ),
-                        )
-                        .into());
-                    }
-                }
-            }
-            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
-                let items = match cur.into_owned() {
-                    Value::List(l) => l,
-                    Value::Null => Vec::new(),
-                    other => vec![other],
-                };
-                let rest = &ops[i + 1..];
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    out.push(apply_ops(Cow::Owned(item), rest)?.into_owned());
-                }
-                return Ok(Cow::Owned(Value::List(out)));
-            }
+impl Walk<'_> {
+    /// The span of operator `i` (for `[key]`, of the key expression).
+    fn span(&self, i: usize) -> Span {
+        match self.ops[i].value() {
+            TraversalOperator::Index(e) => span_of(e, self.file, self.fallback),
+            _ => span_of(&self.ops[i], self.file, self.fallback),
         }
     }
-    Ok(cur)
+
+    /// Applies attribute accesses, indexes and splats from operator `from` on, borrowing as
+    /// long as possible.
+    fn apply<'v>(&self, mut cur: Cow<'v, Value>, from: usize) -> R<Cow<'v, Value>> {
+        let at = |i: usize| move |e: Miss| -> EvalError { Diag::error(self.span(i), e.0).into() };
+        for i in from..self.ops.len() {
+            if matches!(*cur, Value::Unknown) {
+                return Ok(cur);
+            }
+            match self.ops[i].value() {
+                TraversalOperator::GetAttr(name) => {
+                    cur = get_key(cur, name.as_str(), Some(name.as_str()), "attribute")
+                        .map_err(at(i))?;
+                }
+                TraversalOperator::LegacyIndex(n) => {
+                    cur = get_index(cur, *n.value() as i128).map_err(at(i))?;
+                }
+                TraversalOperator::Index(e) => {
+                    let literal = matches!(e, Expression::String(_) | Expression::Number(_));
+                    let k = self
+                        .keys
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .expect("index keys are evaluated");
+                    let is_list = matches!(*cur, Value::List(_));
+                    cur = match k {
+                        Value::Unknown => return Ok(Cow::Owned(Value::Unknown)),
+                        Value::Number(n) if is_list => match n.as_int() {
+                            Some(n) => get_index(cur, n),
+                            None => Err(Miss("a list index must be a whole number".into())),
+                        },
+                        Value::String(s) if is_list => {
+                            match Number::parse(s).and_then(Number::as_int) {
+                                Some(n) => get_index(cur, n),
+                                None => Err(Miss("a list index must be a number".into())),
+                            }
+                        }
+                        Value::String(s) => get_key(cur, s, literal.then_some(s.as_str()), "key"),
+                        Value::Number(n) => {
+                            let s = n.to_string();
+                            get_key(cur, &s, literal.then_some(s.as_str()), "key")
+                        }
+                        other => Err(Miss(format!(
+                            "an index must be a number or a string, not {}",
+                            other.a_type()
+                        ))),
+                    }
+                    .map_err(at(i))?;
+                }
+                TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                    let items = match cur.into_owned() {
+                        Value::List(l) => l,
+                        Value::Null => Vec::new(),
+                        other => vec![other],
+                    };
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        out.push(self.apply(Cow::Owned(item), i + 1)?.into_owned());
+                    }
+                    return Ok(Cow::Owned(Value::List(out)));
+                }
+            }
+        }
+        Ok(cur)
+    }
 }
+
+/// Why an attribute or index could not be read (placed at its operator by the caller).
+struct Miss(String);
 
 fn get_key<'v>(
     cur: Cow<'v, Value>,
     key: &str,
-    span: Span,
     shown: Option<&str>,
     what: &str,
-) -> R<Cow<'v, Value>> {
-    let missing = || -> EvalError {
-        let d = match shown {
-            Some(k) => Diag::error(span, format!("the object has no {what} `{k}`")),
-            None => Diag::error(
-                span,
-                format!(
-                    "the object has no element with the {}-byte key given here",
-                    key.len()
-                ),
+) -> Result<Cow<'v, Value>, Miss> {
+    let missing = || {
+        Miss(match shown {
+            Some(k) => format!("the object has no {what} `{k}`"),
+            None => format!(
+                "the object has no element with the {}-byte key given here",
+                key.len()
             ),
-        };
-        d.into()
+        })
     };
     match cur {
         Cow::Borrowed(Value::Object(m)) => m.get(key).map(Cow::Borrowed).ok_or_else(missing),
         Cow::Owned(Value::Object(mut m)) => m.remove(key).map(Cow::Owned).ok_or_else(missing),
-        other => Err(Diag::error(
-            span,
-            format!(
-                "cannot read {what} {} of {}",
-                shown.map_or_else(|| "this".to_string(), |k| format!("`{k}`")),
-                other.a_type()
-            ),
-        )
-        .into()),
+        other => Err(Miss(format!(
+            "cannot read {what} {} of {}",
+            shown.map_or_else(|| "this".to_string(), |k| format!("`{k}`")),
+            other.a_type()
+        ))),
     }
 }
 
-fn get_index<'v>(cur: Cow<'v, Value>, i: i128, span: Span) -> R<Cow<'v, Value>> {
+fn get_index<'v>(cur: Cow<'v, Value>, i: i128) -> Result<Cow<'v, Value>, Miss> {
     let len = match &*cur {
         Value::List(l) => l.len(),
         other => {
-            return Err(
-                Diag::error(span, format!("cannot index {} by number", other.a_type())).into(),
-            );
+            return Err(Miss(format!("cannot index {} by number", other.a_type())));
         }
     };
     if i < 0 || i as usize >= len {
-        return Err(Diag::error(
-            span,
-            format!(
-                "index {i} is out of range for a list of {len} element{}",
-                if len == 1 { "" } else { "s" }
-            ),
-        )
-        .into());
+        return Err(Miss(format!(
+            "index {i} is out of range for a list of {len} element{}",
+            if len == 1 { "" } else { "s" }
+        )));
     }
     Ok(match cur {
         Cow::Borrowed(Value::List(l)) => Cow::Borrowed(&l[i as usize]),

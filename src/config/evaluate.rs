@@ -7,12 +7,13 @@
 //! named by `file()`/`filebase64()`. The planner calls it, reads the data sources it asks for,
 //! and calls it again with their values.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
 
 use super::diagnostics::{Diagnostics, Severity};
 use super::eval::{EvalError, Evaluator, Poisoned, Resolve};
+use super::fasthash::FastMap;
 use super::functions::decode_base64;
 use super::model::{Attr, NodeDecl, RefKind, VarValue};
 use super::names;
@@ -45,8 +46,7 @@ struct NodeResolver<'a> {
 
 impl Resolve for NodeResolver<'_> {
     fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
-        let address = format!("{}{name}", kind.prefix());
-        let id = self.config.graph.id(&address)?;
+        let id = *self.config.ids[kind as usize].get(name)?;
         Some(match &self.states[id] {
             State::Absent => Ok(&UNKNOWN),
             State::Value(v) => Ok(v),
@@ -66,12 +66,14 @@ impl Config {
     /// Evaluates every node (or only those in `scope`, which should be a
     /// [`crate::graph::Graph::dependency_closure`]), given the data sources' values read so far.
     pub fn evaluate(&self, data: &DataValues, scope: Option<&BTreeSet<String>>) -> Evaluation {
+        let timer = std::time::Instant::now();
         let graph = &self.graph;
         let mut states = vec![State::Absent; graph.len()];
         let mut diags: Vec<Diag> = Vec::new();
         let mut out = Evaluation::default();
         // (secret_name, version_id) → the secret that declares it, with its header.
-        let mut versions: HashMap<(String, String), (String, Span)> = HashMap::new();
+        let mut versions: FastMap<(String, String), (String, Span)> =
+            FastMap::with_capacity_and_hasher(self.decls.secrets.len(), Default::default());
         let mut data_versions: Vec<(String, String, String, Span)> = Vec::new();
 
         for &id in graph.order() {
@@ -177,8 +179,11 @@ impl Config {
                         &mut diags,
                         names::version_id_problem,
                     );
-                    let content =
-                        self.content_attr(s.kind, &s.content, address, &resolver, &mut diags);
+                    // Only a secret something refers to needs its value as an object.
+                    let referenced = !graph.dependents_of(id).is_empty();
+                    let content = self.content_attr(
+                        s.kind, &s.content, address, referenced, &resolver, &mut diags,
+                    );
                     let description = match &s.description {
                         None => Outcome::Known(None),
                         Some(a) => match self.string_attr(a, &resolver, &mut diags) {
@@ -217,13 +222,16 @@ impl Config {
                             Outcome::Known((content, text)),
                             Outcome::Known(description),
                         ) => {
-                            let value = secret_object(
-                                &name,
-                                &version,
-                                s.kind,
-                                Value::String(text),
-                                description.as_deref(),
-                            );
+                            let value = match text {
+                                None => Value::Null,
+                                Some(text) => secret_object(
+                                    &name,
+                                    &version,
+                                    s.kind,
+                                    Value::String(text),
+                                    description.as_deref(),
+                                ),
+                            };
                             out.secrets.push(DesiredSecret {
                                 address: address.clone(),
                                 label: s.label.clone(),
@@ -276,6 +284,12 @@ impl Config {
         }
         diagnostics.sort();
         out.diagnostics = diagnostics;
+        tracing::debug!(
+            elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
+            secrets = out.secrets.len(),
+            deferred = out.deferred.len(),
+            "config evaluated"
+        );
         out
     }
 
@@ -358,16 +372,17 @@ impl Config {
         }
     }
 
-    /// `secret_string` / `secret_binary`: the content (decoded for binary) and the attribute's
-    /// text (what `secret.L.secret_binary` evaluates to).
+    /// `secret_string` / `secret_binary`: the content (decoded for binary) and, if `keep_text`,
+    /// the attribute's text (what `secret.L.secret_binary` evaluates to).
     fn content_attr(
         &self,
         kind: ContentKind,
         a: &Attr,
         address: &str,
+        keep_text: bool,
         resolver: &dyn Resolve,
         diags: &mut Vec<Diag>,
-    ) -> Outcome<(SecretContent, String)> {
+    ) -> Outcome<(SecretContent, Option<String>)> {
         let text = match self.eval_attr(a, resolver, diags) {
             Outcome::Known(Value::String(s)) => s,
             Outcome::Known(Value::Number(n)) => n.to_string(),
@@ -397,12 +412,17 @@ impl Config {
             Outcome::Unknown => return Outcome::Unknown,
             Outcome::Failed => return Outcome::Failed,
         };
-        let content = match kind {
-            ContentKind::String => {
-                SecretContent::String(SecretValue::new(text.as_bytes().to_vec()))
-            }
+        let (content, text) = match kind {
+            ContentKind::String if keep_text => (
+                SecretContent::String(SecretValue::new(text.as_bytes().to_vec())),
+                Some(text),
+            ),
+            ContentKind::String => (SecretContent::String(SecretValue::from_string(text)), None),
             ContentKind::Binary => match decode_base64(&text) {
-                Ok(bytes) => SecretContent::Binary(SecretValue::new(bytes)),
+                Ok(bytes) => (
+                    SecretContent::Binary(SecretValue::new(bytes)),
+                    keep_text.then_some(text),
+                ),
                 Err(problem) => {
                     diags.push(
                         Diag::error(a.span, format!("the secret_binary of {address} must be base64: {problem}"))

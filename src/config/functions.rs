@@ -107,7 +107,11 @@ static FUNCS: &[Func] = funcs![
 ];
 
 fn find(name: &str) -> Option<&'static Func> {
-    FUNCS.iter().find(|f| f.name == name)
+    // FUNCS is sorted by name (a test checks it).
+    FUNCS
+        .binary_search_by(|f| f.name.cmp(name))
+        .ok()
+        .map(|i| &FUNCS[i])
 }
 
 /// Every function's name, sorted.
@@ -353,25 +357,77 @@ fn f_base64sha256(_: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
 /// U+2028 and U+2029 escaped as `\u003c`... — so a secret first written by Terraform does not
 /// show a change when ssmform takes it over.
 pub(crate) fn json_encode(v: &Value) -> Option<String> {
-    let json = v.to_json()?;
-    let s = serde_json::to_string(&json).ok()?;
-    // These characters only ever occur inside JSON strings, so replacing them everywhere is
-    // exact.
-    if !s.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
-        return Some(s);
+    let mut out = String::new();
+    write_json(v, &mut out).then_some(out)
+}
+
+/// Appends `v` as JSON; false if it contains an unknown value.
+fn write_json(v: &Value, out: &mut String) -> bool {
+    use std::fmt::Write as _;
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(Number::Int(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Number(Number::Float(f)) => match serde_json::to_string(f) {
+            Ok(s) => out.push_str(&s),
+            Err(_) => return false,
+        },
+        Value::String(s) => write_json_string(s, out),
+        Value::List(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if !write_json(x, out) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, x)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                if !write_json(x, out) {
+                    return false;
+                }
+            }
+            out.push('}');
+        }
+        Value::Unknown => return false,
     }
-    let mut out = String::with_capacity(s.len() + 16);
+    true
+}
+
+fn write_json_string(s: &str, out: &mut String) {
+    use std::fmt::Write as _;
+    out.push('"');
     for c in s.chars() {
         match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
             c => out.push(c),
         }
     }
-    Some(out)
+    out.push('"');
 }
 
 fn f_jsonencode(_: &FuncCtx, a: Vec<Value>) -> Result<Value, FuncError> {
@@ -998,6 +1054,13 @@ mod tests {
     }
 
     #[test]
+    fn the_function_table_is_sorted_for_binary_search() {
+        assert!(FUNCS.windows(2).all(|w| w[0].name < w[1].name));
+        assert!(names().iter().all(|n| arity(n).is_some()));
+        assert!(arity("nope").is_none());
+    }
+
+    #[test]
     fn format_handles_common_verbs() {
         let r = call_s(
             "format",
@@ -1019,6 +1082,18 @@ mod tests {
         let e = call_s("format", vec![s("%s %s"), s("a")]).unwrap_err();
         assert!(e.message.contains("more than 1 value"), "{}", e.message);
         assert_eq!(go_exponent(1500.0, 6), "1.500000e+03");
+    }
+
+    #[test]
+    fn jsonencode_matches_serde_json_apart_from_html_escapes() {
+        let v = Value::from_json(serde_json::json!({
+            "z": [1, -2, 2.5, true, null, "q\"\\\n\t\u{1}é"],
+            "a": {"nested": []}
+        }));
+        assert_eq!(
+            json_encode(&v).unwrap(),
+            serde_json::to_string(&v.to_json().unwrap()).unwrap()
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
 use super::eval::{Poisoned, Resolve};
+use super::fasthash::FastMap;
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
 use super::provider;
 use super::schema::{self, Decls};
@@ -25,10 +26,15 @@ use crate::secret::ContentKind;
 
 /// Parses a source file's text, turning a syntax error into a diagnostic at its position.
 pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Body, Diag> {
-    let text = &sources.file(file).text;
-    // hcl-edit panics on a few inputs it cannot attribute spans to; a panic must never reach
-    // the user, so it becomes a syntax error at the start of the file.
-    let parsed = std::panic::catch_unwind(|| hcl::edit::parser::parse_body(text));
+    parse_text(&sources.file(file).text, file)
+}
+
+fn parse_text(text: &str, file: FileId) -> Result<Body, Diag> {
+    // hcl-edit can panic on inputs it cannot attribute spans to (none known; the property tests
+    // look for them). A panic must never reach the user, so it becomes a syntax error at the
+    // start of the file — and its message, which quotes the whole file (secrets included), is
+    // not printed.
+    let parsed = quietly(|| hcl::edit::parser::parse_body(text));
     match parsed {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(e)) => {
@@ -45,6 +51,34 @@ pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Body, Diag> {
             "syntax error: the file could not be parsed",
         )),
     }
+}
+
+thread_local! {
+    /// Set while this thread runs the HCL parser.
+    static PARSING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(())` without printing its message.
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, ()> {
+    quiet_parser_panics();
+    PARSING.with(|p| p.set(true));
+    let result = std::panic::catch_unwind(f);
+    PARSING.with(|p| p.set(false));
+    result.map_err(|_| ())
+}
+
+/// Installs (once) a panic hook that stays silent for panics inside the HCL parser and hands
+/// every other panic to the hook that was there before.
+fn quiet_parser_panics() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !PARSING.with(|p| p.get()) {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Whether a directory entry is a configuration file: `*.hcl`, not `*.vars.hcl`, not hidden or
@@ -150,39 +184,47 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         .into());
     }
 
+    let timer = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            phase = name,
+            elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
+            "config load"
+        )
+    };
     let mut sources = Sources::default();
     let mut outside = Diagnostics::new();
+    let mut syntax: Vec<Diag> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
-    let mut bodies = Vec::new();
+    let mut decls = Decls::default();
     let mut digest = sha2::Sha256::new();
-    for name in &config_names {
-        let display = display_path(dir, name);
-        let text = match read_text(&dir.join(name), &display) {
-            Ok(t) => t,
-            Err(d) => {
-                outside.push(d);
-                continue;
+    for (i, r) in read_and_check(dir, &config_names).into_iter().enumerate() {
+        let name = config_names[i];
+        match r.read_error {
+            Some(d) => outside.push(d),
+            None => {
+                digest.update((name.len() as u64).to_be_bytes());
+                digest.update(name.as_bytes());
+                digest.update((r.source.text.len() as u64).to_be_bytes());
+                digest.update(r.source.text.as_bytes());
             }
-        };
-        digest.update((name.len() as u64).to_be_bytes());
-        digest.update(name.as_bytes());
-        digest.update((text.len() as u64).to_be_bytes());
-        digest.update(text.as_bytes());
-        let file = sources.add(SourceFile::new(display, text, FileKind::Config));
-        match parse(&sources, file) {
-            Ok(body) => bodies.push((file, body)),
-            Err(d) => diags.push(d),
+        }
+        sources.add(r.source);
+        match r.parse_error {
+            Some(d) => syntax.push(d),
+            None => {
+                diags.extend(r.diags);
+                decls.merge(r.decls, &mut diags);
+            }
         }
     }
-    if !outside.is_empty() || !diags.is_empty() {
-        return Err(finish(sources, outside, diags));
+    if !outside.is_empty() || !syntax.is_empty() {
+        // Later checks would only repeat syntax errors as undeclared names.
+        return Err(finish(sources, outside, syntax));
     }
+    phase("parsed and schema checked");
 
-    let mut decls = Decls::default();
-    for (file, body) in bodies {
-        schema::check_file(body, file, &mut sources, &mut decls, &mut diags);
-    }
-    if decls.provider.header.is_none() {
+    if !decls.any_provider_block {
         diags.push(
             Diag::at(
                 Severity::Error,
@@ -194,9 +236,11 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     }
 
     // Variables: defaults, then every other source in precedence order.
-    for pending in std::mem::take(&mut decls.defaults) {
-        let var = &mut decls.variables[pending.variable];
-        match variables::literal_value(&pending.attr.expr, pending.file, pending.attr.span, dir) {
+    for var in &mut decls.variables {
+        let Some(default) = &var.default else {
+            continue;
+        };
+        match variables::literal_value(&default.expr, default.span.file, default.span, dir) {
             Ok(v) => match var.ty.convert(v) {
                 Ok(value) => {
                     var.value = VarValue::Known {
@@ -205,7 +249,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
                     }
                 }
                 Err(msg) => diags.push(Diag::error(
-                    pending.attr.span,
+                    default.span,
                     format!(
                         "the default of variable `{}` does not match its type {}: {msg}",
                         var.name,
@@ -229,6 +273,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     };
     variables::assign(&mut decls.variables, &inputs, dir, &mut sources, &mut diags);
 
+    phase("variables assigned");
     // Nodes, in declaration order.
     let mut nodes: Vec<(Span, NodeDecl, String, NodeKind)> = Vec::new();
     for (i, v) in decls.variables.iter().enumerate() {
@@ -264,27 +309,46 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         ));
     }
     nodes.sort_by_key(|n| n.0);
-    let mut builder = GraphBuilder::default();
+    let mut builder = GraphBuilder::with_capacity(nodes.len());
     let mut node_decls = Vec::with_capacity(nodes.len());
     for (_, decl, address, kind) in nodes {
         builder.add_node(address, kind);
         node_decls.push(decl);
     }
 
+    // Node ids by name, per kind.
+    let mut ids: [FastMap<String, usize>; 4] = [
+        decls.variables.len(),
+        decls.locals.len(),
+        decls.data.len(),
+        decls.secrets.len(),
+    ]
+    .map(|n| FastMap::with_capacity_and_hasher(n, Default::default()));
+    for (id, n) in node_decls.iter().enumerate() {
+        let (kind, name) = match *n {
+            NodeDecl::Variable(i) => (RefKind::Var, &decls.variables[i].name),
+            NodeDecl::Local(i) => (RefKind::Local, &decls.locals[i].name),
+            NodeDecl::Data(i) => (RefKind::Data, &decls.data[i].label),
+            NodeDecl::Secret(i) => (RefKind::Secret, &decls.secrets[i].label),
+        };
+        ids[kind as usize].insert(name.clone(), id);
+    }
+
     // Edges, with every reference checked.
     for (id, decl) in node_decls.iter().enumerate() {
         for r in node_refs(&decls, *decl) {
-            if let Some(to) = check_reference(r, &decls, &builder, &mut diags) {
+            if let Some(to) = check_reference(r, &decls, &ids, &node_decls, &mut diags) {
                 builder.add_edge(id, to, r.span);
             }
         }
     }
     for a in &decls.provider.attrs {
         for r in &a.refs {
-            check_reference(r, &decls, &builder, &mut diags);
+            check_reference(r, &decls, &ids, &node_decls, &mut diags);
         }
     }
 
+    phase("references checked");
     let graph = match builder.build() {
         Ok(g) => Some(g),
         Err(cycles) => {
@@ -302,6 +366,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         return Err(finish(sources, outside, diags));
     };
 
+    phase("graph built");
     sensitivity_rule(&graph, &node_decls, &decls, &mut diags);
 
     // Unset variables: unknown under validate, an error under plan.
@@ -331,10 +396,10 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         provider_location,
         dir,
         &var_resolver,
-        &sources,
         &mut diags,
     );
 
+    phase("checked");
     if diags.iter().any(Diag::is_error) || !outside.is_empty() {
         return Err(finish(sources, outside, diags));
     }
@@ -348,6 +413,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         provider,
         graph,
         nodes: node_decls,
+        ids,
         decls,
         digest: digest.finalize().into(),
         mode: opts.mode,
@@ -362,6 +428,157 @@ fn finish(mut sources: Sources, mut outside: Diagnostics, diags: Vec<Diag>) -> D
     }
     outside.sort();
     outside
+}
+
+/// One configuration file, read, parsed and checked against the schema.
+struct FileResult {
+    /// The file (empty if it could not be read, to keep file ids in step with names).
+    source: SourceFile,
+    read_error: Option<Diagnostic>,
+    parse_error: Option<Diag>,
+    decls: Decls,
+    diags: Vec<Diag>,
+}
+
+fn read_and_check_one(dir: &Path, name: &str, file: FileId) -> FileResult {
+    let display = display_path(dir, name);
+    let text = match read_text(&dir.join(name), &display) {
+        Ok(t) => t,
+        Err(d) => {
+            return FileResult {
+                source: SourceFile::new(display, String::new(), FileKind::Config),
+                read_error: Some(d),
+                parse_error: None,
+                decls: Decls::default(),
+                diags: Vec::new(),
+            };
+        }
+    };
+    let mut source = SourceFile::new(display, text, FileKind::Config);
+    let mut decls = Decls::default();
+    let mut diags = Vec::new();
+    let parse_error = match parse_text(&source.text, file) {
+        Ok(mut body) => {
+            if source.text.contains("<<-") {
+                use hcl::edit::visit_mut::VisitMut as _;
+                NestedHeredocDedent.visit_body_mut(&mut body);
+            }
+            schema::check_file(body, file, &mut source, &mut decls, &mut diags);
+            None
+        }
+        Err(d) => Some(d),
+    };
+    FileResult {
+        source,
+        read_error: None,
+        parse_error,
+        decls,
+        diags,
+    }
+}
+
+/// Finishes the dedenting of `<<-` heredocs.
+///
+/// hcl-edit strips the common indentation from a heredoc's top-level text only; the text inside
+/// `%{if}`/`%{for}` directives keeps it, so `owner=${o}` in a `%{for}` loop would come out
+/// indented. This removes the same indentation (whitespace only, at most as much as was
+/// stripped) from every line of text inside directives, as Terraform does.
+struct NestedHeredocDedent;
+
+impl hcl::edit::visit_mut::VisitMut for NestedHeredocDedent {
+    fn visit_heredoc_template_mut(&mut self, node: &mut hcl::edit::template::HeredocTemplate) {
+        if let Some(n) = node.indent() {
+            for el in node.template.iter_mut() {
+                if let hcl::edit::template::Element::Directive(d) = el {
+                    dedent_directive(d, n);
+                }
+            }
+        }
+        hcl::edit::visit_mut::visit_heredoc_template_mut(self, node);
+    }
+}
+
+fn dedent_directive(d: &mut hcl::edit::template::Directive, n: usize) {
+    use hcl::edit::template::Directive;
+    match d {
+        Directive::If(d) => {
+            dedent_nested(&mut d.if_expr.template, n);
+            if let Some(e) = &mut d.else_expr {
+                dedent_nested(&mut e.template, n);
+            }
+        }
+        Directive::For(d) => dedent_nested(&mut d.for_expr.template, n),
+    }
+}
+
+fn dedent_nested(t: &mut hcl::edit::template::Template, n: usize) {
+    use hcl::edit::template::Element;
+    for el in t.iter_mut() {
+        match el {
+            Element::Literal(l) => {
+                // A literal inside a directive starts after the directive (mid-line): only the
+                // lines after its first line break are indented text.
+                let text: &mut String = l.as_mut();
+                if text.contains('\n') {
+                    let mut out = String::with_capacity(text.len());
+                    for (i, line) in text.split('\n').enumerate() {
+                        if i > 0 {
+                            out.push('\n');
+                            let strip = line
+                                .char_indices()
+                                .take(n)
+                                .take_while(|(_, c)| *c == ' ' || *c == '\t')
+                                .count();
+                            out.push_str(&line[strip..]);
+                        } else {
+                            out.push_str(line);
+                        }
+                    }
+                    *text = out;
+                }
+            }
+            Element::Directive(d) => dedent_directive(d, n),
+            Element::Interpolation(_) => {}
+        }
+    }
+}
+
+/// Reads, parses and checks the files on up to one thread per core. Each syntax tree becomes
+/// declarations (keeping only attribute expressions) as soon as it is parsed, so at most one
+/// whole tree per thread is in memory. Results come back in file order.
+fn read_and_check(dir: &Path, names: &[&String]) -> Vec<FileResult> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(names.len());
+    if threads <= 1 {
+        return names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| read_and_check_one(dir, n, i as FileId))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(name) = names.get(i) else { break };
+                        done.push((i, read_and_check_one(dir, name, i as FileId)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a configuration worker panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Resolves `var.X` only (the provider block).
@@ -428,11 +645,13 @@ fn kind_key(kind: RefKind) -> &'static str {
 fn check_reference(
     r: &Reference,
     decls: &Decls,
-    builder: &GraphBuilder,
+    ids: &[FastMap<String, usize>; 4],
+    nodes: &[NodeDecl],
     diags: &mut Vec<Diag>,
 ) -> Option<usize> {
     let key = kind_key(r.kind);
-    if !decls.is_declared(key, &r.name) {
+    let id = ids[r.kind as usize].get(r.name.as_str()).copied();
+    if id.is_none() && !decls.is_declared(key, &r.name) {
         let d = Diag::error(
             r.name_span,
             format!("there is no {} `{}`", r.kind.noun(), r.name),
@@ -464,11 +683,10 @@ fn check_reference(
         diags.push(d);
         return None;
     }
-    if decls.broken.iter().any(|(k, l)| *k == key && *l == r.name) {
-        return None;
-    }
-    if let (RefKind::Secret, Some((attr, span))) = (r.kind, &r.attr) {
-        let s = decls.secrets.iter().find(|s| s.label == r.name)?;
+    // A declaration with errors has no node: references to it are not reported again.
+    let id = id?;
+    if let (NodeDecl::Secret(i), Some((attr, span))) = (nodes[id], &r.attr) {
+        let s = &decls.secrets[i];
         let other = match (s.kind, attr.as_str()) {
             (ContentKind::Binary, "secret_string") => Some("secret_binary"),
             (ContentKind::String, "secret_binary") => Some("secret_string"),
@@ -492,7 +710,7 @@ fn check_reference(
             return None;
         }
     }
-    builder.id(&r.address())
+    Some(id)
 }
 
 fn cycle_diag(c: &crate::graph::Cycle, nodes: &[NodeDecl], decls: &Decls) -> Diag {
@@ -551,7 +769,7 @@ fn redact_locals_in_content(decls: &Decls, sources: &mut Sources) {
             continue;
         }
         let a = &decls.locals[i].attr;
-        schema::redact_literals(&a.expr, a.span.file, a.span, sources);
+        schema::redact_literals(&a.expr, a.span.file, a.span, &mut |s| sources.redact(s));
         stack.extend(
             a.refs
                 .iter()
@@ -686,5 +904,23 @@ fn sensitivity_rule(
                 .help("plans show the content of a sensitive = false secret as a line diff, which would print the secret in CI logs and pull-request comments; remove `sensitive = false` (plans then show only lengths and fingerprints)"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parser_panic_becomes_an_error_and_later_panics_still_report() {
+        let r: Result<(), ()> = quietly(|| panic!("a message that would quote the file"));
+        assert_eq!(r, Err(()));
+        assert!(
+            !PARSING.with(|p| p.get()),
+            "the flag is cleared after a panic"
+        );
+        assert_eq!(quietly(|| 7), Ok(7));
+        // Outside the parser, panics still unwind as usual.
+        assert!(std::panic::catch_unwind(|| panic!("ordinary")).is_err());
     }
 }

@@ -16,6 +16,9 @@
 //! config.variable_values()  each variable's value in a canonical encoding (for saved plans)
 //! config.secret_addresses() "secret.<label>", declaration order
 //! config.diagnostic(severity, &location, message)  a diagnostic at a handed-out location
+//! config.warnings()     warnings found while loading (print them; errors make load fail)
+//! config.variables()    declared variables: type, sensitivity, where the value came from
+//! env_vars()            the SSMFORM_VAR_* snapshot for LoadOptions::env
 //! ```
 //!
 //! `Mode::Validate` treats a variable without a value as unknown (everything depending on it is
@@ -25,7 +28,7 @@
 //!
 //! Secret contents and sensitive variables are secrets. Outputs hold them as
 //! [`SecretValue`]/[`SecretContent`]; diagnostics never contain them (an error about a value says
-//! its length and origin) and mask them in the source lines they show (see [`source`]). A secret
+//! its length and origin) and mask them in the source lines they show (see `config::source`). A secret
 //! whose `sensitive = false` content — or any secret's name, version id or description, which
 //! plans always print — derives from a sensitive variable, a data source or another secret's
 //! content is an error.
@@ -35,11 +38,22 @@
 //! - `file()`/`filebase64()` paths are relative to the configuration directory and may not leave
 //!   it (no absolute paths, no `..` or symbolic link out of it): a reviewed configuration must not
 //!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
-//! - Expressions are evaluated by [`eval`], not `hcl::eval` (see that module for why).
+//! - Expressions are evaluated by `config::eval`, not `hcl::eval` (see that module for why).
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
+//! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
+//!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.
 //! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts decoded bytes.
 //! - `jsonencode` escapes `<`, `>` and `&` as Terraform does, so values written by Terraform do
 //!   not show a change.
+//! - Differences from HCL's evaluation, on purpose: `&&`/`||` short-circuit and a conditional
+//!   evaluates only the branch it takes; numbers are exact integers (i128) or f64 rather than
+//!   arbitrary precision; `~` strip markers remove all adjacent whitespace, as HCL's
+//!   implementation does.
+//! - Functions: abs, base64decode, base64encode, base64sha256, can, ceil, coalesce, concat,
+//!   contains, distinct, element, endswith, file, filebase64, flatten, floor, format, join,
+//!   jsondecode, jsonencode, keys, length, lookup, lower, max, merge, min, replace, reverse,
+//!   sha1, sha256, sort, split, startswith, strcontains, substr, tobool, tonumber, tostring,
+//!   trim, trimprefix, trimspace, trimsuffix, try, upper, values, zipmap.
 //!
 //! # Not supported (HCL/Terraform features)
 //!
@@ -56,6 +70,7 @@
 pub(crate) mod diagnostics;
 pub(crate) mod eval;
 mod evaluate;
+pub(crate) mod fasthash;
 pub mod fmt;
 pub(crate) mod functions;
 mod lexer;
@@ -131,6 +146,8 @@ pub struct Config {
     pub(crate) graph: Graph,
     /// The declaration behind each graph node, by node id.
     pub(crate) nodes: Vec<NodeDecl>,
+    /// Graph node ids by name, per [`model::RefKind`] (`var`, `local`, `data`, `secret`).
+    pub(crate) ids: [fasthash::FastMap<String, usize>; 4],
     pub(crate) decls: Decls,
     pub(crate) digest: [u8; 32],
     pub(crate) mode: Mode,
@@ -282,4 +299,17 @@ pub struct DesiredSecret {
     pub description: Option<String>,
     /// The `secret "<label>"` header.
     pub location: Location,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The planner shares a configuration between tasks.
+    #[test]
+    fn configurations_and_evaluations_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::Config>();
+        send_sync::<super::Evaluation>();
+        send_sync::<super::Diagnostics>();
+        send_sync::<crate::graph::Graph>();
+    }
 }

@@ -31,10 +31,10 @@ impl Attr {
 /// What a reference points at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum RefKind {
-    Var,
-    Local,
-    Data,
-    Secret,
+    Var = 0,
+    Local = 1,
+    Data = 2,
+    Secret = 3,
 }
 
 impl RefKind {
@@ -100,6 +100,8 @@ pub(crate) struct VariableDecl {
     pub(crate) name: String,
     /// `variable "name"`.
     pub(crate) header: Span,
+    /// `default`, evaluated when values are assigned.
+    pub(crate) default: Option<Attr>,
     pub(crate) ty: VarType,
     pub(crate) sensitive: bool,
     pub(crate) description: Option<String>,

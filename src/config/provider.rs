@@ -8,7 +8,7 @@ use super::diagnostics::Location;
 use super::eval::{EvalError, Evaluator, Resolve};
 use super::model::{Attr, ProviderDecl, RefKind};
 use super::refs::Functions;
-use super::source::{Diag, Sources};
+use super::source::Diag;
 use super::suggest;
 use super::value::Value;
 
@@ -68,10 +68,8 @@ pub(crate) fn evaluate(
     location: Location,
     dir: &Path,
     resolver: &dyn Resolve,
-    sources: &Sources,
     diags: &mut Vec<Diag>,
 ) -> Provider {
-    let _ = sources;
     let mut p = Provider {
         region: None,
         endpoint: Endpoint::Default,

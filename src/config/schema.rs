@@ -6,15 +6,17 @@
 //! literal types, duplicate labels, both or neither of `secret_string`/`secret_binary`, and
 //! credentials in the provider block (rejected, and their values masked in every diagnostic).
 
-use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
+use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+
+use super::fasthash::FastMap;
 
 use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Attribute, Block, Body, Structure};
 
 use super::model::{Attr, DataDecl, LocalDecl, ProviderDecl, SecretDecl, VarValue, VariableDecl};
 use super::refs::{self, Collector, Functions, span_of};
-use super::source::{Diag, FileId, Sources, Span};
+use super::source::{Diag, FileId, SourceFile, Span};
 use super::suggest;
 use super::variables::VarType;
 use crate::secret::ContentKind;
@@ -44,13 +46,6 @@ const SECRET_ATTRS: &[&str] = &[
 /// Where credentials go, for the error that rejects them in configuration.
 pub(crate) const CREDENTIALS_HELP: &str = "credentials never go in configuration files (they are committed and reviewed): set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (plus TENCENTCLOUD_SECURITY_TOKEN for temporary credentials) in the environment, use ~/.tencentcloud/credentials, or name a tccli profile with `profile = \"name\"` or TENCENTCLOUD_PROFILE";
 
-/// A variable's default, kept as an expression until values are assigned.
-pub(crate) struct PendingDefault {
-    pub(crate) variable: usize,
-    pub(crate) attr: Attr,
-    pub(crate) file: FileId,
-}
-
 /// Everything declared in a configuration's files.
 #[derive(Default)]
 pub(crate) struct Decls {
@@ -59,42 +54,54 @@ pub(crate) struct Decls {
     pub(crate) data: Vec<DataDecl>,
     pub(crate) secrets: Vec<SecretDecl>,
     pub(crate) provider: ProviderDecl,
-    pub(crate) defaults: Vec<PendingDefault>,
-    /// Labels seen per kind (including blocks whose body had errors), with the first header.
-    seen: BTreeMap<(&'static str, String), Span>,
-    /// Labels of blocks that had errors: references to them are not reported again.
-    pub(crate) broken: Vec<(&'static str, String)>,
+    /// Whether any `provider` block was written (even one with errors).
+    pub(crate) any_provider_block: bool,
+    /// Labels seen per kind, with the first header. A block with errors is declared but has
+    /// no declaration struct (and so no graph node): references to it are not reported again.
+    seen: [FastMap<String, Span>; 4],
+}
+
+/// The slot of a kind (`"var"`, `"local"`, `"data"`, `"secret"`) in per-kind tables.
+fn slot(kind: &str) -> usize {
+    match kind {
+        "var" => 0,
+        "local" => 1,
+        "data" => 2,
+        _ => 3,
+    }
 }
 
 impl Decls {
     /// Every declared label of a kind (`"var"`, `"local"`, `"data"`, `"secret"`), including
     /// blocks with errors.
     pub(crate) fn labels(&self, kind: &'static str) -> impl Iterator<Item = &str> {
-        self.seen
-            .keys()
-            .filter(move |(k, _)| *k == kind)
-            .map(|(_, l)| l.as_str())
+        self.seen[slot(kind)].keys().map(String::as_str)
     }
 
     pub(crate) fn is_declared(&self, kind: &'static str, label: &str) -> bool {
-        self.seen.contains_key(&(kind, label.to_string()))
+        self.seen[slot(kind)].contains_key(label)
     }
 
     /// Records a label; a duplicate is an error pointing at both declarations.
     fn declare(
         &mut self,
         kind: &'static str,
-        what: &str,
         label: &str,
         span: Span,
         diags: &mut Vec<Diag>,
     ) -> bool {
-        match self.seen.entry((kind, label.to_string())) {
+        match self.seen[slot(kind)].entry(label.to_string()) {
             Entry::Vacant(v) => {
                 v.insert(span);
                 true
             }
             Entry::Occupied(o) => {
+                let what = match kind {
+                    "var" => format!("variable \"{label}\""),
+                    "local" => format!("local value `{label}`"),
+                    "data" => format!("data \"ssm_secret\" \"{label}\""),
+                    _ => format!("secret \"{label}\""),
+                };
                 diags.push(
                     Diag::error(span, format!("{what} is declared more than once"))
                         .label("declared again here")
@@ -109,11 +116,68 @@ impl Decls {
     }
 }
 
-/// Checks one file's top-level body and adds its declarations.
+impl Decls {
+    /// Adds the declarations of a later file, checking its labels against those already known
+    /// (duplicates are errors pointing at both).
+    pub(crate) fn merge(&mut self, mut other: Decls, diags: &mut Vec<Diag>) {
+        let mut dropped: [HashSet<String>; 4] = Default::default();
+        for (k, kind) in ["var", "local", "data", "secret"].into_iter().enumerate() {
+            // (Labels are unique within `other`, so the order of this loop does not matter:
+            // any duplicate is one of an earlier file's.)
+            self.seen[k].reserve(other.seen[k].len());
+            for (label, span) in other.seen[k].drain() {
+                if !self.declare(kind, &label, span, diags) {
+                    dropped[k].insert(label);
+                }
+            }
+        }
+        self.variables.extend(
+            other
+                .variables
+                .into_iter()
+                .filter(|v| !dropped[0].contains(&v.name)),
+        );
+        self.locals.extend(
+            other
+                .locals
+                .into_iter()
+                .filter(|l| !dropped[1].contains(&l.name)),
+        );
+        self.data.extend(
+            other
+                .data
+                .into_iter()
+                .filter(|d| !dropped[2].contains(&d.label)),
+        );
+        self.secrets.extend(
+            other
+                .secrets
+                .into_iter()
+                .filter(|s| !dropped[3].contains(&s.label)),
+        );
+        self.any_provider_block |= other.any_provider_block;
+        if let Some(header) = other.provider.header {
+            match self.provider.header {
+                Some(first) => diags.push(provider_twice(header, first)),
+                None => self.provider = std::mem::take(&mut other.provider),
+            }
+        }
+    }
+}
+
+fn provider_twice(header: Span, first: Span) -> Diag {
+    Diag::error(header, "the provider is configured more than once")
+        .label("configured again here")
+        .note("first configured here", Some(first))
+        .help("a configuration has exactly one provider \"tencentcloud\" block")
+}
+
+/// Checks one file's top-level body and adds its declarations to `decls`; masks the secret
+/// literals of `source`.
 pub(crate) fn check_file(
     body: Body,
     file: FileId,
-    sources: &mut Sources,
+    source: &mut SourceFile,
     decls: &mut Decls,
     diags: &mut Vec<Diag>,
 ) {
@@ -128,19 +192,25 @@ pub(crate) fn check_file(
                     format!("unexpected attribute `{name}` at the top level"),
                 );
                 let d = if CREDENTIAL_ATTRS.contains(&name.as_str()) {
-                    sources.redact(span_of(&a.value, file, whole));
+                    redact(source, span_of(&a.value, file, whole));
                     d.help(CREDENTIALS_HELP)
                 } else {
                     d.help("a configuration file holds blocks: provider, variable, locals, data and secret; variable values go in *.vars.hcl files")
                 };
                 diags.push(d);
             }
-            Structure::Block(b) => block(b, file, sources, decls, diags),
+            Structure::Block(b) => block(b, file, source, decls, diags),
         }
     }
 }
 
-fn block(b: Block, file: FileId, sources: &mut Sources, decls: &mut Decls, diags: &mut Vec<Diag>) {
+fn block(
+    b: Block,
+    file: FileId,
+    source: &mut SourceFile,
+    decls: &mut Decls,
+    diags: &mut Vec<Diag>,
+) {
     let whole = Span::new(file, 0..0);
     let ident_span = span_of(&b.ident, file, whole);
     let header = b
@@ -154,13 +224,16 @@ fn block(b: Block, file: FileId, sources: &mut Sources, decls: &mut Decls, diags
         .map(|l| (l.as_str().to_string(), span_of(l, file, ident_span)))
         .collect();
     match ty.as_str() {
-        "provider" => provider(b, &labels, header, file, sources, decls, diags),
+        "provider" => {
+            decls.any_provider_block = true;
+            provider(b, &labels, header, file, source, decls, diags)
+        }
         "variable" => {
             let Some(label) = one_label(&labels, "variable", "variable \"name\"", header, diags)
             else {
                 return;
             };
-            variable(b, label, header, file, sources, decls, diags);
+            variable(b, label, header, file, source, decls, diags);
         }
         "locals" => {
             if let Some((_, s)) = labels.first() {
@@ -177,7 +250,7 @@ fn block(b: Block, file: FileId, sources: &mut Sources, decls: &mut Decls, diags
             else {
                 return;
             };
-            secret(b, label, header, file, sources, decls, diags);
+            secret(b, label, header, file, source, decls, diags);
         }
         other => {
             let d = Diag::error(ident_span, format!("unknown block type `{other}`"));
@@ -237,6 +310,20 @@ fn valid_label(s: &str) -> bool {
     hcl::edit::Ident::try_new(s).is_ok()
 }
 
+/// A block's attributes, by name (a block has few: a list is faster than a map).
+pub(crate) struct Attrs(Vec<Attr>);
+
+impl Attrs {
+    fn remove(&mut self, name: &str) -> Option<Attr> {
+        let i = self.0.iter().position(|a| a.name == name)?;
+        Some(self.0.swap_remove(i))
+    }
+
+    fn get(&self, name: &str) -> Option<&Attr> {
+        self.0.iter().find(|a| a.name == name)
+    }
+}
+
 /// Splits a block body into attributes (by name), reporting nested blocks and attributes that
 /// are not in `allowed`.
 fn attributes(
@@ -246,9 +333,9 @@ fn attributes(
     what: &str,
     literal_only: bool,
     diags: &mut Vec<Diag>,
-) -> (BTreeMap<String, Attr>, Vec<Attr>) {
+) -> (Attrs, Vec<Attr>) {
     let whole = Span::new(file, 0..0);
-    let mut known = BTreeMap::new();
+    let mut known = Vec::new();
     let mut unknown = Vec::new();
     for s in body {
         match s {
@@ -275,14 +362,14 @@ fn attributes(
                     make_attr(a, file, diags)
                 };
                 if allowed.contains(&attr.name.as_str()) {
-                    known.insert(attr.name.clone(), attr);
+                    known.push(attr);
                 } else {
                     unknown.push(attr);
                 }
             }
         }
     }
-    (known, unknown)
+    (Attrs(known), unknown)
 }
 
 /// An attribute whose expression is not searched for references.
@@ -333,7 +420,7 @@ fn report_unknown(unknown: Vec<Attr>, allowed: &[&str], what: &str, diags: &mut 
 }
 
 fn require(
-    attrs: &mut BTreeMap<String, Attr>,
+    attrs: &mut Attrs,
     name: &str,
     what: &str,
     header: Span,
@@ -401,7 +488,7 @@ fn provider(
     labels: &[(String, Span)],
     header: Span,
     file: FileId,
-    sources: &mut Sources,
+    source: &mut SourceFile,
     decls: &mut Decls,
     diags: &mut Vec<Diag>,
 ) {
@@ -423,12 +510,7 @@ fn provider(
         }
     }
     if let Some(first) = decls.provider.header {
-        diags.push(
-            Diag::error(header, "the provider is configured more than once")
-                .label("configured again here")
-                .note("first configured here", Some(first))
-                .help("a configuration has exactly one provider \"tencentcloud\" block"),
-        );
+        diags.push(provider_twice(header, first));
         return;
     }
     decls.provider.header = Some(header);
@@ -438,7 +520,7 @@ fn provider(
     for a in unknown {
         if CREDENTIAL_ATTRS.contains(&a.name.as_str()) {
             // The value may be a real credential: mask it in every line shown.
-            sources.redact(a.span);
+            redact(source, a.span);
             diags.push(
                 Diag::error(
                     a.name_span,
@@ -454,7 +536,7 @@ fn provider(
         }
     }
     report_unknown(rest, PROVIDER_ATTRS, what, diags);
-    decls.provider.attrs = known.into_values().collect();
+    decls.provider.attrs = known.0;
     decls
         .provider
         .attrs
@@ -466,19 +548,19 @@ fn variable(
     (name, _): &(String, Span),
     header: Span,
     file: FileId,
-    sources: &mut Sources,
+    source: &mut SourceFile,
     decls: &mut Decls,
     diags: &mut Vec<Diag>,
 ) {
     let what = format!("variable \"{name}\"");
-    if !decls.declare("var", &what, name, header, diags) {
+    if !decls.declare("var", name, header, diags) {
         return;
     }
     let (mut attrs, unknown) = attributes(b.body, file, VARIABLE_ATTRS, &what, true, diags);
     report_unknown(unknown, VARIABLE_ATTRS, &what, diags);
     let mut ok = true;
     let ty = match attrs.remove("type") {
-        None => VarType::Any,
+        None => VarType::Untyped,
         Some(a) => match VarType::parse(&a.expr) {
             Ok(t) => t,
             Err(msg) => {
@@ -501,23 +583,17 @@ fn variable(
     let description = attrs
         .remove("description")
         .and_then(|a| literal_string(&a, &what, diags));
-    let index = decls.variables.len();
-    if let Some(d) = attrs.remove("default") {
-        if sensitive {
-            redact_literals(&d.expr, file, d.span, sources);
-        }
-        decls.defaults.push(PendingDefault {
-            variable: index,
-            attr: d,
-            file,
-        });
+    let default = attrs.remove("default");
+    if let (Some(d), true) = (&default, sensitive) {
+        redact_literals(&d.expr, file, d.span, &mut |s| redact(source, s));
     }
     if !ok {
-        decls.broken.push(("var", name.clone()));
+        return;
     }
     decls.variables.push(VariableDecl {
         name: name.clone(),
         header,
+        default,
         ty,
         sensitive,
         description,
@@ -540,8 +616,7 @@ fn locals(body: Body, file: FileId, decls: &mut Decls, diags: &mut Vec<Diag>) {
             }
             Structure::Attribute(a) => {
                 let attr = make_attr(a, file, diags);
-                let what = format!("local value `{}`", attr.name);
-                if decls.declare("local", &what, &attr.name, attr.name_span, diags) {
+                if decls.declare("local", &attr.name, attr.name_span, diags) {
                     decls.locals.push(LocalDecl {
                         name: attr.name.clone(),
                         attr,
@@ -588,7 +663,7 @@ fn data(
         }
     };
     let what = format!("data \"{ty}\" \"{label}\"");
-    if !decls.declare("data", &what, &label, header, diags) {
+    if !decls.declare("data", &label, header, diags) {
         return;
     }
     let (mut attrs, unknown) = attributes(b.body, file, DATA_ATTRS, &what, false, diags);
@@ -606,15 +681,14 @@ fn data(
         .remove("depends_on")
         .map(|a| refs::depends_on(&a.expr, file, a.span, diags))
         .unwrap_or_default();
-    match (secret_name, version_id) {
-        (Some(secret_name), Some(version_id)) => decls.data.push(DataDecl {
+    if let (Some(secret_name), Some(version_id)) = (secret_name, version_id) {
+        decls.data.push(DataDecl {
             label,
             header,
             secret_name,
             version_id,
             depends_on,
-        }),
-        _ => decls.broken.push(("data", label)),
+        });
     }
 }
 
@@ -623,24 +697,24 @@ fn secret(
     (label, _): &(String, Span),
     header: Span,
     file: FileId,
-    sources: &mut Sources,
+    source: &mut SourceFile,
     decls: &mut Decls,
     diags: &mut Vec<Diag>,
 ) {
     let what = format!("secret \"{label}\"");
-    if !decls.declare("secret", &what, label, header, diags) {
+    if !decls.declare("secret", label, header, diags) {
         return;
     }
     let (mut attrs, unknown) = attributes(b.body, file, SECRET_ATTRS, &what, false, diags);
     // The content's literals are secret: mask them before any diagnostic shows their line.
     for a in ["secret_string", "secret_binary"] {
         if let Some(attr) = attrs.get(a) {
-            redact_literals(&attr.expr, file, attr.span, sources);
+            redact_literals(&attr.expr, file, attr.span, &mut |s| redact(source, s));
         }
     }
     for a in &unknown {
         // An unknown attribute may be a misspelt secret_string: mask its literals too.
-        redact_literals(&a.expr, file, a.span, sources);
+        redact_literals(&a.expr, file, a.span, &mut |s| redact(source, s));
     }
     report_unknown(unknown, SECRET_ATTRS, &what, diags);
     let secret_name = require(
@@ -707,99 +781,106 @@ fn secret(
                 depends_on,
             })
         }
-        _ => decls.broken.push(("secret", label.clone())),
+        _ => {}
     }
 }
 
-/// Masks the string literals (and template text) of an expression in diagnostics.
+/// Masks a span of `source` in diagnostics.
+fn redact(source: &mut SourceFile, span: Span) {
+    source.redact(span.start as usize..span.end as usize);
+}
+
+/// Calls `mask` with the span of every string literal (and template text) of an expression:
+/// the parts that are secret when the expression is a secret's content.
 pub(crate) fn redact_literals(
     expr: &Expression,
     file: FileId,
     fallback: Span,
-    sources: &mut Sources,
+    mask: &mut dyn FnMut(Span),
 ) {
     use hcl::edit::template::{Directive, Element, Template};
-    fn template(t: &Template, file: FileId, fallback: Span, sources: &mut Sources) {
+    fn template(t: &Template, file: FileId, fallback: Span, mask: &mut dyn FnMut(Span)) {
         for el in t.iter() {
             match el {
-                Element::Literal(l) => sources.redact(span_of(l, file, fallback)),
-                Element::Interpolation(i) => redact_literals(&i.expr, file, fallback, sources),
+                Element::Literal(l) => mask(span_of(l, file, fallback)),
+                Element::Interpolation(i) => redact_literals(&i.expr, file, fallback, mask),
                 Element::Directive(d) => match d.as_ref() {
                     Directive::If(d) => {
-                        redact_literals(&d.if_expr.cond_expr, file, fallback, sources);
-                        template(&d.if_expr.template, file, fallback, sources);
+                        redact_literals(&d.if_expr.cond_expr, file, fallback, mask);
+                        template(&d.if_expr.template, file, fallback, mask);
                         if let Some(e) = &d.else_expr {
-                            template(&e.template, file, fallback, sources);
+                            template(&e.template, file, fallback, mask);
                         }
                     }
                     Directive::For(d) => {
-                        redact_literals(&d.for_expr.collection_expr, file, fallback, sources);
-                        template(&d.for_expr.template, file, fallback, sources);
+                        redact_literals(&d.for_expr.collection_expr, file, fallback, mask);
+                        template(&d.for_expr.template, file, fallback, mask);
                     }
                 },
             }
         }
     }
     let here = span_of(expr, file, fallback);
+    let sub = |e: &Expression, mask: &mut dyn FnMut(Span)| redact_literals(e, file, here, mask);
     match expr {
         Expression::String(_) => {
             // Keep the quotes visible: mask what is between them.
-            let inner = Span {
+            mask(Span {
                 start: (here.start + 1).min(here.end),
                 end: here.end.saturating_sub(1).max(here.start),
                 ..here
-            };
-            sources.redact(inner);
+            });
         }
-        Expression::Number(_) | Expression::Bool(_) | Expression::Null(_) => sources.redact(here),
-        Expression::StringTemplate(t) => template(t, file, here, sources),
-        Expression::HeredocTemplate(h) => template(&h.template, file, here, sources),
+        Expression::Number(_) | Expression::Bool(_) => mask(here),
+        Expression::Null(_) => {}
+        Expression::StringTemplate(t) => template(t, file, here, mask),
+        Expression::HeredocTemplate(h) => template(&h.template, file, here, mask),
         Expression::Array(a) => {
             for e in a.iter() {
-                redact_literals(e, file, here, sources);
+                sub(e, mask);
             }
         }
         Expression::Object(o) => {
             for (k, v) in o.iter() {
                 if let hcl::edit::expr::ObjectKey::Expression(k) = k {
-                    redact_literals(k, file, here, sources);
+                    sub(k, mask);
                 }
-                redact_literals(v.expr(), file, here, sources);
+                sub(v.expr(), mask);
             }
         }
-        Expression::Parenthesis(p) => redact_literals(p.inner(), file, here, sources),
+        Expression::Parenthesis(p) => sub(p.inner(), mask),
         Expression::Variable(_) => {}
         Expression::Conditional(c) => {
-            redact_literals(&c.cond_expr, file, here, sources);
-            redact_literals(&c.true_expr, file, here, sources);
-            redact_literals(&c.false_expr, file, here, sources);
+            sub(&c.cond_expr, mask);
+            sub(&c.true_expr, mask);
+            sub(&c.false_expr, mask);
         }
         Expression::FuncCall(f) => {
             for a in f.args.iter() {
-                redact_literals(a, file, here, sources);
+                sub(a, mask);
             }
         }
         Expression::Traversal(t) => {
-            redact_literals(&t.expr, file, here, sources);
+            sub(&t.expr, mask);
             for op in &t.operators {
                 if let hcl::edit::expr::TraversalOperator::Index(e) = op.value() {
-                    redact_literals(e, file, here, sources);
+                    sub(e, mask);
                 }
             }
         }
-        Expression::UnaryOp(u) => redact_literals(&u.expr, file, here, sources),
+        Expression::UnaryOp(u) => sub(&u.expr, mask),
         Expression::BinaryOp(b) => {
-            redact_literals(&b.lhs_expr, file, here, sources);
-            redact_literals(&b.rhs_expr, file, here, sources);
+            sub(&b.lhs_expr, mask);
+            sub(&b.rhs_expr, mask);
         }
         Expression::ForExpr(f) => {
-            redact_literals(&f.intro.collection_expr, file, here, sources);
+            sub(&f.intro.collection_expr, mask);
             if let Some(k) = &f.key_expr {
-                redact_literals(k, file, here, sources);
+                sub(k, mask);
             }
-            redact_literals(&f.value_expr, file, here, sources);
+            sub(&f.value_expr, mask);
             if let Some(c) = &f.cond {
-                redact_literals(&c.expr, file, here, sources);
+                sub(&c.expr, mask);
             }
         }
     }

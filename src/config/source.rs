@@ -63,13 +63,9 @@ pub(crate) struct SourceFile {
 
 impl SourceFile {
     pub(crate) fn new(display: PathBuf, text: String, kind: FileKind) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        let mut line_starts = Vec::with_capacity(text.len() / 32 + 1);
+        line_starts.push(0);
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
             display,
             text,

@@ -5,10 +5,10 @@
 //! command-line order). clap gives `--var` and `--var-file` as two separate lists, so every
 //! `--var` wins over every `--var-file`, whatever their relative order.
 //!
-//! Values from `SSMFORM_VAR_*` and `--var` are text. For variables of type `string`, `number`,
-//! `bool` and `any` the text is the value (converted to the type; `any` keeps it a string, as
-//! Terraform does); for `list` and `map` it is parsed as an HCL expression, e.g.
-//! `--var 'names=["a", "b"]'`. Values in files are HCL expressions. Either way a value must be a
+//! Values from `SSMFORM_VAR_*` and `--var` are text, read as Terraform reads `TF_VAR_*` and
+//! `-var`: for variables of type `string`, `number` and `bool`, and for variables without a
+//! `type`, the text is the value (converted to the type); for any other type (`list`, `map`,
+//! `any`) it is parsed as an HCL expression, e.g. `--var 'names=["a", "b"]'`. Values in files are HCL expressions. Either way a value must be a
 //! literal: no references, no function calls.
 //!
 //! Errors name the variable and where the value came from, never the value: a sensitive
@@ -17,7 +17,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hcl::edit::Span as _;
 use hcl::edit::expr::Expression;
 
 use super::diagnostics::Severity;
@@ -38,6 +37,8 @@ pub(crate) enum VarType {
     Number,
     Bool,
     Any,
+    /// No `type` attribute: any value, and command-line text is taken as a string.
+    Untyped,
     List(Box<VarType>),
     Map(Box<VarType>),
 }
@@ -86,7 +87,7 @@ impl VarType {
             VarType::String => "string".into(),
             VarType::Number => "number".into(),
             VarType::Bool => "bool".into(),
-            VarType::Any => "any".into(),
+            VarType::Any | VarType::Untyped => "any".into(),
             VarType::List(t) if **t == VarType::Any => "list".into(),
             VarType::Map(t) if **t == VarType::Any => "map".into(),
             VarType::List(t) => format!("list({})", t.display()),
@@ -98,7 +99,7 @@ impl VarType {
     fn takes_raw_text(&self) -> bool {
         matches!(
             self,
-            VarType::String | VarType::Number | VarType::Bool | VarType::Any
+            VarType::String | VarType::Number | VarType::Bool | VarType::Untyped
         )
     }
 
@@ -109,7 +110,7 @@ impl VarType {
         match (self, v) {
             (_, Value::Unknown) => Ok(Value::Unknown),
             (_, Value::Null) => Err("the value is null".to_string()),
-            (VarType::Any, v) => Ok(v),
+            (VarType::Any | VarType::Untyped, v) => Ok(v),
             (VarType::String, Value::String(s)) => Ok(Value::String(s)),
             (VarType::String, Value::Number(n)) => Ok(Value::String(n.to_string())),
             (VarType::String, Value::Bool(b)) => Ok(Value::String(b.to_string())),
@@ -150,7 +151,7 @@ impl VarType {
 
 fn a_type(t: &VarType) -> String {
     match t {
-        VarType::Any => "any value".into(),
+        VarType::Any | VarType::Untyped => "any value".into(),
         VarType::List(_) => "a list".into(),
         VarType::Map(_) => "a map".into(),
         other => format!("a {}", other.display()),
@@ -211,10 +212,9 @@ pub(crate) fn assign(
     let names: Vec<String> = decls.iter().map(|d| d.name.clone()).collect();
 
     // Environment: only declared variables are looked up (the environment holds many things).
-    for (i, decl) in decls.iter_mut().enumerate() {
+    for decl in decls.iter_mut() {
         let key = format!("{ENV_PREFIX}{}", decl.name);
         if let Some((_, text)) = inputs.env.iter().rev().find(|(k, _)| *k == key) {
-            let _ = i;
             match text_value(&decl.ty, text, dir) {
                 Ok(v) => set(decl, v, key.clone(), At::Origin(key.clone()), diags),
                 Err(msg) => diags.push(Diag::at(
@@ -227,30 +227,10 @@ pub(crate) fn assign(
     }
 
     for path in &inputs.auto_files {
-        var_file(
-            decls,
-            &index,
-            &names,
-            path,
-            path,
-            dir,
-            sources,
-            diags,
-            Severity::Warning,
-        );
+        var_file(decls, &index, &names, path, dir, sources, diags);
     }
     for path in inputs.var_files {
-        var_file(
-            decls,
-            &index,
-            &names,
-            path,
-            path,
-            dir,
-            sources,
-            diags,
-            Severity::Warning,
-        );
+        var_file(decls, &index, &names, path, dir, sources, diags);
     }
 
     for arg in inputs.vars {
@@ -332,19 +312,19 @@ fn text_value(ty: &VarType, text: &str, dir: &Path) -> Result<Value, String> {
     literal_value(&expr, FileId::MAX, span, dir).map_err(|d| d.message)
 }
 
-/// Reads a variable file (`*.auto.vars.hcl` or `--var-file`): `name = value` attributes.
-#[allow(clippy::too_many_arguments)]
+/// Reads a variable file (`*.auto.vars.hcl` or `--var-file`): `name = value` attributes. A name
+/// that is not declared is a warning (one file may serve several configurations), as in
+/// Terraform.
 fn var_file(
     decls: &mut [VariableDecl],
     index: &BTreeMap<String, usize>,
     names: &[String],
     path: &Path,
-    display: &Path,
     dir: &Path,
     sources: &mut Sources,
     diags: &mut Vec<Diag>,
-    undeclared: Severity,
 ) {
+    let display = path;
     let origin_dir = display.display().to_string();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -406,7 +386,7 @@ fn var_file(
                 let Some(&i) = index.get(&name) else {
                     diags.push(
                         Diag::at(
-                            undeclared,
+                            Severity::Warning,
                             At::Span(name_span),
                             format!("the file sets `{name}`, but no variable `{name}` is declared; the value is ignored"),
                         )
@@ -422,7 +402,6 @@ fn var_file(
                     Ok(v) => set(&mut decls[i], v, origin, At::Span(value_span), diags),
                     Err(d) => diags.push(d),
                 }
-                let _ = a.value.span();
             }
         }
     }
@@ -470,14 +449,18 @@ mod tests {
     }
 
     #[test]
-    fn text_values_are_raw_for_primitives_and_hcl_for_collections() {
+    fn text_values_are_raw_for_primitives_and_untyped_and_hcl_otherwise() {
+        assert_eq!(
+            text_value(&VarType::Any, "[1]", Path::new(".")).unwrap(),
+            Value::List(vec![Value::Number(Number::Int(1))])
+        );
         let d = Path::new(".");
         assert_eq!(
             text_value(&VarType::String, "a=b", d).unwrap(),
             Value::str("a=b")
         );
         assert_eq!(
-            text_value(&VarType::Any, "[1]", d).unwrap(),
+            text_value(&VarType::Untyped, "[1]", d).unwrap(),
             Value::str("[1]")
         );
         assert_eq!(

@@ -1,3 +1,9 @@
+mod config_cli;
+mod config_errors;
+mod config_fmt;
+mod config_props;
+mod config_support;
+mod config_valid;
 mod emulator_api;
 mod emulator_auth;
 mod emulator_cli;

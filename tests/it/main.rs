@@ -6,4 +6,5 @@ mod emulator_fuzz;
 mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
+mod examples;
 mod harness;

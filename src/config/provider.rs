@@ -8,7 +8,7 @@ use super::diagnostics::Location;
 use super::eval::{EvalError, Evaluator, Resolve};
 use super::model::{Attr, ProviderDecl, RefKind};
 use super::refs::Functions;
-use super::source::{Diag, Sources, Span};
+use super::source::{Diag, Sources};
 use super::suggest;
 use super::value::Value;
 
@@ -84,7 +84,7 @@ pub(crate) fn evaluate(
     };
     // `local_store` is applied after the loop: it only means something with `endpoint = "local"`,
     // and the attributes may come in either order.
-    let mut local_store: Option<(PathBuf, Span)> = None;
+    let mut local_store: Option<(PathBuf, super::source::Span)> = None;
     let mut endpoint_known = true;
     for a in &decl.attrs {
         if let Some(r) = a.refs.iter().find(|r| r.kind != RefKind::Var) {

@@ -5,9 +5,11 @@
 //! configuration's file:line:col messages) print them and return `Ok(Exit::Error)`.
 
 pub mod apply;
+pub mod completions;
 pub mod emulator;
 pub mod fmt;
 pub mod graph;
+pub mod man;
 pub mod plan;
 pub mod show;
 pub mod validate;
@@ -51,6 +53,10 @@ pub enum Command {
     Show(show::Args),
     /// Run a local emulator of the SSM API
     Emulator(emulator::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(completions::Args),
+    /// Print the manual page (roff), or write one page per command with --out-dir
+    Man(man::Args),
 }
 
 /// The process exit code, as a value.
@@ -109,6 +115,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply(a) => apply::run(a),
         Command::Show(a) => show::run(a),
         Command::Emulator(a) => emulator::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
     };
     match result {
         Ok(exit) => exit,

@@ -49,7 +49,8 @@ pub struct Provider {
     /// `region`, if set (otherwise the client falls back to `TENCENTCLOUD_REGION` / the profile).
     pub region: Option<String>,
     pub endpoint: Endpoint,
-    /// For `endpoint = "local"`: `<configuration directory>/.ssmform/local.db`.
+    /// For `endpoint = "local"`: the embedded emulator's SQLite file, `local_store` resolved
+    /// against the configuration directory, else `<configuration directory>/.ssmform/local.db`.
     pub local_store: Option<PathBuf>,
     /// Per-action limits lowered by `rate_limits = { UpdateSecret = 20 }`.
     pub rate_limits: BTreeMap<String, u32>,
@@ -79,6 +80,10 @@ pub(crate) fn evaluate(
         profile: None,
         location,
     };
+    // `local_store` is applied after the loop: it only means something with `endpoint = "local"`,
+    // and the attributes may come in either order.
+    let mut local_store: Option<(PathBuf, super::source::Span)> = None;
+    let mut endpoint_known = true;
     for a in &decl.attrs {
         if let Some(r) = a.refs.iter().find(|r| r.kind != RefKind::Var) {
             diags.push(
@@ -95,7 +100,10 @@ pub(crate) fn evaluate(
         }
         let mut ev = Evaluator::new(a.span.file, resolver, dir, Functions::Allowed);
         let v = match ev.eval(&a.expr, a.span) {
-            Ok(Value::Unknown) => continue,
+            Ok(Value::Unknown) => {
+                endpoint_known &= a.name != "endpoint";
+                continue;
+            }
             Ok(v) => v,
             Err(EvalError::Diag(d)) => {
                 diags.push(*d);
@@ -162,7 +170,30 @@ pub(crate) fn evaluate(
                 )),
             },
             "rate_limits" => rate_limits(a, v, &mut p, diags),
+            "local_store" => {
+                if let Some(s) = string(a, v, diags) {
+                    if s.is_empty() {
+                        diags.push(
+                            Diag::error(a.span, "`local_store` is empty")
+                                .help("omit it to use .ssmform/local.db in the configuration directory"),
+                        );
+                    } else {
+                        // Relative paths are relative to the configuration directory, like file().
+                        local_store = Some((dir.join(s), a.span));
+                    }
+                }
+            }
             _ => {}
+        }
+    }
+    if let Some((path, span)) = local_store {
+        if p.endpoint == Endpoint::Local {
+            p.local_store = Some(path);
+        } else if endpoint_known {
+            diags.push(
+                Diag::warning(span, "`local_store` is ignored: the endpoint is not \"local\"")
+                    .help("local_store names the embedded emulator's SQLite file; it is used only with endpoint = \"local\""),
+            );
         }
     }
     p

@@ -22,7 +22,14 @@ use super::variables::VarType;
 use crate::secret::ContentKind;
 
 const BLOCK_TYPES: &[&str] = &["provider", "variable", "locals", "data", "secret"];
-const PROVIDER_ATTRS: &[&str] = &["region", "endpoint", "rate_limits", "rate_share", "profile"];
+const PROVIDER_ATTRS: &[&str] = &[
+    "region",
+    "endpoint",
+    "local_store",
+    "rate_limits",
+    "rate_share",
+    "profile",
+];
 const CREDENTIAL_ATTRS: &[&str] = &[
     "secret_id",
     "secret_key",

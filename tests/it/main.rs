@@ -12,4 +12,5 @@ mod emulator_fuzz;
 mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
+mod examples;
 mod harness;

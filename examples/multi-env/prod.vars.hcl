@@ -1,0 +1,4 @@
+env       = "prod"
+region    = "ap-shanghai"
+log_level = "warn"
+replicas  = 6

@@ -1,0 +1,4 @@
+env       = "staging"
+region    = "ap-guangzhou"
+log_level = "debug"
+replicas  = 2

@@ -186,6 +186,33 @@ mod tests {
     }
 
     #[test]
+    fn wave_headings_name_only_the_nearest_dependencies_of_a_chain() {
+        let key = PlanKey::from_passphrase(b"render-tests");
+        let mut plan = sample();
+        let mut chain = Vec::new();
+        for (i, label) in ["c1", "c2", "c3", "c4"].into_iter().enumerate() {
+            let mut c = change(
+                &key,
+                label,
+                Action::Update,
+                i as u32 + 1,
+                ContentDiff::Opaque,
+            );
+            // depends_on is transitive: every earlier link of the chain
+            c.depends_on = chain.clone();
+            chain.push(c.address.clone());
+            plan.changes.push(c);
+        }
+        let out = render_to_string(plan_renderer(Format::Text, options()).as_ref(), &plan);
+        assert!(
+            out.contains("# secret.c1 will be updated in place (wave 1)\n"),
+            "{out}"
+        );
+        assert!(out.contains("# secret.c4 will be updated in place (wave 4, after secret.c3)\n"));
+        assert!(out.contains("# secret.c3 will be updated in place (wave 3, after secret.c2)\n"));
+    }
+
+    #[test]
     fn markdown_puts_the_summary_first_and_the_diff_in_a_fold() {
         let out = render_to_string(
             plan_renderer(Format::Markdown, options()).as_ref(),

@@ -294,6 +294,28 @@ fn classify(
 ) -> Refreshed {
     let key = ctx.key;
     let mut notes = Vec::new();
+    if !ctx.targets.is_empty() {
+        // As Terraform does: a reviewer of a partial plan must not take it for the whole.
+        notes.push(Note {
+            severity: Severity::Warning,
+            summary: format!(
+                "targeting is in effect: this plan covers only {} and what {} on",
+                ctx.targets.join(", "),
+                if ctx.targets.len() == 1 {
+                    "it depends"
+                } else {
+                    "they depend"
+                }
+            ),
+            detail: Some(
+                "Changes to other secrets are neither shown nor applied. --target is for \
+                 exceptional cases; plan without it to see every change."
+                    .into(),
+            ),
+            address: None,
+            location: None,
+        });
+    }
     let mut changes = Vec::with_capacity(entries.len());
     // The first block (in dependency order) of each missing secret creates it; the others add
     // versions after it.

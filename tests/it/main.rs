@@ -7,3 +7,5 @@ mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
 mod harness;
+mod plan_snapshots;
+mod plan_support;

@@ -7,5 +7,6 @@ mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
 mod harness;
+mod plan_secrets;
 mod plan_snapshots;
 mod plan_support;

@@ -72,18 +72,15 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
 
     let mut diagnostics = Diagnostics::new();
     let mut entries = Vec::with_capacity(secrets.len());
+    let mut failed = Vec::new();
     for (secret, live) in secrets.into_iter().zip(lives) {
         match live {
             Ok(state) => entries.push((secret, state)),
-            Err(e) => diagnostics.push(config.diagnostic(
-                crate::config::Severity::Error,
-                &secret.location,
-                format!(
-                    "cannot read the live value of {} (secret \"{}\", version \"{}\"): {e}",
-                    secret.address, secret.secret_name, secret.version_id
-                ),
-            )),
+            Err(e) => failed.push((secret, e)),
         }
+    }
+    for d in read_failures(config, &failed) {
+        diagnostics.push(d);
     }
     for (secret, state) in &entries {
         if matches!(state, LiveState::PendingDelete) {
@@ -110,6 +107,64 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
         return Err(diagnostics);
     }
     Ok(classify(config, ctx, entries))
+}
+
+/// Addresses named in full after "N more secrets could not be read for the same reason".
+const FAILURES_NAMED: usize = 5;
+
+/// One diagnostic per cause of failed reads, at the first secret that failed that way, naming the
+/// others. A dead endpoint or rejected credentials fail every read alike, and a thousand identical
+/// errors would bury the one thing to fix.
+fn read_failures(config: &Config, failed: &[(DesiredSecret, CallError)]) -> Vec<Diagnostic> {
+    let mut groups: Vec<(String, Vec<&(DesiredSecret, CallError)>)> = Vec::new();
+    for f in failed {
+        let (secret, e) = f;
+        let cause = match &e.error {
+            crate::ssm::Error::Api(api) => format!("api:{}", api.code),
+            crate::ssm::Error::Transport(t) => format!("transport:{:?}", t.kind),
+            // A request that could not be built is about that secret alone.
+            crate::ssm::Error::InvalidRequest(_) => format!("request:{}", secret.address),
+        };
+        match groups.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, group)) => group.push(f),
+            None => groups.push((cause, vec![f])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, group)| {
+            let (secret, e) = group[0];
+            let d = config.diagnostic(
+                crate::config::Severity::Error,
+                &secret.location,
+                format!(
+                    "cannot read the live value of {} (secret \"{}\", version \"{}\"): {e}",
+                    secret.address, secret.secret_name, secret.version_id
+                ),
+            );
+            let others: Vec<&str> = group[1..].iter().map(|(s, _)| s.address.as_str()).collect();
+            if others.is_empty() {
+                return d;
+            }
+            let mut named = others
+                .iter()
+                .take(FAILURES_NAMED)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if others.len() > FAILURES_NAMED {
+                named.push_str(&format!(" and {} more", others.len() - FAILURES_NAMED));
+            }
+            d.with_note(format!(
+                "{} could not be read for the same reason: {named}",
+                if others.len() == 1 {
+                    "1 more secret".to_string()
+                } else {
+                    format!("{} more secrets", others.len())
+                }
+            ))
+        })
+        .collect()
 }
 
 /// The addresses in scope for `--target`, or `None` for everything.

@@ -177,7 +177,7 @@ pub(crate) fn to_note(d: &config::Diagnostic) -> crate::plan::model::Note {
             Severity::Warning
         },
         summary: d.message.clone(),
-        detail: d.help.clone(),
+        detail: note_detail(d),
         address: None,
         location: d.location.as_ref().map(|l| NoteLocation {
             file: l.file.display().to_string(),
@@ -185,4 +185,25 @@ pub(crate) fn to_note(d: &config::Diagnostic) -> crate::plan::model::Note {
             column: l.column,
         }),
     }
+}
+
+/// A diagnostic's notes and help as the free text of a JSON `detail` (a note with a place in the
+/// configuration starts with its `file:line:col`).
+fn note_detail(d: &config::Diagnostic) -> Option<String> {
+    let lines: Vec<String> = d
+        .notes
+        .iter()
+        .map(|n| match &n.location {
+            Some(l) => format!(
+                "{}:{}:{}: {}",
+                l.file.display(),
+                l.line,
+                l.column,
+                n.message
+            ),
+            None => n.message.clone(),
+        })
+        .chain(d.help.iter().cloned())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }

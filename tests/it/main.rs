@@ -7,6 +7,7 @@ mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
 mod harness;
+mod plan_exit;
 mod plan_secrets;
 mod plan_snapshots;
 mod plan_support;

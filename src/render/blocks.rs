@@ -182,9 +182,9 @@ fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec
             out.push(line(6, mark, format!("{} <<-EOT", attr(content_attr))));
             for l in &diff.lines {
                 match l {
-                    DiffLine::Same(t) => out.push(line(10, Mark::None, t.clone())),
-                    DiffLine::Added(t) => out.push(line(10, Mark::Add, t.clone())),
-                    DiffLine::Removed(t) => out.push(line(10, Mark::Remove, t.clone())),
+                    DiffLine::Same(t) => out.push(line(10, Mark::None, printable(t))),
+                    DiffLine::Added(t) => out.push(line(10, Mark::Add, printable(t))),
+                    DiffLine::Removed(t) => out.push(line(10, Mark::Remove, printable(t))),
                     DiffLine::Hidden(n) => out.push(line(
                         10,
                         Mark::Comment,
@@ -220,14 +220,14 @@ fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec
 }
 
 fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
-    let mut entries: Vec<(&str, Mark)> = keys
+    let mut entries: Vec<(String, Mark)> = keys
         .added
         .iter()
-        .map(|k| (k.as_str(), Mark::Add))
-        .chain(keys.removed.iter().map(|k| (k.as_str(), Mark::Remove)))
-        .chain(keys.changed.iter().map(|k| (k.as_str(), Mark::Change)))
+        .map(|k| (printable(k), Mark::Add))
+        .chain(keys.removed.iter().map(|k| (printable(k), Mark::Remove)))
+        .chain(keys.changed.iter().map(|k| (printable(k), Mark::Change)))
         .collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let width = entries
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -246,6 +246,30 @@ fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
             ),
         ));
     }
+}
+
+/// `text` with every character that could change how the output looks escaped: control
+/// characters but tab (`\r` would return to the start of the line and overwrite it, ESC starts a
+/// terminal sequence) and the Unicode bidirectional controls (which reorder what is displayed).
+/// Line diffs and JSON key names come from live values, which anyone who can write the secret
+/// controls; a plan must not let them hide or fake a line.
+fn printable(text: &str) -> String {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn quote(s: &str) -> String {

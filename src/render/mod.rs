@@ -213,6 +213,37 @@ mod tests {
     }
 
     #[test]
+    fn live_text_cannot_hide_or_fake_lines_with_control_characters() {
+        let key = PlanKey::from_passphrase(b"render-tests");
+        let mut plan = sample();
+        let mut c = change(
+            &key,
+            "conf",
+            Action::Update,
+            1,
+            ContentDiff::Lines(LineDiff {
+                lines: vec![
+                    DiffLine::Removed("evil\r  + looks added\u{1b}[2K".into()),
+                    DiffLine::Added("\u{202e}desrever\tok".into()),
+                ],
+            }),
+        );
+        c.sensitive = false;
+        plan.changes.push(c);
+        plan.changes[1].diff = ContentDiff::JsonKeys(KeyDiff {
+            added: vec!["[\"\u{1b}[31mred\"]".into()],
+            ..KeyDiff::default()
+        });
+        for format in [Format::Text, Format::Markdown] {
+            let out = render_to_string(plan_renderer(format, options()).as_ref(), &plan);
+            assert!(!out.contains(['\r', '\u{1b}', '\u{202e}']), "{out:?}");
+            assert!(out.contains("evil\\u{d}  + looks added\\u{1b}[2K"), "{out}");
+            assert!(out.contains("\\u{202e}desrever\tok"), "{out}");
+            assert!(out.contains("[\"\\u{1b}[31mred\"] = (sensitive)"), "{out}");
+        }
+    }
+
+    #[test]
     fn markdown_puts_the_summary_first_and_the_diff_in_a_fold() {
         let out = render_to_string(
             plan_renderer(Format::Markdown, options()).as_ref(),

@@ -9,6 +9,7 @@ mod emulator_store;
 mod harness;
 mod plan_exit;
 mod plan_files;
+mod plan_output;
 mod plan_secrets;
 mod plan_snapshots;
 mod plan_support;

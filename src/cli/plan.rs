@@ -80,11 +80,18 @@ pub fn run(args: Args) -> CmdResult {
     out.flush()?;
     if let Some(path) = &args.out {
         crate::plan::file::write(path, &plan, &conn.key)?;
-        eprintln!(
-            "Saved the plan to {} (mode 0600). Apply exactly these changes with: ssmform apply {}",
-            path.display(),
-            path.display()
-        );
+        if plan.has_changes() {
+            eprintln!(
+                "Saved the plan to {} (mode 0600). Apply exactly these changes with: ssmform apply {}",
+                path.display(),
+                path.display()
+            );
+        } else {
+            eprintln!(
+                "Saved the plan to {} (mode 0600). It has no changes: applying it would change nothing.",
+                path.display()
+            );
+        }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes

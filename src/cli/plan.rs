@@ -80,11 +80,18 @@ pub fn run(args: Args) -> CmdResult {
     out.flush()?;
     if let Some(path) = &args.out {
         crate::plan::file::write(path, &plan, &conn.key)?;
-        eprintln!(
-            "Saved the plan to {} (mode 0600). Apply exactly these changes with: ssmform apply {}",
-            path.display(),
-            path.display()
-        );
+        if plan.has_changes() {
+            eprintln!(
+                "Saved the plan to {} (mode 0600). Apply exactly these changes with: ssmform apply {}",
+                path.display(),
+                path.display()
+            );
+        } else {
+            eprintln!(
+                "Saved the plan to {} (mode 0600). It has no changes: applying it would change nothing.",
+                path.display()
+            );
+        }
     }
     Ok(if args.detailed_exitcode && plan.has_changes() {
         Exit::Changes
@@ -177,7 +184,7 @@ pub(crate) fn to_note(d: &config::Diagnostic) -> crate::plan::model::Note {
             Severity::Warning
         },
         summary: d.message.clone(),
-        detail: d.help.clone(),
+        detail: note_detail(d),
         address: None,
         location: d.location.as_ref().map(|l| NoteLocation {
             file: l.file.display().to_string(),
@@ -185,4 +192,25 @@ pub(crate) fn to_note(d: &config::Diagnostic) -> crate::plan::model::Note {
             column: l.column,
         }),
     }
+}
+
+/// A diagnostic's notes and help as the free text of a JSON `detail` (a note with a place in the
+/// configuration starts with its `file:line:col`).
+fn note_detail(d: &config::Diagnostic) -> Option<String> {
+    let lines: Vec<String> = d
+        .notes
+        .iter()
+        .map(|n| match &n.location {
+            Some(l) => format!(
+                "{}:{}:{}: {}",
+                l.file.display(),
+                l.line,
+                l.column,
+                n.message
+            ),
+            None => n.message.clone(),
+        })
+        .chain(d.help.iter().cloned())
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }

@@ -86,15 +86,17 @@ struct Trailer {
 /// Why a plan file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read plan file {path}: {source}")]
+    // The I/O error is part of the message and deliberately not the `source`: reported with its
+    // chain of causes, it would be printed twice.
+    #[error("cannot read plan file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot write plan file {path}: {source}")]
+    #[error("cannot write plan file {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} is not an ssmform plan file (it does not start with an ssmform-plan header)")]
     Foreign { path: PathBuf },
@@ -112,9 +114,9 @@ pub enum PlanFileError {
         tool: &'static str,
     },
     #[error(
-        "{path} failed its integrity check: it was modified after it was written, or it was written \
-         with another plan key (it says it used {written_with}; this run uses {used_now}). \
-         Plan again, or run with the same SSMFORM_PLAN_KEY / credentials as the plan job"
+        "{path} failed its integrity check: {}. Plan again, or run with the same \
+         SSMFORM_PLAN_KEY / credentials as the plan job",
+        mac_cause(written_with, used_now)
     )]
     Mac {
         path: PathBuf,
@@ -123,6 +125,21 @@ pub enum PlanFileError {
     },
     #[error("{path} passed its integrity check but its content is not a valid plan: {message}")]
     Invalid { path: PathBuf, message: String },
+}
+
+/// The likely causes of a MAC mismatch, given where the writer's key and ours came from.
+fn mac_cause(written_with: &str, used_now: &str) -> String {
+    if written_with == used_now {
+        format!(
+            "it was modified after it was written, or it was written with another plan key \
+             (it was written with {written_with}, as this run uses, but with another value)"
+        )
+    } else {
+        format!(
+            "it was modified after it was written, or it was written with another plan key \
+             (it was written with {written_with}; this run uses {used_now})"
+        )
+    }
 }
 
 /// The bytes of a plan file for `plan`. Line diffs are dropped: they may hold plaintext of
@@ -240,9 +257,9 @@ pub fn peek(path: &Path) -> Result<Peek, PlanFileError> {
         format: Option<String>,
         plan: PlanOnly,
     }
-    let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
+    let bytes = std::fs::read(path).map_err(|error| PlanFileError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
     match serde_json::from_slice::<BodyOnly>(first) {
@@ -261,9 +278,9 @@ pub fn peek(path: &Path) -> Result<Peek, PlanFileError> {
 /// Write `plan` to `path` with mode 0600, atomically.
 pub fn write(path: &Path, plan: &Plan, key: &PlanKey) -> Result<(), PlanFileError> {
     let bytes = encode(plan, key, KeySource::current());
-    let err = |source| PlanFileError::Write {
+    let err = |error| PlanFileError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -291,9 +308,9 @@ pub fn write(path: &Path, plan: &Plan, key: &PlanKey) -> Result<(), PlanFileErro
 
 /// Read and check the plan file at `path`.
 pub fn read(path: &Path, key: &PlanKey) -> Result<Plan, PlanFileError> {
-    let bytes = std::fs::read(path).map_err(|source| PlanFileError::Read {
+    let bytes = std::fs::read(path).map_err(|error| PlanFileError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     decode(&bytes, key, path)
 }

@@ -18,7 +18,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::diff::{content_diff, creation_diff};
@@ -72,18 +71,15 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
 
     let mut diagnostics = Diagnostics::new();
     let mut entries = Vec::with_capacity(secrets.len());
+    let mut failed = Vec::new();
     for (secret, live) in secrets.into_iter().zip(lives) {
         match live {
             Ok(state) => entries.push((secret, state)),
-            Err(e) => diagnostics.push(config.diagnostic(
-                crate::config::Severity::Error,
-                &secret.location,
-                format!(
-                    "cannot read the live value of {} (secret \"{}\", version \"{}\"): {e}",
-                    secret.address, secret.secret_name, secret.version_id
-                ),
-            )),
+            Err(e) => failed.push((secret, e)),
         }
+    }
+    for d in read_failures(config, &failed) {
+        diagnostics.push(d);
     }
     for (secret, state) in &entries {
         if matches!(state, LiveState::PendingDelete) {
@@ -110,6 +106,64 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
         return Err(diagnostics);
     }
     Ok(classify(config, ctx, entries))
+}
+
+/// Addresses named in full after "N more secrets could not be read for the same reason".
+const FAILURES_NAMED: usize = 5;
+
+/// One diagnostic per cause of failed reads, at the first secret that failed that way, naming the
+/// others. A dead endpoint or rejected credentials fail every read alike, and a thousand identical
+/// errors would bury the one thing to fix.
+fn read_failures(config: &Config, failed: &[(DesiredSecret, CallError)]) -> Vec<Diagnostic> {
+    let mut groups: Vec<(String, Vec<&(DesiredSecret, CallError)>)> = Vec::new();
+    for f in failed {
+        let (secret, e) = f;
+        let cause = match &e.error {
+            crate::ssm::Error::Api(api) => format!("api:{}", api.code),
+            crate::ssm::Error::Transport(t) => format!("transport:{:?}", t.kind),
+            // A request that could not be built is about that secret alone.
+            crate::ssm::Error::InvalidRequest(_) => format!("request:{}", secret.address),
+        };
+        match groups.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, group)) => group.push(f),
+            None => groups.push((cause, vec![f])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, group)| {
+            let (secret, e) = group[0];
+            let d = config.diagnostic(
+                crate::config::Severity::Error,
+                &secret.location,
+                format!(
+                    "cannot read the live value of {} (secret \"{}\", version \"{}\"): {e}",
+                    secret.address, secret.secret_name, secret.version_id
+                ),
+            );
+            let others: Vec<&str> = group[1..].iter().map(|(s, _)| s.address.as_str()).collect();
+            if others.is_empty() {
+                return d;
+            }
+            let mut named = others
+                .iter()
+                .take(FAILURES_NAMED)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if others.len() > FAILURES_NAMED {
+                named.push_str(&format!(" and {} more", others.len() - FAILURES_NAMED));
+            }
+            d.with_note(format!(
+                "{} could not be read for the same reason: {named}",
+                if others.len() == 1 {
+                    "1 more secret".to_string()
+                } else {
+                    format!("{} more secrets", others.len())
+                }
+            ))
+        })
+        .collect()
 }
 
 /// The addresses in scope for `--target`, or `None` for everything.
@@ -175,14 +229,11 @@ async fn evaluate_with_data(
             }
             return Ok(evaluation.secrets);
         }
-        let mut set = JoinSet::new();
-        let semaphore = Arc::new(Semaphore::new(ctx.parallelism.max(1)));
-        for request in evaluation.pending_data {
+        let mut diagnostics = Diagnostics::new();
+        let read = |request: crate::config::DataRequest| {
             let client = ctx.client.clone();
             let pacer = ctx.pacer.clone();
-            let semaphore = semaphore.clone();
-            set.spawn(async move {
-                let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+            async move {
                 let get = GetSecretValueRequest {
                     secret_name: request.secret_name.clone(),
                     version_id: request.version_id.clone(),
@@ -192,20 +243,22 @@ async fn evaluate_with_data(
                     .await
                     .map(|r| r.content);
                 (request, result)
-            });
-        }
-        let mut diagnostics = Diagnostics::new();
-        while let Some(joined) = set.join_next().await {
-            let (request, result) = joined.expect("data source reads do not panic");
-            match result {
+            }
+        };
+        for_each_bounded(
+            evaluation.pending_data,
+            ctx.parallelism,
+            read,
+            |(request, result)| match result {
                 Ok(content) => {
                     data.0.insert(request.address.clone(), content);
                 }
                 Err(e) => {
                     diagnostics.push(data_source_error(config, &request.location, &request, &e))
                 }
-            }
-        }
+            },
+        )
+        .await;
         if diagnostics.has_errors() {
             diagnostics.sort();
             return Err(diagnostics);
@@ -246,28 +299,55 @@ async fn read_all(
     secrets: &[DesiredSecret],
     progress: &Progress,
 ) -> Vec<Result<LiveState, CallError>> {
-    let semaphore = Arc::new(Semaphore::new(ctx.parallelism.max(1)));
-    let mut set = JoinSet::new();
-    for (i, s) in secrets.iter().enumerate() {
-        let client = ctx.client.clone();
-        let pacer = ctx.pacer.clone();
-        let semaphore = semaphore.clone();
-        let (name, version) = (s.secret_name.clone(), s.version_id.clone());
-        set.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-            (i, read_live(&client, &pacer, &name, &version).await)
-        });
-    }
     let mut out: Vec<Option<Result<LiveState, CallError>>> =
         (0..secrets.len()).map(|_| None).collect();
-    while let Some(joined) = set.join_next().await {
-        let (i, r) = joined.expect("reads do not panic");
-        out[i] = Some(r);
-        progress.inc();
-    }
+    let read = |(i, s): (usize, &DesiredSecret)| {
+        let client = ctx.client.clone();
+        let pacer = ctx.pacer.clone();
+        let (name, version) = (s.secret_name.clone(), s.version_id.clone());
+        async move { (i, read_live(&client, &pacer, &name, &version).await) }
+    };
+    for_each_bounded(
+        secrets.iter().enumerate(),
+        ctx.parallelism,
+        read,
+        |(i, r)| {
+            out[i] = Some(r);
+            progress.inc();
+        },
+    )
+    .await;
     out.into_iter()
         .map(|r| r.expect("every read reports"))
         .collect()
+}
+
+/// Run `task(item)` for every item, at most `limit` at a time, handing each result to `done` as
+/// it finishes.
+///
+/// At most `limit` tasks exist at any moment, not merely run: a spawned task holds its whole
+/// future (a few KiB for an API call with its retries), so spawning one per secret up front and
+/// gating them with a semaphore cost ~23 MiB of waiting futures for 10,000 secrets.
+async fn for_each_bounded<I, T, Fut>(
+    items: impl IntoIterator<Item = I>,
+    limit: usize,
+    task: impl Fn(I) -> Fut,
+    mut done: impl FnMut(T),
+) where
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut items = items.into_iter();
+    let mut set = JoinSet::new();
+    for item in items.by_ref().take(limit.max(1)) {
+        set.spawn(task(item));
+    }
+    while let Some(joined) = set.join_next().await {
+        done(joined.expect("API reads do not panic"));
+        if let Some(item) = items.next() {
+            set.spawn(task(item));
+        }
+    }
 }
 
 fn summary(key: &PlanKey, secret: &DesiredSecret, content: &SecretContent) -> ContentSummary {
@@ -294,6 +374,28 @@ fn classify(
 ) -> Refreshed {
     let key = ctx.key;
     let mut notes = Vec::new();
+    if !ctx.targets.is_empty() {
+        // As Terraform does: a reviewer of a partial plan must not take it for the whole.
+        notes.push(Note {
+            severity: Severity::Warning,
+            summary: format!(
+                "targeting is in effect: this plan covers only {} and what {} on",
+                ctx.targets.join(", "),
+                if ctx.targets.len() == 1 {
+                    "it depends"
+                } else {
+                    "they depend"
+                }
+            ),
+            detail: Some(
+                "Changes to other secrets are neither shown nor applied. --target is for \
+                 exceptional cases; plan without it to see every change."
+                    .into(),
+            ),
+            address: None,
+            location: None,
+        });
+    }
     let mut changes = Vec::with_capacity(entries.len());
     // The first block (in dependency order) of each missing secret creates it; the others add
     // versions after it.

@@ -1,6 +1,8 @@
 //! The Terraform-style block that describes one change, as lines with a mark and an indentation,
 //! shared by the text and Markdown renderers (which differ only in where the mark goes and in colour).
 
+use std::collections::BTreeMap;
+
 use crate::plan::model::{Action, Change, ContentDiff, ContentSummary, DiffLine, KeyDiff, Plan};
 use crate::secret::ContentKind;
 
@@ -54,31 +56,54 @@ fn line(indent: usize, mark: Mark, text: impl Into<String>) -> Line {
 /// The lines for every change that does something, blocks separated by an empty line.
 pub fn plan_lines(plan: &Plan) -> Vec<Line> {
     let multi_wave = plan.summary().waves > 1;
+    let by_address: BTreeMap<&str, &Change> = plan
+        .changes
+        .iter()
+        .map(|c| (c.address.as_str(), c))
+        .collect();
     let mut out = Vec::new();
     for (i, change) in plan.actions().into_iter().enumerate() {
         if i > 0 {
             out.push(line(0, Mark::None, ""));
         }
-        change_lines(change, multi_wave, &mut out);
+        let after = nearest_dependencies(change, &by_address);
+        change_lines(change, multi_wave, &after, &mut out);
     }
     out
 }
 
-fn heading(change: &Change, multi_wave: bool) -> String {
+/// The changes `change` waits for that are not already waited for through another of them:
+/// `depends_on` is transitive (the executor needs all of it), but a heading that listed every
+/// change up a long chain would grow with the chain, so it names only the nearest ones.
+fn nearest_dependencies<'a>(
+    change: &'a Change,
+    by_address: &BTreeMap<&str, &Change>,
+) -> Vec<&'a str> {
+    change
+        .depends_on
+        .iter()
+        .filter(|d| {
+            !change.depends_on.iter().any(|other| {
+                by_address
+                    .get(other.as_str())
+                    .is_some_and(|o| o.depends_on.contains(d))
+            })
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+fn heading(change: &Change, multi_wave: bool, after: &[&str]) -> String {
     let mut h = format!("# {} will be {}", change.address, change.action.phrase());
     if change.action == Action::CreateVersion {
         h.push_str(&format!(" of secret \"{}\"", change.secret_name));
     }
     let mut notes = Vec::new();
     if multi_wave {
-        if change.depends_on.is_empty() {
+        if after.is_empty() {
             notes.push(format!("wave {}", change.wave));
         } else {
-            notes.push(format!(
-                "wave {}, after {}",
-                change.wave,
-                change.depends_on.join(", ")
-            ));
+            notes.push(format!("wave {}, after {}", change.wave, after.join(", ")));
         }
     }
     if change.unverified {
@@ -90,9 +115,9 @@ fn heading(change: &Change, multi_wave: bool) -> String {
     h
 }
 
-fn change_lines(change: &Change, multi_wave: bool, out: &mut Vec<Line>) {
+fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec<Line>) {
     let mark = Mark::of(change.action);
-    out.push(line(0, Mark::Comment, heading(change, multi_wave)));
+    out.push(line(0, Mark::Comment, heading(change, multi_wave, after)));
     out.push(line(2, mark, format!("secret \"{}\" {{", change.label())));
 
     let content_attr = change.content_attribute();
@@ -157,9 +182,9 @@ fn change_lines(change: &Change, multi_wave: bool, out: &mut Vec<Line>) {
             out.push(line(6, mark, format!("{} <<-EOT", attr(content_attr))));
             for l in &diff.lines {
                 match l {
-                    DiffLine::Same(t) => out.push(line(10, Mark::None, t.clone())),
-                    DiffLine::Added(t) => out.push(line(10, Mark::Add, t.clone())),
-                    DiffLine::Removed(t) => out.push(line(10, Mark::Remove, t.clone())),
+                    DiffLine::Same(t) => out.push(line(10, Mark::None, printable(t))),
+                    DiffLine::Added(t) => out.push(line(10, Mark::Add, printable(t))),
+                    DiffLine::Removed(t) => out.push(line(10, Mark::Remove, printable(t))),
                     DiffLine::Hidden(n) => out.push(line(
                         10,
                         Mark::Comment,
@@ -195,14 +220,14 @@ fn change_lines(change: &Change, multi_wave: bool, out: &mut Vec<Line>) {
 }
 
 fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
-    let mut entries: Vec<(&str, Mark)> = keys
+    let mut entries: Vec<(String, Mark)> = keys
         .added
         .iter()
-        .map(|k| (k.as_str(), Mark::Add))
-        .chain(keys.removed.iter().map(|k| (k.as_str(), Mark::Remove)))
-        .chain(keys.changed.iter().map(|k| (k.as_str(), Mark::Change)))
+        .map(|k| (printable(k), Mark::Add))
+        .chain(keys.removed.iter().map(|k| (printable(k), Mark::Remove)))
+        .chain(keys.changed.iter().map(|k| (printable(k), Mark::Change)))
         .collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let width = entries
         .iter()
         .map(|(k, _)| k.chars().count())
@@ -221,6 +246,30 @@ fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
             ),
         ));
     }
+}
+
+/// `text` with every character that could change how the output looks escaped: control
+/// characters but tab (`\r` would return to the start of the line and overwrite it, ESC starts a
+/// terminal sequence) and the Unicode bidirectional controls (which reorder what is displayed).
+/// Line diffs and JSON key names come from live values, which anyone who can write the secret
+/// controls; a plan must not let them hide or fake a line.
+fn printable(text: &str) -> String {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hidden) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn quote(s: &str) -> String {

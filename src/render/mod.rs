@@ -186,6 +186,64 @@ mod tests {
     }
 
     #[test]
+    fn wave_headings_name_only_the_nearest_dependencies_of_a_chain() {
+        let key = PlanKey::from_passphrase(b"render-tests");
+        let mut plan = sample();
+        let mut chain = Vec::new();
+        for (i, label) in ["c1", "c2", "c3", "c4"].into_iter().enumerate() {
+            let mut c = change(
+                &key,
+                label,
+                Action::Update,
+                i as u32 + 1,
+                ContentDiff::Opaque,
+            );
+            // depends_on is transitive: every earlier link of the chain
+            c.depends_on = chain.clone();
+            chain.push(c.address.clone());
+            plan.changes.push(c);
+        }
+        let out = render_to_string(plan_renderer(Format::Text, options()).as_ref(), &plan);
+        assert!(
+            out.contains("# secret.c1 will be updated in place (wave 1)\n"),
+            "{out}"
+        );
+        assert!(out.contains("# secret.c4 will be updated in place (wave 4, after secret.c3)\n"));
+        assert!(out.contains("# secret.c3 will be updated in place (wave 3, after secret.c2)\n"));
+    }
+
+    #[test]
+    fn live_text_cannot_hide_or_fake_lines_with_control_characters() {
+        let key = PlanKey::from_passphrase(b"render-tests");
+        let mut plan = sample();
+        let mut c = change(
+            &key,
+            "conf",
+            Action::Update,
+            1,
+            ContentDiff::Lines(LineDiff {
+                lines: vec![
+                    DiffLine::Removed("evil\r  + looks added\u{1b}[2K".into()),
+                    DiffLine::Added("\u{202e}desrever\tok".into()),
+                ],
+            }),
+        );
+        c.sensitive = false;
+        plan.changes.push(c);
+        plan.changes[1].diff = ContentDiff::JsonKeys(KeyDiff {
+            added: vec!["[\"\u{1b}[31mred\"]".into()],
+            ..KeyDiff::default()
+        });
+        for format in [Format::Text, Format::Markdown] {
+            let out = render_to_string(plan_renderer(format, options()).as_ref(), &plan);
+            assert!(!out.contains(['\r', '\u{1b}', '\u{202e}']), "{out:?}");
+            assert!(out.contains("evil\\u{d}  + looks added\\u{1b}[2K"), "{out}");
+            assert!(out.contains("\\u{202e}desrever\tok"), "{out}");
+            assert!(out.contains("[\"\\u{1b}[31mred\"] = (sensitive)"), "{out}");
+        }
+    }
+
+    #[test]
     fn markdown_puts_the_summary_first_and_the_diff_in_a_fold() {
         let out = render_to_string(
             plan_renderer(Format::Markdown, options()).as_ref(),

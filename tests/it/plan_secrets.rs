@@ -1,0 +1,638 @@
+//! Secret safety of `plan` and `show`, end to end: canary values are put everywhere a secret can
+//! come from — live values set through the API (string, JSON, binary, a Disabled secret, a data
+//! source), and desired values from a configuration literal, a file, `SSMFORM_VAR_*`, `--var` and
+//! `--var-file` — and then every output is searched for them: stdout and stderr of every format
+//! at every log level, the saved plan file, and `show` of it in every format. A canary must appear
+//! in none of them, neither plain (nor any 12-character piece of it) nor in hex (lower or upper
+//! case) nor in base64 (standard or URL-safe, at any byte alignment), and the plan file must hold
+//! no unkeyed digest of one. Error paths (a data source that does not exist, a PendingDelete
+//! secret, values that fail to evaluate, injected API failures) are searched the same way.
+
+use base64::Engine;
+use serde_json::json;
+use sha2::Digest;
+use ssmform::emulator::{EmulatorConfig, FaultSpec, RateLimits};
+
+use crate::harness::{Output, TestEmulator, Workspace};
+use crate::plan_support::*;
+
+/// A value that must never be printed or stored, and a name to report it by.
+struct Canary {
+    name: &'static str,
+    value: &'static str,
+}
+
+const LIVE_STRING: Canary = Canary {
+    name: "live string value",
+    value: "cnryLiveString7Hq2Xp9Tz",
+};
+const LIVE_JSON: Canary = Canary {
+    name: "live JSON value",
+    value: "cnryLiveJsonValue3Kf6Zr",
+};
+const LIVE_NESTED: Canary = Canary {
+    name: "live nested JSON value",
+    value: "cnryNestedLive4Df8Oi2Ee",
+};
+const LIVE_BINARY: Canary = Canary {
+    name: "live binary value",
+    value: "cnryLiveBinary9Gw3Lj7Aa",
+};
+const LIVE_KIND: Canary = Canary {
+    name: "live value changing kind",
+    value: "cnryLiveKind0Vb5Nm3Qq1",
+};
+const LIVE_DISABLED: Canary = Canary {
+    name: "live value of a Disabled secret",
+    value: "cnryDisabledLive1Wz4Hm6",
+};
+const LIVE_PENDING: Canary = Canary {
+    name: "live value of a PendingDelete secret",
+    value: "cnryPendingLive8Sx2Fr5K",
+};
+const DATA_SOURCE: Canary = Canary {
+    name: "data source value",
+    value: "cnryDataSource5Jt7Bk1Po",
+};
+const UNCHANGED: Canary = Canary {
+    name: "unchanged value",
+    value: "cnryUnchanged3Xs9Qa2Lw",
+};
+const CONFIG_LITERAL: Canary = Canary {
+    name: "configuration literal",
+    value: "cnryConfigLiteral4Tb8Wd",
+};
+const FILE_BINARY: Canary = Canary {
+    name: "filebase64() content",
+    value: "cnryFileBinary2Pc5Nx8Uu",
+};
+const FILE_TEXT: Canary = Canary {
+    name: "file() content",
+    value: "cnryFileText6Hy1Ck9Gg3",
+};
+const VAR_ENV: Canary = Canary {
+    name: "SSMFORM_VAR_ variable",
+    value: "cnryEnvVariable8Mn2Yq5",
+};
+const VAR_CLI: Canary = Canary {
+    name: "--var variable",
+    value: "cnryCliVariable6Rd1Vs4",
+};
+const VAR_FILE: Canary = Canary {
+    name: "--var-file variable",
+    value: "cnryVarFile7Ye3Uc0Ij4",
+};
+
+const ALL: &[&Canary] = &[
+    &LIVE_STRING,
+    &LIVE_JSON,
+    &LIVE_NESTED,
+    &LIVE_BINARY,
+    &LIVE_KIND,
+    &LIVE_DISABLED,
+    &LIVE_PENDING,
+    &DATA_SOURCE,
+    &UNCHANGED,
+    &CONFIG_LITERAL,
+    &FILE_BINARY,
+    &FILE_TEXT,
+    &VAR_ENV,
+    &VAR_CLI,
+    &VAR_FILE,
+];
+
+/// `SSMFORM_LOG` settings tried: unset (warnings), then every level.
+const LOG_LEVELS: &[Option<&str>] = &[
+    None,
+    Some("error"),
+    Some("warn"),
+    Some("info"),
+    Some("debug"),
+    Some("trace"),
+];
+
+const FORMATS: &[&str] = &["text", "markdown", "json"];
+
+/// Every form in which `canary` could give itself away.
+fn leak_forms(canary: &str) -> Vec<(String, String)> {
+    let bytes = canary.as_bytes();
+    let mut forms = Vec::new();
+    // Any 12-character piece (a truncated preview is a leak too).
+    for w in bytes.windows(12) {
+        forms.push(("plain".into(), String::from_utf8(w.to_vec()).unwrap()));
+    }
+    forms.push(("hex".into(), hex::encode(bytes)));
+    forms.push(("HEX".into(), hex::encode_upper(bytes)));
+    // base64 of a value that holds the canary at any offset contains the canary's middle groups:
+    // encode it after 0, 1 and 2 filler bytes and keep the groups made only of canary bytes.
+    for (label, engine) in [
+        ("base64", &base64::engine::general_purpose::STANDARD),
+        ("base64url", &base64::engine::general_purpose::URL_SAFE),
+    ] {
+        for offset in 0..3usize {
+            let mut input = vec![b'~'; offset];
+            input.extend_from_slice(bytes);
+            let encoded = engine.encode(&input);
+            let skip = if offset == 0 { 0 } else { 4 };
+            let middle = &encoded[skip..encoded.len() - 4];
+            forms.push((format!("{label}@{offset}"), middle.to_string()));
+        }
+    }
+    forms
+}
+
+/// Panic if any canary, in any form, is in `haystack`.
+fn assert_no_canary(what: &str, haystack: &[u8]) {
+    for canary in ALL {
+        for (form, needle) in leak_forms(canary.value) {
+            if let Some(at) = find(haystack, needle.as_bytes()) {
+                let from = at.saturating_sub(80);
+                let to = (at + needle.len() + 80).min(haystack.len());
+                panic!(
+                    "{what}: the {} leaked ({form} form) at byte {at}:\n…{}…",
+                    canary.name,
+                    String::from_utf8_lossy(&haystack[from..to])
+                );
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn assert_output_clean(what: &str, out: &Output) {
+    assert_no_canary(&format!("{what}: stdout"), out.stdout.as_bytes());
+    assert_no_canary(&format!("{what}: stderr"), out.stderr.as_bytes());
+}
+
+/// The configuration: every source of desired values, every kind of live state.
+const CONFIG: &str = r#"
+variable "pw_env" {
+  type      = string
+  sensitive = true
+}
+
+variable "pw_cli" {
+  type      = string
+  sensitive = true
+}
+
+variable "pw_file" {
+  type      = string
+  sensitive = true
+}
+
+data "ssm_secret" "upstream" {
+  secret_name = "upstream"
+  version_id  = "v1"
+}
+
+secret "string" {
+  secret_name   = "app-string"
+  version_id    = "v1"
+  secret_string = "cnryConfigLiteral4Tb8Wd"
+}
+
+secret "json" {
+  secret_name = "app-json"
+  version_id  = "v1"
+  secret_string = jsonencode({
+    user     = "app"
+    password = var.pw_env
+    token    = var.pw_cli
+    nested   = { list = [var.pw_file] }
+  })
+}
+
+secret "binary" {
+  secret_name   = "app-binary"
+  version_id    = "v1"
+  secret_binary = filebase64("blob.bin")
+}
+
+secret "kind" {
+  secret_name   = "app-kind"
+  version_id    = "v1"
+  secret_string = "prefix-${var.pw_cli}"
+}
+
+secret "text_file" {
+  secret_name   = "app-text-file"
+  version_id    = "v1"
+  secret_string = file("note.txt")
+}
+
+secret "from_data" {
+  secret_name   = "app-from-data"
+  version_id    = "v1"
+  secret_string = "upstream:${data.ssm_secret.upstream.secret_string}"
+}
+
+secret "disabled" {
+  secret_name   = "app-disabled"
+  version_id    = "v1"
+  secret_string = var.pw_env
+}
+
+secret "created" {
+  secret_name   = "app-created"
+  version_id    = "v1"
+  secret_string = var.pw_cli
+  description   = "created by the canary test"
+}
+
+secret "new_version" {
+  secret_name   = "app-string"
+  version_id    = "v2"
+  secret_string = var.pw_file
+}
+
+secret "same" {
+  secret_name   = "app-same"
+  version_id    = "v1"
+  secret_string = "cnryUnchanged3Xs9Qa2Lw"
+}
+"#;
+
+/// The plan of [`CONFIG`] against [`seed`]'s live state.
+const SUMMARY: &str = "Plan: 2 to create, 7 to update, 1 unchanged.";
+
+/// Live state holding canaries.
+async fn seed(emu: &TestEmulator) {
+    let api = emu.api();
+    create_string(&api, "app-string", "v1", LIVE_STRING.value).await;
+    let live_json = json!({
+        "user": "app",
+        "password": LIVE_JSON.value,
+        "nested": {"list": [LIVE_NESTED.value]},
+        "old": LIVE_JSON.value,
+    });
+    create_string(&api, "app-json", "v1", &live_json.to_string()).await;
+    let mut blob = vec![0u8, 1, 2, 0xff];
+    blob.extend_from_slice(LIVE_BINARY.value.as_bytes());
+    create_binary(&api, "app-binary", "v1", &blob).await;
+    create_binary(&api, "app-kind", "v1", LIVE_KIND.value.as_bytes()).await;
+    create_string(
+        &api,
+        "app-text-file",
+        "v1",
+        &format!("old {}", LIVE_STRING.value),
+    )
+    .await;
+    create_string(&api, "upstream", "v1", DATA_SOURCE.value).await;
+    create_string(&api, "app-from-data", "v1", "upstream:old").await;
+    create_string(&api, "app-disabled", "v1", LIVE_DISABLED.value).await;
+    disable(&api, "app-disabled").await;
+    create_string(&api, "app-same", "v1", UNCHANGED.value).await;
+}
+
+/// A workspace with [`CONFIG`], its files, and the variables' environment.
+fn canary_workspace(emu: &TestEmulator) -> Workspace {
+    let mut blob = vec![0x30u8, 0x82, 0x00];
+    blob.extend_from_slice(FILE_BINARY.value.as_bytes());
+    blob.push(0xfe);
+    let ws = Workspace::new(emu)
+        .config(CONFIG)
+        .env("SSMFORM_VAR_pw_env", VAR_ENV.value);
+    ws.file("cfg/blob.bin", blob)
+        .file("cfg/note.txt", format!("note: {}\n", FILE_TEXT.value))
+        .file(
+            "secret.vars.hcl",
+            format!("pw_file = \"{}\"\n", VAR_FILE.value),
+        );
+    ws
+}
+
+/// `plan cfg` with the `--var` and `--var-file` canaries, then `extra`.
+fn plan_args(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "plan",
+        "cfg",
+        "--var",
+        &format!("pw_cli={}", VAR_CLI.value),
+        "--var-file",
+        "secret.vars.hcl",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn log_env(level: Option<&str>) -> Vec<(&str, &str)> {
+    level.map(|l| vec![("SSMFORM_LOG", l)]).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn canaries_never_leave_plan_in_any_format_at_any_log_level() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let ws = canary_workspace(&emu);
+    for format in FORMATS {
+        let mut reference: Option<String> = None;
+        for level in LOG_LEVELS {
+            let args = plan_args(&["--format", format]);
+            let out = ws.run_with(&args, &log_env(*level));
+            let what = format!("plan --format {format}, SSMFORM_LOG={level:?}");
+            assert_eq!(code(&out), 0, "{what}: {}", out.stderr);
+            assert_output_clean(&what, &out);
+            assert!(out.stdout.contains(SUMMARY), "{what}: {}", out.stdout);
+            // Logs go to stderr only: stdout is the same at every level.
+            match &reference {
+                None => reference = Some(out.stdout.clone()),
+                Some(r) => assert_eq!(&out.stdout, r, "{what}: stdout depends on the log level"),
+            }
+            if *level == Some("debug") || *level == Some("trace") {
+                assert!(
+                    out.stderr.contains("GetSecretValue"),
+                    "{what}: the log shows the reads: {}",
+                    out.stderr
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn canaries_never_reach_the_plan_file_or_show() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let ws = canary_workspace(&emu);
+    let args = plan_args(&["--out", "plan.ssmplan"]);
+    let out = ws.run_with(&args, &[("SSMFORM_LOG", "trace")]);
+    assert_eq!(code(&out), 0, "{}", out.stderr);
+    assert_output_clean("plan --out", &out);
+
+    let bytes = std::fs::read(ws.path("plan.ssmplan")).expect("plan file written");
+    assert_no_canary("the plan file", &bytes);
+    // Nothing from which a guess could be tested: no unkeyed digest of any canary, nor of the
+    // whole values the configuration gives in clear.
+    let text = String::from_utf8(bytes.clone()).expect("plan files are UTF-8");
+    for value in ALL
+        .iter()
+        .map(|c| c.value.to_string())
+        .chain([format!("prefix-{}", VAR_CLI.value)])
+    {
+        for digest in [
+            hex::encode(sha2::Sha256::digest(value.as_bytes())),
+            hex::encode(sha1::Sha1::digest(value.as_bytes())),
+        ] {
+            assert!(
+                !text.contains(&digest) && !text.contains(&digest[..8]),
+                "the plan file holds an unkeyed digest of a secret value"
+            );
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ws.path("plan.ssmplan"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    for format in FORMATS {
+        for level in LOG_LEVELS {
+            let args = ["show", "plan.ssmplan", "--format", format];
+            let out = ws.run_with(args, &log_env(*level));
+            let what = format!("show --format {format}, SSMFORM_LOG={level:?}");
+            assert_eq!(code(&out), 0, "{what}: {}", out.stderr);
+            assert_output_clean(&what, &out);
+            assert!(out.stdout.contains(SUMMARY), "{what}: {}", out.stdout);
+        }
+    }
+}
+
+/// The plan file of a run without `SSMFORM_PLAN_KEY` (key derived from the API secret key) is
+/// clean too, and `show` finds the key through the configuration's credentials.
+#[tokio::test]
+async fn canaries_stay_out_with_a_key_derived_from_the_credentials() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let ws = canary_workspace(&emu).without_env("SSMFORM_PLAN_KEY");
+    let out = ws.run(plan_args(&["--out", "plan.ssmplan", "--format", "json"]));
+    assert_eq!(code(&out), 0, "{}", out.stderr);
+    assert_output_clean("plan --out (derived key)", &out);
+    assert_no_canary(
+        "the plan file (derived key)",
+        &std::fs::read(ws.path("plan.ssmplan")).unwrap(),
+    );
+    let out = ws.run(["show", "plan.ssmplan"]);
+    assert_eq!(code(&out), 0, "{}", out.stderr);
+    assert_output_clean("show (derived key)", &out);
+    assert!(out.stdout.contains(SUMMARY));
+}
+
+/// Runs `args` in every format at every log level; each must exit 1 and print no canary.
+fn assert_error_runs_clean(ws: &Workspace, base: &[&str], expect: &str) {
+    for format in FORMATS {
+        for level in LOG_LEVELS {
+            let mut args = plan_args(&["--format", format]);
+            args.extend(base.iter().map(|s| s.to_string()));
+            let out = ws.run_with(&args, &log_env(*level));
+            let what = format!("{base:?} --format {format}, SSMFORM_LOG={level:?}");
+            assert_eq!(code(&out), 1, "{what}: {}{}", out.stdout, out.stderr);
+            assert!(out.stderr.contains(expect), "{what}: {}", out.stderr);
+            assert_output_clean(&what, &out);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_missing_data_source_fails_without_printing_canaries() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let ws = canary_workspace(&emu);
+    let config = CONFIG.replace(
+        "secret_name = \"upstream\"",
+        "secret_name = \"upstream-gone\"",
+    );
+    ws.file("cfg/main.hcl", config);
+    assert_error_runs_clean(&ws, &[], "data.ssm_secret.upstream");
+}
+
+#[tokio::test]
+async fn a_pending_delete_secret_fails_without_printing_canaries() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let api = emu.api();
+    create_string(&api, "app-pending", "v1", LIVE_PENDING.value).await;
+    schedule_deletion(&api, "app-pending").await;
+    let ws = canary_workspace(&emu);
+    let config = format!(
+        "{CONFIG}\nsecret \"pending\" {{\n  secret_name   = \"app-pending\"\n  version_id    = \"v1\"\n  \
+         secret_string = var.pw_cli\n}}\n"
+    );
+    ws.file("cfg/main.hcl", config);
+    assert_error_runs_clean(&ws, &[], "PendingDelete");
+}
+
+/// Values that fail to evaluate: errors say where a value came from and how long it is, never
+/// what it is.
+#[tokio::test]
+async fn evaluation_errors_about_secret_values_print_no_canaries() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let cases: &[(&str, &str)] = &[
+        // not base64
+        ("secret_binary = var.pw_cli", "secret_binary"),
+        ("secret_string = base64decode(var.pw_cli)", "base64"),
+        ("secret_string = jsondecode(var.pw_env)", "JSON"),
+        // a sensitive value where plans print in clear
+        (
+            "secret_string = \"x\"\n  description = var.pw_cli",
+            "description",
+        ),
+    ];
+    for (attrs, expect) in cases {
+        let ws = canary_workspace(&emu);
+        let config = format!(
+            "{CONFIG}\nsecret \"broken\" {{\n  secret_name = \"app-broken\"\n  version_id  = \"v1\"\n  {attrs}\n}}\n"
+        );
+        ws.file("cfg/main.hcl", config);
+        for level in [None, Some("trace")] {
+            for format in FORMATS {
+                let out = ws.run_with(plan_args(&["--format", format]), &log_env(level));
+                let what = format!("{attrs:?} --format {format}, SSMFORM_LOG={level:?}");
+                assert_eq!(code(&out), 1, "{what}: {}", out.stderr);
+                assert!(
+                    out.stderr.contains(expect) && out.stderr.contains("cfg/main.hcl:"),
+                    "{what}: {}",
+                    out.stderr
+                );
+                assert_output_clean(&what, &out);
+            }
+        }
+    }
+    // A sensitive variable given a value of the wrong type.
+    let ws = canary_workspace(&emu).config(&format!(
+        "{CONFIG}\nvariable \"port\" {{\n  type      = number\n  sensitive = true\n}}\n"
+    ));
+    let mut args = plan_args(&[]);
+    args.extend(["--var".to_string(), format!("port={}", VAR_CLI.value)]);
+    let out = ws.run_with(&args, &[("SSMFORM_LOG", "trace")]);
+    assert_eq!(code(&out), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("port"), "{}", out.stderr);
+    assert_output_clean("a number variable given text", &out);
+}
+
+/// Throttles, internal errors and 502s make the client retry and log about it; the logs still
+/// hold no secret.
+#[tokio::test]
+async fn retries_after_injected_failures_log_no_canaries() {
+    let dir = crate::harness::temp_dir();
+    let db = dir.path().join("live.db");
+    {
+        let seeding = TestEmulator::with(EmulatorConfig {
+            db: Some(db.clone()),
+            rate_limits: RateLimits::Off,
+            ..EmulatorConfig::default()
+        });
+        seed(&seeding).await;
+        seeding.stop();
+    }
+    let emu = TestEmulator::with(EmulatorConfig {
+        db: Some(db),
+        faults: FaultSpec::parse("throttle=0.15,internal=0.15,http502=0.1").unwrap(),
+        seed: Some(7),
+        ..EmulatorConfig::default()
+    });
+    let ws = canary_workspace(&emu);
+    let mut retried = false;
+    for format in FORMATS {
+        for level in [Some("debug"), Some("trace")] {
+            let out = ws.run_with(plan_args(&["--format", format]), &log_env(level));
+            let what = format!("faults, --format {format}, SSMFORM_LOG={level:?}");
+            // Retries usually win; if the budget runs out the plan fails. Either way: no canary.
+            assert!(
+                matches!(code(&out), 0 | 1),
+                "{what}: exit {:?}: {}",
+                out.code,
+                out.stderr
+            );
+            assert_output_clean(&what, &out);
+            retried |= out.stderr.contains("retrying");
+        }
+    }
+    assert!(
+        retried,
+        "the injected failures made ssmform retry (and log it)"
+    );
+}
+
+/// `endpoint = "local"` runs the emulator inside ssmform, so its logs share stderr: they must be
+/// clean at every level too.
+#[tokio::test]
+async fn the_embedded_emulator_logs_no_canaries() {
+    let ws = Workspace::bare()
+        .config(&format!(
+            "provider \"tencentcloud\" {{\n  endpoint = \"local\"\n}}\n{CONFIG}"
+        ))
+        .env("SSMFORM_VAR_pw_env", VAR_ENV.value);
+    let db = ws.path("cfg/.ssmform/local.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    {
+        let seeding = TestEmulator::with(EmulatorConfig {
+            db: Some(db.clone()),
+            rate_limits: RateLimits::Off,
+            ..EmulatorConfig::default()
+        });
+        seed(&seeding).await;
+        seeding.stop();
+    }
+    let mut blob = vec![0x30u8, 0x82, 0x00];
+    blob.extend_from_slice(FILE_BINARY.value.as_bytes());
+    ws.file("cfg/blob.bin", blob)
+        .file("cfg/note.txt", format!("note: {}\n", FILE_TEXT.value))
+        .file(
+            "secret.vars.hcl",
+            format!("pw_file = \"{}\"\n", VAR_FILE.value),
+        );
+    for format in FORMATS {
+        for level in LOG_LEVELS {
+            let out = ws.run_with(plan_args(&["--format", format]), &log_env(*level));
+            let what = format!("endpoint = local, --format {format}, SSMFORM_LOG={level:?}");
+            assert_eq!(code(&out), 0, "{what}: {}", out.stderr);
+            assert!(out.stdout.contains(SUMMARY), "{what}: {}", out.stdout);
+            assert_output_clean(&what, &out);
+        }
+    }
+}
+
+/// The checker itself: each form of a canary, embedded in other text at any offset, is found.
+#[test]
+fn the_leak_checker_finds_every_form_at_every_offset() {
+    let canary = VAR_CLI.value;
+    let mut haystacks: Vec<Vec<u8>> = Vec::new();
+    for prefix in ["", "a", "ab", "abc"] {
+        let value = format!("{prefix}{canary}-suffix");
+        haystacks.push(format!("x {value} y").into_bytes());
+        haystacks.push(hex::encode(&value).into_bytes());
+        haystacks.push(hex::encode_upper(&value).into_bytes());
+        haystacks.push(
+            base64::engine::general_purpose::STANDARD
+                .encode(&value)
+                .into_bytes(),
+        );
+        haystacks.push(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(&value)
+                .into_bytes(),
+        );
+    }
+    // A truncated preview.
+    haystacks.push(format!("value starts with {}…", &canary[..12]).into_bytes());
+    for h in haystacks {
+        let found = std::panic::catch_unwind(|| assert_no_canary("test", &h)).is_err();
+        assert!(found, "not found in {}", String::from_utf8_lossy(&h));
+    }
+    assert_no_canary(
+        "clean text",
+        b"Plan: 2 to create, 7 to update, 1 unchanged.",
+    );
+}

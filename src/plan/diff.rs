@@ -31,7 +31,13 @@ pub fn content_diff(live: &SecretContent, desired: &SecretContent, sensitive: bo
         return ContentDiff::Opaque;
     };
     if let (false, Some(old), Some(new)) = (sensitive, old.expose_str(), new.expose_str()) {
-        return ContentDiff::Lines(line_diff(old, new));
+        return ContentDiff::Lines(match (pretty_json(old), pretty_json(new)) {
+            // Compact JSON on one line would diff as one changed line: compare it laid out.
+            (Some(a), Some(b)) if old.lines().count() <= 1 || new.lines().count() <= 1 => {
+                line_diff(&a, &b)
+            }
+            _ => line_diff(old, new),
+        });
     }
     match (json_object(old.expose()), json_object(new.expose())) {
         (Some(mut a), Some(mut b)) => {
@@ -58,6 +64,14 @@ pub fn creation_diff(desired: &SecretContent, sensitive: bool) -> ContentDiff {
             None => ContentDiff::None,
         },
         _ => ContentDiff::None,
+    }
+}
+
+/// Non-sensitive JSON objects and arrays laid out one member per line.
+fn pretty_json(text: &str) -> Option<String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ (Value::Object(_) | Value::Array(_))) => serde_json::to_string_pretty(&v).ok(),
+        _ => None,
     }
 }
 
@@ -228,6 +242,18 @@ mod tests {
                 DiffLine::Hidden(8),
             ]
         );
+    }
+
+    #[test]
+    fn non_sensitive_compact_json_is_compared_laid_out() {
+        let old = r#"{"db_host":"a","log_level":"info","port":1}"#;
+        let new = r#"{"db_host":"a","log_level":"debug","port":1}"#;
+        let ContentDiff::Lines(d) = content_diff(&s(old), &s(new), false) else {
+            panic!("expected a line diff");
+        };
+        assert!(d.lines.contains(&DiffLine::Removed("  \"log_level\": \"info\",".into())));
+        assert!(d.lines.contains(&DiffLine::Added("  \"log_level\": \"debug\",".into())));
+        assert!(d.lines.contains(&DiffLine::Same("  \"db_host\": \"a\",".into())));
     }
 
     #[test]

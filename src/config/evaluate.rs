@@ -24,7 +24,9 @@ use super::{Config, DataRequest, DataValues, DesiredSecret, Evaluation};
 use crate::secret::{ContentKind, SecretContent, SecretValue};
 
 /// The most content SSM stores in one secret version: 32 KB (reference §5). For `secret_binary`
-/// the decoded bytes are counted (the reference leaves open whether SSM counts the base64 text).
+/// the base64 text sent to SSM is counted: the reference leaves open whether SSM counts that or
+/// the decoded bytes, and counting the larger figure means a configuration that validates is
+/// never refused by the API (the emulator counts the same way).
 pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
 /// The longest description SSM accepts.
 pub const MAX_DESCRIPTION_BYTES: usize = 2048;
@@ -439,19 +441,24 @@ impl Config {
             );
             return Outcome::Failed;
         }
-        if content.len() > MAX_CONTENT_BYTES {
-            let unit = if kind == ContentKind::Binary {
-                " (decoded)"
-            } else {
-                ""
+        let wire_len = match kind {
+            ContentKind::Binary => content.len().div_ceil(3) * 4,
+            ContentKind::String => content.len(),
+        };
+        if wire_len > MAX_CONTENT_BYTES {
+            let size = match kind {
+                ContentKind::Binary => format!(
+                    "{} bytes ({wire_len} as the base64 text sent to SSM)",
+                    content.len()
+                ),
+                ContentKind::String => format!("{} bytes", content.len()),
             };
             diags.push(
                 Diag::error(a.span, format!(
-                    "the {} of {address} is {} bytes{unit} after evaluation; SSM stores at most {MAX_CONTENT_BYTES} bytes (32 KB) per version",
+                    "the {} of {address} is {size} after evaluation; SSM stores at most {MAX_CONTENT_BYTES} bytes (32 KB) per version",
                     a.name,
-                    content.len()
                 ))
-                .label(format!("{} bytes", content.len())),
+                .label(format!("{wire_len} bytes")),
             );
             return Outcome::Failed;
         }

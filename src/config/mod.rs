@@ -42,7 +42,8 @@
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
 //! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
 //!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.
-//! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts decoded bytes.
+//! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts that base64 text
+//!   (the larger reading of an undocumented rule, so what validates is never refused by the API).
 //! - `jsonencode` escapes `<`, `>` and `&` as Terraform does, so values written by Terraform do
 //!   not show a change.
 //! - Differences from HCL's evaluation, on purpose: `&&`/`||` short-circuit and a conditional

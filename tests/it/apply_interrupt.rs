@@ -13,6 +13,7 @@ use crate::apply_common::{
     journal_lines, journal_outcomes, many, value, wait_until,
 };
 use crate::harness::TestEmulator;
+use ssmform::emulator::Action;
 
 const SLOW: &str = "  rate_limits = { UpdateSecret = 20 }";
 /// Generous: only a hang makes a wait this long.
@@ -32,6 +33,17 @@ async fn done(emu: &TestEmulator, secrets: &[Declared]) -> BTreeSet<String> {
 
 fn addresses(secrets: &[Declared]) -> BTreeSet<String> {
     secrets.iter().map(Declared::address).collect()
+}
+
+/// The emulator has no limits here, so its busiest second measures the client's own pacing:
+/// `rate_limits = { UpdateSecret = 20 }` must hold.
+fn assert_paced_at_20(emu: &TestEmulator) {
+    let update = emu.stats().action(Action::UpdateSecret);
+    assert!(
+        update.max_in_any_second <= 20,
+        "{} UpdateSecret calls in one second",
+        update.max_in_any_second
+    );
 }
 
 /// Start `apply --auto-approve` and wait until its journal shows `outcomes` outcome lines.
@@ -109,6 +121,8 @@ async fn killed_halfway_the_journal_is_well_formed_a_new_plan_shows_exactly_what
         made.len()
     );
 
+    assert_paced_at_20(&emu);
+
     // A new plan shows exactly the updates not yet made.
     let missing: BTreeSet<String> = addresses(&secrets).difference(&made).cloned().collect();
     assert_eq!(p.planned(), missing);
@@ -167,6 +181,8 @@ async fn interrupted_by(signal: &str, prefix: &str) {
     );
     assert!(out.stdout.contains(&summary), "{}", out.stdout);
     assert_no_plaintext("output", &format!("{}{}", out.stdout, out.stderr), &secrets);
+
+    assert_paced_at_20(&emu);
 
     // What was not started is what a new plan shows.
     let missing: BTreeSet<String> = addresses(&secrets).difference(&made).cloned().collect();

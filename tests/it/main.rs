@@ -2,6 +2,7 @@ mod apply_common;
 mod apply_failures;
 mod apply_flow;
 mod apply_interrupt;
+mod apply_pacing;
 mod emulator_api;
 mod emulator_auth;
 mod emulator_cli;

@@ -303,8 +303,8 @@ mod tests {
         assert_eq!(p.stats.retries.load(Ordering::SeqCst), 3);
         assert_eq!(
             p.limiters.get("UpdateSecret").permits(),
-            9,
-            "lowered to just under the stated limit"
+            10,
+            "lowered to the stated limit"
         );
     }
 

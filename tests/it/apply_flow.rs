@@ -125,6 +125,15 @@ async fn apply_makes_every_kind_of_change_and_a_following_detailed_plan_exits_0(
             .collect();
         assert_eq!(kinds, ["intent", "outcome"], "{addr}");
     }
+    // Waves: c (wave 2, it depends on a) was started only after a had finished.
+    let position = |kind: &str, addr: &str| {
+        lines
+            .iter()
+            .position(|l| l["type"] == kind && l["address"] == addr)
+            .unwrap_or_else(|| panic!("no {kind} for {addr}"))
+    };
+    assert!(position("outcome", "secret.a") < position("intent", "secret.c"));
+    assert_eq!(lines[position("intent", "secret.c")]["wave"], 2);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -390,4 +399,63 @@ async fn json_format_reports_a_failed_change_as_apply_errored() {
     );
     assert_eq!(last["changes"]["add"], 2, "b created, d's version created");
     assert_eq!(last["changes"]["change"], 0);
+}
+
+#[tokio::test]
+async fn a_tampered_plan_file_is_refused_and_nothing_is_written() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let p = Project::new(&emu);
+    p.write("", CONFIG);
+    let out = p.run(["plan", "--out", "p.ssmplan"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let path = p.dir().join("p.ssmplan");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+
+    let out = p.run(["apply", "p.ssmplan"]);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(!out.stderr.is_empty());
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(value(&emu.api(), "flow-a").await, "old-a");
+    assert!(p.journals().is_empty());
+}
+
+#[tokio::test]
+async fn a_disabled_secret_gets_its_unverified_update_written() {
+    // A Disabled secret cannot be read, so the plan cannot verify its content; apply still
+    // writes it (UpdateSecret works on a Disabled secret) and leaves it Disabled.
+    let emu = TestEmulator::start();
+    let api = emu.api();
+    api.create("flow-off", "v1", "old-off").await;
+    api.ok("DisableSecret", json!({"SecretName": "flow-off"}))
+        .await;
+    let p = Project::new(&emu);
+    p.write(
+        "",
+        r#"
+secret "off" {
+  secret_name   = "flow-off"
+  version_id    = "v1"
+  secret_string = "new-off-canary61d0"
+}
+"#,
+    );
+    let out = p.run(["apply", "--auto-approve"]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("Apply complete! Secrets: 0 created, 1 updated, 0 unchanged."),
+        "{}",
+        out.stdout
+    );
+    let status = api
+        .ok("DescribeSecret", json!({"SecretName": "flow-off"}))
+        .await;
+    assert_eq!(status["Status"], "Disabled", "{status}");
+    api.ok("EnableSecret", json!({"SecretName": "flow-off"}))
+        .await;
+    assert_eq!(value(&api, "flow-off").await, "new-off-canary61d0");
 }

@@ -198,3 +198,43 @@ async fn sigint_stops_scheduling_finishes_requests_in_flight_reports_and_exits_1
 async fn sigterm_stops_like_ctrl_c() {
     interrupted_by("TERM", "sigterm").await;
 }
+
+#[tokio::test]
+async fn a_second_interrupt_exits_at_once_and_the_journal_still_accounts_for_everything() {
+    // UpdateSecret at 2/s: after the first interrupt the ten writes in flight need seconds to
+    // finish, so the second interrupt lands while they wait.
+    let emu = TestEmulator::unlimited();
+    let secrets = many("twice", 30, "new");
+    create_all(&emu.api(), &secrets, |s| format!("old-{}", s.name)).await;
+    let p = Project::new(&emu);
+    p.write("  rate_limits = { UpdateSecret = 2 }", &hcl(&secrets));
+
+    let (run, journal) = start_and_wait_for(&p, 2);
+    run.signal("INT");
+    std::thread::sleep(Duration::from_millis(200));
+    run.signal("INT");
+    let out = run.wait();
+    assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("Second interrupt"), "{}", out.stderr);
+    assert!(
+        !out.stdout.contains("Apply interrupted!"),
+        "no orderly summary: it exited at once\n{}",
+        out.stdout
+    );
+
+    // Writes were cut off in flight: intents without outcomes, which a new plan settles.
+    let lines = journal_lines(&journal);
+    let outcomes = journal_outcomes(&lines);
+    let intents = journal_intents(&lines);
+    assert!(
+        intents.len() > outcomes.len(),
+        "{} intents, {} outcomes",
+        intents.len(),
+        outcomes.len()
+    );
+    let made = done(&emu, &secrets).await;
+    let applied: BTreeSet<String> = outcomes.keys().cloned().collect();
+    assert!(applied.is_subset(&made) && made.is_subset(&intents));
+    let missing: BTreeSet<String> = addresses(&secrets).difference(&made).cloned().collect();
+    assert_eq!(p.planned(), missing);
+}

@@ -75,6 +75,44 @@ impl Project {
         self.ssmform(args).run()
     }
 
+    /// Run the binary on a pseudo-terminal (util-linux `script`), typing `input`. Output is
+    /// stdout and stderr as the terminal showed them, in `stdout`.
+    pub fn run_on_terminal(&self, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let command_line = std::iter::once(crate::harness::ssmform_bin().display().to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command_line, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env("TERM", "dumb")
+            .env("TENCENTCLOUD_SECRET_ID", &self.credential.secret_id)
+            .env("TENCENTCLOUD_SECRET_KEY", &self.credential.secret_key)
+            .env("TENCENTCLOUD_REGION", REGION)
+            .current_dir(self.dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs (it provides the terminal)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().expect("script finishes");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// The journals written so far, oldest first.
     pub fn journals(&self) -> Vec<PathBuf> {
         let dir = self.dir().join(".ssmform/journal");

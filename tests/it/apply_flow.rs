@@ -312,6 +312,43 @@ async fn without_a_terminal_and_without_auto_approve_apply_refuses_and_writes_no
 }
 
 #[tokio::test]
+async fn on_a_terminal_apply_asks_and_only_yes_approves() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let p = Project::new(&emu);
+    p.write("", CONFIG);
+
+    for answer in ["no\n", "Yes\n", "y\n"] {
+        let out = p.run_on_terminal(&["apply"], answer);
+        assert_eq!(out.code, Some(1), "{answer:?}: {}", out.stdout);
+        assert!(
+            out.stdout
+                .contains("Do you want to apply these changes? Only 'yes' will be accepted:"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("Apply cancelled: nothing was changed."),
+            "{}",
+            out.stdout
+        );
+    }
+    assert_eq!(value(&emu.api(), "flow-a").await, "old-a");
+    assert!(p.journals().is_empty());
+
+    let out = p.run_on_terminal(&["apply"], "yes\n");
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged."),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(value(&emu.api(), "flow-a").await, "alpha-canary3e1f9a");
+    assert_no_plaintext("terminal", &out.stdout, &declared());
+}
+
+#[tokio::test]
 async fn json_format_reports_each_change_and_a_closing_apply_summary() {
     let emu = TestEmulator::start();
     seed(&emu).await;

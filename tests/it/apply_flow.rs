@@ -410,6 +410,9 @@ async fn json_format_reports_a_failed_change_as_apply_errored() {
     let out = p.run(["apply", "p.ssmplan", "--format", "json"]);
     assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
     let lines = json_lines(&out.stdout);
+    // A plan file's apply starts its stream as a directory's does.
+    assert_eq!(lines[0]["type"], "version", "{}", out.stdout);
+    assert_eq!(planned_addresses(&out.stdout).len(), 4);
     let errored: Vec<_> = lines
         .iter()
         .filter(|l| l["type"] == "apply_errored")
@@ -495,4 +498,39 @@ secret "off" {
     api.ok("EnableSecret", json!({"SecretName": "flow-off"}))
         .await;
     assert_eq!(value(&api, "flow-off").await, "new-off-canary61d0");
+}
+
+#[tokio::test]
+async fn json_format_with_nothing_to_apply_is_still_a_json_stream_closed_by_an_apply_summary() {
+    // Regression: a plan file without changes printed plain text into the JSON stream, and a
+    // directory without changes closed with the plan's summary (operation "plan").
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let p = Project::new(&emu);
+    p.write("", CONFIG);
+    let out = p.run(["apply", "--auto-approve"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let out = p.run(["plan", "--out", "empty.ssmplan"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    for args in [
+        vec!["apply", "--auto-approve", "--format", "json"],
+        vec!["apply", "empty.ssmplan", "--format", "json"],
+    ] {
+        let out = p.run(args.clone());
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        let lines = json_lines(&out.stdout);
+        assert_eq!(lines.first().unwrap()["type"], "version", "{args:?}");
+        let last = lines.last().unwrap();
+        assert_eq!(last["type"], "change_summary", "{args:?}: {last}");
+        assert_eq!(last["changes"]["operation"], "apply", "{args:?}: {last}");
+        assert_eq!(last["changes"]["unchanged"], 4, "{args:?}: {last}");
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l["type"] == "change_summary")
+                .count(),
+            1
+        );
+    }
 }

@@ -534,3 +534,72 @@ async fn json_format_with_nothing_to_apply_is_still_a_json_stream_closed_by_an_a
         );
     }
 }
+
+#[tokio::test]
+async fn secrets_created_by_someone_else_since_the_plan_are_refused_unless_they_hold_the_plan_s_content()
+ {
+    let emu = TestEmulator::start();
+    let p = Project::new(&emu);
+    p.write(
+        "",
+        r#"
+secret "same" {
+  secret_name   = "race-same"
+  version_id    = "v1"
+  secret_string = "same-canary2b7e"
+}
+
+secret "other" {
+  secret_name   = "race-other"
+  version_id    = "v1"
+  secret_string = "other-canary8f31"
+}
+"#,
+    );
+    let out = p.run(["plan", "--out", "p.ssmplan"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let api = emu.api();
+    api.create("race-same", "v1", "same-canary2b7e").await;
+    api.create("race-other", "v1", "theirs").await;
+
+    let out = p.run(["apply", "p.ssmplan"]);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "secret.other: refused, changed outside ssmform since the plan: the version now exists with other content"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "Apply failed! Secrets: 0 created, 0 updated, 1 unchanged, 1 failed, 0 skipped."
+        ),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(value(&api, "race-other").await, "theirs");
+    let lines = journal_lines(&p.journal());
+    assert!(
+        crate::apply_common::journal_intents(&lines).is_empty(),
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn a_targeted_apply_writes_the_target_and_what_it_depends_on_only() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let p = Project::new(&emu);
+    p.write("", CONFIG);
+    let out = p.run(["apply", "--auto-approve", "--target", "secret.c"]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    let api = emu.api();
+    assert_eq!(value(&api, "flow-a").await, "alpha-canary3e1f9a");
+    assert_eq!(value(&api, "flow-c").await, "charlie:alpha-canary3e1f9a");
+    assert_eq!(version_value(&emu, "flow-d", "v2").await, None);
+    assert_eq!(
+        p.planned(),
+        ["secret.b", "secret.d"].map(String::from).into()
+    );
+}

@@ -15,7 +15,13 @@
 //!
 //! `cargo bench --bench apply_rate`. Knobs: `APPLY_BENCH_N` (default 1000),
 //! `APPLY_BENCH_LATENCY_MS` (default 50), `APPLY_BENCH_ONLY` (comma list of `default`, `share`,
-//! `p1`, `python`).
+//! `p1`, `python`), `APPLY_BENCH_ARGS` (extra apply arguments for `default` and `share`, e.g.
+//! `--parallelism 20`).
+//!
+//! Each change costs two requests in a row (the stale-check read, then the write), so with N
+//! requests in flight and a latency of L per request apply cannot exceed N / 2L changes per
+//! second: 100/s at the default N = 10 and L = 50 ms, but 33/s at L = 150 ms, below the 50/s
+//! limit. The latency knob shows where `--parallelism` becomes the bound.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -229,19 +235,40 @@ fn update_stats(stats: &Value) -> (u64, u64) {
     )
 }
 
-/// Run `ssmform apply` over `n` updates on a fresh emulator.
-#[allow(clippy::too_many_arguments)]
-fn apply_scenario(
-    rt: &tokio::runtime::Runtime,
-    work: &Path,
-    seed_db: &Path,
-    scenario: &str,
-    n: usize,
-    latency: &str,
-    provider_extra: &str,
-    args: &[&str],
+/// One apply scenario.
+struct ApplyScenario {
+    /// For `APPLY_BENCH_ONLY`.
+    key: &'static str,
+    label: String,
+    /// Lines added to the provider block.
+    provider_extra: &'static str,
+    args: Vec<String>,
+    /// The UpdateSecret rate this scenario may use.
     limit: f64,
-) -> Row {
+    /// Whether the ≥ 0.95 target applies (not to the contrast run).
+    targeted: bool,
+}
+
+/// Where the runs happen and with what.
+struct Bench<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    work: &'a Path,
+    seed_db: &'a Path,
+    n: usize,
+    latency: &'a str,
+}
+
+/// Run `ssmform apply` over `n` updates on a fresh emulator.
+fn apply_scenario(bench: &Bench<'_>, sc: &ApplyScenario) -> Row {
+    let Bench {
+        rt,
+        work,
+        seed_db,
+        n,
+        latency,
+    } = *bench;
+    let scenario = sc.label.as_str();
+    let provider_extra = sc.provider_extra;
     let dir = work.join(scenario.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
     let db = copy_store(seed_db, &dir);
     let emu = Emulator::start(&["--db", db.to_str().unwrap(), "--latency", latency]);
@@ -264,7 +291,7 @@ fn apply_scenario(
     let started = Instant::now();
     let out = Command::new(BIN)
         .args(["apply", "--auto-approve", "--format", "json"])
-        .args(args)
+        .args(&sc.args)
         .current_dir(&config)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -295,8 +322,8 @@ fn apply_scenario(
     emu.stop();
     Row {
         scenario: scenario.into(),
-        limit,
-        targeted: args.is_empty(),
+        limit: sc.limit,
+        targeted: sc.targeted,
         writes: summary["writes"].as_u64().unwrap_or(0),
         write_seconds: summary["write_seconds"].as_f64().unwrap_or(0.0),
         throttled_client: summary["throttled"].as_u64(),
@@ -425,39 +452,53 @@ fn main() {
     println!("seeded {n} secrets in {:.1}s", t.elapsed().as_secs_f64());
 
     let mut rows = Vec::new();
-    let scenarios: [(&str, &str, &str, &[&str], f64); 3] = [
-        ("default", "apply (defaults)", "", &[], LIMIT),
-        (
-            "share",
-            "apply, rate_share = 0.5",
-            "  rate_share = 0.5",
-            &[],
-            LIMIT * 0.5,
-        ),
-        (
-            "p1",
-            "apply --parallelism 1",
-            "",
-            &["--parallelism", "1"],
-            LIMIT,
-        ),
-    ];
-    for (key, label, extra, args, limit) in scenarios {
-        if wanted(key) {
-            let row = apply_scenario(
-                &rt,
-                work.path(),
-                &seed_db,
-                label,
-                n,
-                &latency,
-                extra,
-                args,
-                limit,
-            );
-            print_row_now(&row);
-            rows.push(row);
+    let extra_args: Vec<String> = std::env::var("APPLY_BENCH_ARGS")
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let shown = |label: &str| {
+        if extra_args.is_empty() {
+            label.to_string()
+        } else {
+            format!("{label} {}", extra_args.join(" "))
         }
+    };
+    let scenarios = [
+        ApplyScenario {
+            key: "default",
+            label: shown("apply (defaults)"),
+            provider_extra: "",
+            args: extra_args.clone(),
+            limit: LIMIT,
+            targeted: true,
+        },
+        ApplyScenario {
+            key: "share",
+            label: shown("apply, rate_share = 0.5"),
+            provider_extra: "  rate_share = 0.5",
+            args: extra_args.clone(),
+            limit: LIMIT * 0.5,
+            targeted: true,
+        },
+        ApplyScenario {
+            key: "p1",
+            label: "apply --parallelism 1".into(),
+            provider_extra: "",
+            args: vec!["--parallelism".into(), "1".into()],
+            limit: LIMIT,
+            targeted: false,
+        },
+    ];
+    let bench = Bench {
+        rt: &rt,
+        work: work.path(),
+        seed_db: &seed_db,
+        n,
+        latency: &latency,
+    };
+    for sc in scenarios.iter().filter(|sc| wanted(sc.key)) {
+        let row = apply_scenario(&bench, sc);
+        print_row_now(&row);
+        rows.push(row);
     }
     if wanted("python") {
         let row = python_scenario(&rt, work.path(), &seed_db, n, &latency);

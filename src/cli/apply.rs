@@ -106,44 +106,9 @@ fn apply_directory(args: &Args) -> CmdResult {
             return Ok(Exit::Error);
         };
         let plan = refreshed.plan;
-        let format = match args.format {
-            ApplyFormat::Text => Format::Text,
-            ApplyFormat::Json => Format::Json,
-        };
-        {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            if args.format == ApplyFormat::Text || plan.has_changes() {
-                // JSON mode renders the plan's lines, minus its closing summary, before the apply.
-                if format == Format::Json {
-                    let r = render::json::JsonRenderer {
-                        options: RenderOptions::for_stream(Stream::Stdout),
-                    };
-                    render::json::write_line(&mut out, &r.version_line())?;
-                    for c in plan.actions() {
-                        render::json::write_line(&mut out, &r.change_line(c))?;
-                    }
-                } else {
-                    let renderer =
-                        render::plan_renderer(format, RenderOptions::for_stream(Stream::Stdout));
-                    renderer.render_plan(&plan, &mut out)?;
-                }
-            }
-            out.flush()?;
-        }
+        show_plan(&plan, args.format)?;
         if !plan.has_changes() {
-            if args.format == ApplyFormat::Json {
-                let r = render::json::JsonRenderer {
-                    options: RenderOptions::for_stream(Stream::Stdout),
-                };
-                let stdout = std::io::stdout();
-                let mut out = stdout.lock();
-                render::json::write_line(&mut out, &r.version_line())?;
-                render::json::write_line(&mut out, &r.summary_line(&plan))?;
-            } else {
-                println!("\nNothing to apply.");
-            }
-            return Ok(Exit::Success);
+            return nothing_to_apply(&plan, args.format, "\nNothing to apply.");
         }
         if !args.auto_approve && !confirm()? {
             eprintln!("Apply cancelled: nothing was changed.");
@@ -151,6 +116,60 @@ fn apply_directory(args: &Args) -> CmdResult {
         }
         execute(args, &config, &conn, &plan, &refreshed.desired, None).await
     })
+}
+
+/// Show the plan about to be applied: rendered as text, or in JSON mode the `version` line and
+/// one `planned_change` line per change (the plan's own closing summary is left out: the apply's
+/// `change_summary` closes the stream). Both modes, directory and plan file, start the same way.
+fn show_plan(plan: &Plan, format: ApplyFormat) -> Result<(), super::Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        ApplyFormat::Text => {
+            let renderer =
+                render::plan_renderer(Format::Text, RenderOptions::for_stream(Stream::Stdout));
+            renderer.render_plan(plan, &mut out)?;
+        }
+        ApplyFormat::Json => {
+            let r = render::json::JsonRenderer {
+                options: RenderOptions::for_stream(Stream::Stdout),
+            };
+            render::json::write_line(&mut out, &r.version_line())?;
+            for c in plan.actions() {
+                render::json::write_line(&mut out, &r.change_line(c))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The end of an apply that has nothing to do: `text` for people; in JSON mode the apply's
+/// `change_summary` (operation "apply", all unchanged), so that the stream ends as every apply's
+/// does, never with plain text.
+fn nothing_to_apply(plan: &Plan, format: ApplyFormat, text: &str) -> CmdResult {
+    match format {
+        ApplyFormat::Text => println!("{text}"),
+        ApplyFormat::Json => {
+            let report = ApplyReport {
+                results: Vec::new(),
+                unchanged: plan.summary().unchanged,
+                interrupted: false,
+                writes: 0,
+                write_span: std::time::Duration::ZERO,
+                throttled: 0,
+                retries: 0,
+                elapsed: std::time::Duration::ZERO,
+            };
+            JsonApplyObserver::new(
+                0,
+                RenderOptions::for_stream(Stream::Stdout),
+                Box::new(std::io::stdout()),
+            )
+            .finish(&report);
+        }
+    }
+    Ok(Exit::Success)
 }
 
 /// Ask on the terminal. Without one, refuse: an unattended apply must say `--auto-approve`.
@@ -237,14 +256,12 @@ fn apply_plan_file(args: &Args) -> CmdResult {
             return Err(msg.into());
         }
         if !plan.has_changes() {
-            println!("The plan has no changes. Nothing to apply.");
-            return Ok(Exit::Success);
+            if args.format == ApplyFormat::Json {
+                show_plan(&plan, args.format)?;
+            }
+            return nothing_to_apply(&plan, args.format, "The plan has no changes. Nothing to apply.");
         }
-        if args.format == ApplyFormat::Text {
-            let renderer = render::plan_renderer(Format::Text, RenderOptions::for_stream(Stream::Stdout));
-            let stdout = std::io::stdout();
-            renderer.render_plan(&plan, &mut stdout.lock())?;
-        }
+        show_plan(&plan, args.format)?;
         execute(
             args,
             &config,

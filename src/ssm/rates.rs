@@ -127,6 +127,6 @@ mod tests {
             &l.get("UpdateSecret"),
             &l.get("PutSecretValue")
         ));
-        assert_eq!(l.get("UpdateSecret").permits(), 49);
+        assert_eq!(l.get("UpdateSecret").permits(), 50);
     }
 }

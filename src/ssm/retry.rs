@@ -141,7 +141,17 @@ impl Pacer {
                 reason,
             };
             match error.class() {
-                ErrorClass::Permanent => return Err(give_up(error, GiveUp::Permanent)),
+                ErrorClass::Permanent => {
+                    // A definitive API answer (ResourceNotFound for a secret that does not exist
+                    // yet, which every plan of a new secret meets) shows the endpoint is healthy,
+                    // so it refills the budget as a success does. Without this, runs that create
+                    // many secrets drained the budget on an endpoint failing a quarter of the
+                    // time, although each of their calls eventually got its answer.
+                    if matches!(error, Error::Api(_)) {
+                        self.budget.on_success();
+                    }
+                    return Err(give_up(error, GiveUp::Permanent));
+                }
                 ErrorClass::SignatureExpired if resigned => {
                     return Err(give_up(error, GiveUp::Permanent));
                 }
@@ -293,8 +303,8 @@ mod tests {
         assert_eq!(p.stats.retries.load(Ordering::SeqCst), 3);
         assert_eq!(
             p.limiters.get("UpdateSecret").permits(),
-            9,
-            "lowered to just under the stated limit"
+            10,
+            "lowered to the stated limit"
         );
     }
 
@@ -356,6 +366,24 @@ mod tests {
         let (attempts, r) = scripted(&p, &["InternalError"]).await;
         assert_eq!(attempts, 1);
         assert_eq!(r.unwrap_err().reason, GiveUp::Interrupted);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn definitive_api_answers_refill_the_budget_like_successes() {
+        // Planning new secrets meets ResourceNotFound on every read: those answers show the
+        // endpoint is healthy and must not leave a flaky endpoint's retries unpaid for.
+        let p = pacer();
+        while p.budget.try_spend() {}
+        for _ in 0..2 {
+            let (_, r) = scripted(&p, &["ResourceNotFound"]).await;
+            assert_eq!(r.unwrap_err().reason, GiveUp::Permanent);
+        }
+        let (attempts, r) = scripted(&p, &["InternalError", "InternalError"]).await;
+        assert_eq!(
+            attempts, 2,
+            "two refunds of a half token paid for one retry"
+        );
+        assert_eq!(r.unwrap_err().reason, GiveUp::Budget);
     }
 
     #[test]

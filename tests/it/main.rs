@@ -1,3 +1,8 @@
+mod apply_common;
+mod apply_failures;
+mod apply_flow;
+mod apply_interrupt;
+mod apply_pacing;
 mod config_cli;
 mod config_errors;
 mod config_fmt;

@@ -251,9 +251,18 @@ mod tests {
         let ContentDiff::Lines(d) = content_diff(&s(old), &s(new), false) else {
             panic!("expected a line diff");
         };
-        assert!(d.lines.contains(&DiffLine::Removed("  \"log_level\": \"info\",".into())));
-        assert!(d.lines.contains(&DiffLine::Added("  \"log_level\": \"debug\",".into())));
-        assert!(d.lines.contains(&DiffLine::Same("  \"db_host\": \"a\",".into())));
+        assert!(
+            d.lines
+                .contains(&DiffLine::Removed("  \"log_level\": \"info\",".into()))
+        );
+        assert!(
+            d.lines
+                .contains(&DiffLine::Added("  \"log_level\": \"debug\",".into()))
+        );
+        assert!(
+            d.lines
+                .contains(&DiffLine::Same("  \"db_host\": \"a\",".into()))
+        );
     }
 
     #[test]

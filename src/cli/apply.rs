@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -197,7 +197,7 @@ fn confirm() -> Result<bool, super::Error> {
 fn apply_plan_file(args: &Args) -> CmdResult {
     let path = &args.target;
     let peek = crate::plan::file::peek(path)?;
-    let config_dir = PathBuf::from(&peek.config_dir);
+    let config_dir = peek.resolve_dir();
     if !config_dir.is_dir() {
         return Err(format!(
             "{} was planned from the configuration directory {}, which does not exist here; \
@@ -207,7 +207,21 @@ fn apply_plan_file(args: &Args) -> CmdResult {
         )
         .into());
     }
+    if config_dir != Path::new(&peek.config_dir) && args.format == ApplyFormat::Text {
+        eprintln!(
+            "Using the configuration in {}, where the plan was made.",
+            config_dir.display()
+        );
+    }
     let Some(config) = load_config(&config_dir, &args.vars, args.format.plan_format())? else {
+        if !peek.variables.is_empty() {
+            eprintln!(
+                "help: {} was made with the variables {}; pass the same --var, --var-file and \
+                 SSMFORM_VAR_* values as the plan job",
+                path.display(),
+                peek.variables.join(", ")
+            );
+        }
         return Ok(Exit::Error);
     };
     let runtime = super::runtime()?;

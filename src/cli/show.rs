@@ -28,7 +28,7 @@ pub fn run(args: Args) -> CmdResult {
         PlanKey::from_env_or_api_key(&crate::secret::SecretValue::new(Vec::new()))
     } else {
         let peek = crate::plan::file::peek(&args.plan_file)?;
-        let dir = PathBuf::from(&peek.config_dir);
+        let dir = peek.resolve_dir();
         if !dir.is_dir() {
             return Err(format!(
                 "cannot check {}: it was made from the configuration directory {}, which is not \

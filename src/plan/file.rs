@@ -235,11 +235,29 @@ pub fn decode(bytes: &[u8], key: &PlanKey, path: &Path) -> Result<Plan, PlanFile
 }
 
 /// What can be read from a plan file before its MAC is checked (which needs the key, which needs
-/// the configuration's provider block): the configuration directory. Untrusted until [`read`]
-/// verifies the file.
+/// the configuration's provider block): where the configuration is and which variables the plan
+/// was made with. Untrusted until [`read`] verifies the file; used only to find the configuration
+/// and to explain errors.
 #[derive(Debug, Clone)]
 pub struct Peek {
+    /// The configuration directory as given to `plan`.
     pub config_dir: String,
+    /// The same, absolute, when the plan recorded it.
+    pub config_dir_absolute: Option<String>,
+    /// Names of the variables the plan was made with.
+    pub variables: Vec<String>,
+}
+
+impl Peek {
+    /// The configuration directory to use: the absolute path the plan was made in when it exists
+    /// here (so the working directory does not matter), else the path as given (a CI job that
+    /// checks the repository out elsewhere, running from the same relative place).
+    pub fn resolve_dir(&self) -> PathBuf {
+        match &self.config_dir_absolute {
+            Some(abs) if Path::new(abs).is_dir() => PathBuf::from(abs),
+            _ => PathBuf::from(&self.config_dir),
+        }
+    }
 }
 
 /// Read the (unverified) configuration directory of a plan file.
@@ -247,6 +265,10 @@ pub fn peek(path: &Path) -> Result<Peek, PlanFileError> {
     #[derive(Deserialize)]
     struct MetaOnly {
         config_dir: String,
+        #[serde(default)]
+        config_dir_absolute: Option<String>,
+        #[serde(default)]
+        variables: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
     }
     #[derive(Deserialize)]
     struct PlanOnly {
@@ -265,6 +287,8 @@ pub fn peek(path: &Path) -> Result<Peek, PlanFileError> {
     match serde_json::from_slice::<BodyOnly>(first) {
         Ok(b) if b.format.as_deref() == Some(FORMAT) => Ok(Peek {
             config_dir: b.plan.meta.config_dir,
+            config_dir_absolute: b.plan.meta.config_dir_absolute,
+            variables: b.plan.meta.variables.into_keys().collect(),
         }),
         // Let the full check produce the precise error.
         _ => Err(decode(&bytes, &PlanKey::from_passphrase(b""), path)
@@ -348,6 +372,7 @@ mod tests {
                 tool_version: "0.1.0".into(),
                 created_at_ms: 1,
                 config_dir: "cfg".into(),
+                config_dir_absolute: None,
                 config_digest: "00".repeat(32),
                 variables: BTreeMap::from([("env".to_string(), fp("prod"))]),
                 endpoint: "http://127.0.0.1:9000".into(),

@@ -203,6 +203,10 @@ pub struct PlanMeta {
     pub created_at_ms: i64,
     /// The configuration directory, as given on the command line.
     pub config_dir: String,
+    /// The same directory as an absolute path, when it could be resolved: a plan applied from
+    /// another working directory still finds its configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_dir_absolute: Option<String>,
     /// SHA-256 of the configuration files (hex).
     pub config_digest: String,
     /// Keyed fingerprints of every variable's value.

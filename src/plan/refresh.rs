@@ -509,6 +509,9 @@ fn classify(
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at_ms: crate::render::now_ms(),
         config_dir: config.dir().display().to_string(),
+        config_dir_absolute: std::fs::canonicalize(config.dir())
+            .ok()
+            .map(|p| p.display().to_string()),
         config_digest: hex::encode(config.digest()),
         variables,
         endpoint: ctx.endpoint.clone(),

@@ -129,6 +129,7 @@ mod tests {
                 tool_version: "0.1.0".into(),
                 created_at_ms: 0,
                 config_dir: ".".into(),
+                config_dir_absolute: None,
                 config_digest: String::new(),
                 variables: BTreeMap::new(),
                 endpoint: "local".into(),

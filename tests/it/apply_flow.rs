@@ -603,3 +603,64 @@ async fn a_targeted_apply_writes_the_target_and_what_it_depends_on_only() {
         ["secret.b", "secret.d"].map(String::from).into()
     );
 }
+
+/// Regression: a plan file records its configuration directory as typed (`.`); applied from
+/// another working directory it used to load whatever configuration was there.
+#[tokio::test]
+async fn a_saved_plan_applies_from_another_working_directory_and_names_missing_variables() {
+    let emu = TestEmulator::start();
+    let p = Project::new(&emu);
+    p.write(
+        "",
+        r#"
+variable "token" {
+  type      = string
+  sensitive = true
+}
+
+secret "t" {
+  secret_name   = "wd-token"
+  version_id    = "v1"
+  secret_string = var.token
+}
+"#,
+    );
+    let plans = tempfile::tempdir().unwrap();
+    let plan_file = plans.path().join("wd-plan.ssmplan").display().to_string();
+    let out = p.run([
+        "plan",
+        ".",
+        "--var",
+        "token=wd-canary-4411",
+        "--out",
+        &plan_file,
+    ]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
+    // From elsewhere without the variable: refused, and the error says which inputs the plan had.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = p
+        .ssmform(["apply", plan_file.as_str()])
+        .current_dir(elsewhere.path())
+        .run();
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("was made with the variables token"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wd-canary-4411"), "{}", out.stderr);
+
+    // With it: the configuration is found where the plan was made, and applied.
+    let out = p
+        .ssmform(["apply", plan_file.as_str(), "--var", "token=wd-canary-4411"])
+        .current_dir(elsewhere.path())
+        .run();
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("Using the configuration in"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(value(&emu.api(), "wd-token").await, "wd-canary-4411");
+}

@@ -328,8 +328,21 @@ async fn show_without_a_plan_key_needs_the_configuration_directory() {
     // From the directory the plan was made in, the key is derived from the credentials again.
     let out = ws.run(["show", "plan.ssmplan"]);
     assert_eq!(code(&out), 0, "{}", out.stderr);
-    // Elsewhere, without the configuration directory, show says what to do.
+    // From another working directory, the plan's absolute configuration path still finds it.
     std::fs::create_dir(ws.path("elsewhere")).unwrap();
+    let out = ws
+        .command(["show", "../plan.ssmplan"])
+        .current_dir(ws.path("elsewhere"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Without the configuration directory at all, show says what to do.
+    std::fs::rename(ws.path("cfg"), ws.path("moved")).unwrap();
     let out = ws
         .command(["show", "../plan.ssmplan"])
         .current_dir(ws.path("elsewhere"))

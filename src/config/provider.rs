@@ -12,24 +12,9 @@ use super::source::Diag;
 use super::suggest;
 use super::value::Value;
 
-/// The documented per-action rate limits in requests per second (reference §4). The provider
-/// block may lower them, never raise them.
-pub const DOCUMENTED_RATE_LIMITS: &[(&str, u32)] = &[
-    ("CreateSecret", 100),
-    ("DeleteSecret", 50),
-    ("DeleteSecretVersion", 50),
-    ("DescribeSecret", 40),
-    ("DisableSecret", 50),
-    ("EnableSecret", 50),
-    ("GetSecretValue", 300),
-    ("GetServiceStatus", 50),
-    ("ListSecretVersionIds", 40),
-    ("ListSecrets", 30),
-    ("PutSecretValue", 100),
-    ("RestoreSecret", 50),
-    ("UpdateDescription", 20),
-    ("UpdateSecret", 50),
-];
+/// The documented per-action rate limits (reference §4), shared with the client's limiters. The
+/// provider block may lower them; raising one is a warning (for accounts with a raised quota).
+pub use crate::ssm::rates::DOCUMENTED_LIMITS as DOCUMENTED_RATE_LIMITS;
 
 /// Where API calls go.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -256,7 +241,7 @@ fn rate_limits(a: &Attr, v: Value, p: &mut Provider, diags: &mut Vec<Diag>) {
                     a.span,
                     format!("the rate limit for {action} ({n}/s) is above SSM's documented {documented}/s; SSM throttles calls above its limit"),
                 )
-                .help("rate_limits can only lower the limits ssmform uses"),
+                .help("ssmform uses the figure given: set one above the documented limit only if Tencent raised your account's quota"),
             );
         }
         p.rate_limits.insert(action, n);

@@ -73,22 +73,8 @@ impl Action {
     /// ListSecretVersionIds 40/300) the lower figure is used: a client paced to pass here also
     /// passes against the real service.
     pub fn documented_limit(self) -> u32 {
-        match self {
-            Action::UpdateSecret => 50,
-            Action::GetSecretValue => 300,
-            Action::PutSecretValue => 100,
-            Action::CreateSecret => 100,
-            Action::DescribeSecret => 40,
-            Action::ListSecretVersionIds => 40,
-            Action::ListSecrets => 30,
-            Action::DeleteSecretVersion
-            | Action::EnableSecret
-            | Action::DisableSecret
-            | Action::RestoreSecret
-            | Action::DeleteSecret => 50,
-            Action::UpdateDescription => 20,
-            Action::GetServiceStatus => 50,
-        }
+        crate::ssm::rates::documented_limit(self.name())
+            .expect("every emulated action has a documented limit")
     }
 }
 

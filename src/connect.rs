@@ -76,10 +76,8 @@ async fn start_local(
 /// the credentials the provider block would use (the embedded emulator's fixed ones for
 /// `endpoint = "local"`). `show` needs nothing more.
 pub fn plan_key_for(config: &Config) -> Result<PlanKey, crate::cli::Error> {
-    if PlanKey::env_is_set() {
-        return Ok(PlanKey::from_env_or_api_key(
-            &crate::secret::SecretValue::new(Vec::new()),
-        ));
+    if let Some(key) = PlanKey::from_env() {
+        return Ok(key);
     }
     let secret_key = match &config.provider().endpoint {
         Endpoint::Local => {

@@ -150,16 +150,25 @@ impl PlanKey {
         )))
     }
 
-    /// `SSMFORM_PLAN_KEY` if set and non-empty, else a key derived from `api_secret_key`.
-    pub fn from_env_or_api_key(api_secret_key: &SecretValue) -> Self {
+    /// The key from `SSMFORM_PLAN_KEY`, if it is set and non-empty.
+    pub fn from_env() -> Option<Self> {
         match std::env::var(PLAN_KEY_ENV) {
             Ok(mut v) if !v.is_empty() => {
                 let key = PlanKey::from_passphrase(v.as_bytes());
                 v.zeroize();
-                key
+                Some(key)
             }
-            _ => PlanKey::derive_from_api_secret_key(api_secret_key),
+            Ok(mut v) => {
+                v.zeroize();
+                None
+            }
+            Err(_) => None,
         }
+    }
+
+    /// `SSMFORM_PLAN_KEY` if set and non-empty, else a key derived from `api_secret_key`.
+    pub fn from_env_or_api_key(api_secret_key: &SecretValue) -> Self {
+        PlanKey::from_env().unwrap_or_else(|| PlanKey::derive_from_api_secret_key(api_secret_key))
     }
 
     /// Whether `SSMFORM_PLAN_KEY` is set (for messages that explain where a key came from).

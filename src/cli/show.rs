@@ -24,8 +24,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let key = if PlanKey::env_is_set() {
-        PlanKey::from_env_or_api_key(&crate::secret::SecretValue::new(Vec::new()))
+    let key = if let Some(key) = PlanKey::from_env() {
+        key
     } else {
         let peek = crate::plan::file::peek(&args.plan_file)?;
         let dir = peek.resolve_dir();

@@ -60,6 +60,12 @@ pub enum StoreError {
         "the emulator database {path} was written by a newer ssmform (schema {found}, this build knows {SCHEMA_VERSION})"
     )]
     NewerSchema { path: String, found: i64 },
+    #[error("cannot create the emulator database {path}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A secret's lifecycle state.
@@ -186,9 +192,9 @@ impl Store {
             source,
         };
         if let Some(p) = path {
-            create_private(p).map_err(|e| StoreError::Open {
+            create_private(p).map_err(|source| StoreError::Create {
                 path: shown.clone(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+                source,
             })?;
         }
         let mut conn = match path {

@@ -177,7 +177,7 @@ fn child(what: &str, dir: &Path) {
             std::mem::forget(std::hint::black_box(bodies));
         }
         "validate" => {
-            let vars = ssmform::cli::VarArgs::default();
+            let vars = ssmform::config::VarInputs::default();
             let opts = ssmform::config::LoadOptions {
                 dir,
                 vars: &vars,

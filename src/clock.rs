@@ -22,6 +22,17 @@ pub fn unix_millis_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the epoch for output that people or machines compare: `SOURCE_DATE_EPOCH`
+/// (seconds) when set, the reproducible-builds convention that makes machine-readable output
+/// byte-for-byte repeatable; else now.
+pub fn output_millis_now() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| s * 1000)
+        .unwrap_or_else(unix_millis_now)
+}
+
 /// (year, month, day) of the UTC calendar date containing `unix_seconds`.
 pub fn civil_date(unix_seconds: i64) -> (i64, u32, u32) {
     let days = unix_seconds.div_euclid(86_400);

@@ -20,25 +20,6 @@ use serde::{Deserialize, Serialize};
 use crate::plan::Action;
 use crate::secret::Fingerprint;
 
-/// The directory, under the configuration directory, that holds ssmform's local files.
-pub const STATE_DIR: &str = ".ssmform";
-
-/// Create `<config_dir>/.ssmform/` if needed, with a `.gitignore` that keeps it out of version
-/// control (it holds journals and the embedded emulator's store: local state, never to be committed).
-pub fn ensure_state_dir(config_dir: &Path) -> std::io::Result<PathBuf> {
-    let dir = config_dir.join(STATE_DIR);
-    std::fs::create_dir_all(&dir)?;
-    let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        std::fs::write(
-            &ignore,
-            "# Created by ssmform: local state (apply journals, the embedded emulator's store).\n\
-             # Keep it out of version control; add `.ssmform/` to your own .gitignore too.\n*\n",
-        )?;
-    }
-    Ok(dir)
-}
-
 /// One line of the journal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -109,7 +90,8 @@ pub struct Journal {
 impl Journal {
     /// Create `<config_dir>/.ssmform/journal/<run_id>.jsonl` (mode 0600), making the directories.
     pub fn create(config_dir: &Path, run_id: &str) -> std::io::Result<Journal> {
-        let dir = ensure_state_dir(config_dir)?.join("journal");
+        crate::statedir::ensure(config_dir)?;
+        let dir = crate::statedir::journal_dir(config_dir);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{run_id}.jsonl"));
         let mut options = std::fs::OpenOptions::new();

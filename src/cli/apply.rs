@@ -15,13 +15,13 @@ use super::{CmdResult, Exit, VarArgs};
 use crate::apply::executor::{ApplyObserver, ApplyReport, ExecOptions, Executor};
 use crate::apply::journal::{Entry, Journal, new_run_id};
 use crate::config::{Config, DesiredSecret};
-use crate::connect::Connection;
 use crate::plan::Plan;
 use crate::plan::refresh::{RefreshContext, evaluate_desired};
 use crate::render::apply::{JsonApplyObserver, TextApplyObserver};
 use crate::render::{self, Format, RenderOptions};
 use crate::secret::Fingerprint;
 use crate::term::{Paint, Stream};
+use crate::workflow::connect::Connection;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -349,10 +349,7 @@ async fn execute(
     let journal = Journal::create(config.dir(), &run_id).map_err(|e| {
         format!(
             "cannot create the apply journal under {}: {e}",
-            config
-                .dir()
-                .join(crate::apply::journal::STATE_DIR)
-                .display()
+            crate::statedir::path(config.dir()).display()
         )
     })?;
     let total = plan.summary().changes();

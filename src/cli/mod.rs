@@ -104,6 +104,16 @@ pub struct VarArgs {
     pub var_files: Vec<PathBuf>,
 }
 
+impl VarArgs {
+    /// The values as the configuration loader takes them.
+    pub fn inputs(&self) -> crate::config::VarInputs {
+        crate::config::VarInputs {
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+        }
+    }
+}
+
 /// Run a parsed command line and return the exit code.
 pub fn run(cli: Cli) -> Exit {
     init_logging();

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use super::{CmdResult, Exit, VarArgs};
 use crate::config::{self, Config, Diagnostics, LoadOptions, Mode};
-use crate::connect::Connection;
 use crate::plan::refresh::{RefreshContext, Refreshed, refresh};
 use crate::render::{self, Format, RenderOptions};
 use crate::term::{Paint, Stream};
+use crate::workflow::connect::Connection;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -107,9 +107,10 @@ pub(crate) fn load_config(
     vars: &VarArgs,
     format: PlanFormat,
 ) -> Result<Option<Config>, super::Error> {
+    let inputs = vars.inputs();
     let loaded = config::load(&LoadOptions {
         dir,
-        vars,
+        vars: &inputs,
         env: config::env_vars(),
         mode: Mode::Plan,
     });

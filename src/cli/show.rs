@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::plan::PlanFormat;
-use super::{CmdResult, Exit, VarArgs};
+use super::{CmdResult, Exit};
 use crate::config::{self, LoadOptions, Mode};
 use crate::render::{self, RenderOptions};
 use crate::secret::PlanKey;
@@ -40,7 +40,7 @@ pub fn run(args: Args) -> CmdResult {
             .into());
         }
         // Only the provider block matters here, so variables without values are fine.
-        let vars = VarArgs::default();
+        let vars = config::VarInputs::default();
         let loaded = config::load(&LoadOptions {
             dir: &dir,
             vars: &vars,
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> CmdResult {
             mode: Mode::Validate,
         });
         match loaded {
-            Ok(c) => crate::connect::plan_key_for(&c)?,
+            Ok(c) => crate::workflow::connect::plan_key_for(&c)?,
             Err(d) => {
                 eprint!("{}", d.render(Paint::for_stream(Stream::Stderr)));
                 return Ok(Exit::Error);

@@ -42,9 +42,10 @@ struct Summary {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let inputs = args.vars.inputs();
     let opts = LoadOptions {
         dir: &args.dir,
-        vars: &args.vars,
+        vars: &inputs,
         env: config::env_vars(),
         mode: Mode::Validate,
     };

@@ -115,12 +115,22 @@ pub enum Mode {
 pub struct LoadOptions<'a> {
     /// The configuration directory.
     pub dir: &'a Path,
-    /// `--var` and `--var-file` from the command line.
-    pub vars: &'a crate::cli::VarArgs,
+    /// `--var` and `--var-file` values, in command-line order.
+    pub vars: &'a VarInputs,
     /// A snapshot of the `SSMFORM_VAR_*` environment variables ([`env_vars`]); injectable so
     /// tests do not touch the process environment.
     pub env: Vec<(String, String)>,
     pub mode: Mode,
+}
+
+/// Variable values given explicitly (on the command line): `name=value` assignments and value
+/// files, each in the order given. Later wins; `vars` always wins over `var_files`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VarInputs {
+    /// `name=value` texts.
+    pub vars: Vec<String>,
+    /// Paths of HCL files of `name = value` lines.
+    pub var_files: Vec<PathBuf>,
 }
 
 /// The `SSMFORM_VAR_*` variables of the process environment (others are not read; entries that

@@ -117,7 +117,7 @@ pub(crate) fn evaluate(
                 if let Some(s) = string(a, v, diags) {
                     if s == "local" {
                         p.endpoint = Endpoint::Local;
-                        p.local_store = Some(dir.join(".ssmform").join("local.db"));
+                        p.local_store = Some(crate::statedir::default_local_store(dir));
                     } else if let Some(rest) = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://")) {
                         if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
                             diags.push(Diag::error(a.span, "`endpoint` is not a valid URL: the host is missing or it contains spaces"));

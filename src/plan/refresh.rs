@@ -507,7 +507,7 @@ fn classify(
         .collect();
     let meta = PlanMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at_ms: crate::render::now_ms(),
+        created_at_ms: crate::clock::output_millis_now(),
         config_dir: config.dir().display().to_string(),
         config_dir_absolute: std::fs::canonicalize(config.dir())
             .ok()

@@ -257,7 +257,9 @@ impl JsonApplyObserver {
         o.insert("@module".into(), json!("ssmform.ui"));
         o.insert(
             "@timestamp".into(),
-            json!(crate::clock::rfc3339_millis(crate::render::now_ms())),
+            json!(crate::clock::rfc3339_millis(
+                crate::clock::output_millis_now()
+            )),
         );
         o.insert("type".into(), json!(kind));
         v

@@ -30,19 +30,9 @@ impl RenderOptions {
     pub fn for_stream(stream: crate::term::Stream) -> Self {
         RenderOptions {
             paint: Paint::for_stream(stream),
-            now_ms: now_ms(),
+            now_ms: crate::clock::output_millis_now(),
         }
     }
-}
-
-/// Milliseconds since the epoch, or `SOURCE_DATE_EPOCH` (seconds) when set: the reproducible-builds
-/// convention, used here to make machine-readable output byte-for-byte repeatable.
-pub fn now_ms() -> i64 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .map(|s| s * 1000)
-        .unwrap_or_else(crate::clock::unix_millis_now)
 }
 
 /// Something that can show a plan.

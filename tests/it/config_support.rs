@@ -8,8 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ssmform::cli::VarArgs;
-use ssmform::config::{self, Config, DataValues, Diagnostics, LoadOptions, Mode};
+use ssmform::config::{self, Config, DataValues, Diagnostics, LoadOptions, Mode, VarInputs};
 
 pub const FIXTURES: &str = "tests/fixtures/config";
 
@@ -23,7 +22,7 @@ pub fn snapshot_settings() -> insta::Settings {
 
 pub struct Fixture {
     pub dir: PathBuf,
-    pub vars: VarArgs,
+    pub vars: VarInputs,
     pub env: Vec<(String, String)>,
     pub mode: Mode,
 }
@@ -36,7 +35,7 @@ impl Fixture {
                 .map(|s| s.lines().map(str::to_string).collect())
                 .unwrap_or_default()
         };
-        let mut vars = VarArgs::default();
+        let mut vars = VarInputs::default();
         let args = lines("args");
         let mut it = args.iter();
         while let Some(flag) = it.next() {

@@ -9,6 +9,28 @@ use crate::ssm::rates::{Limiters, RateSettings};
 use crate::ssm::retry::Pacer;
 use crate::ssm::{Client, ClientConfig, Credentials, DEFAULT_ENDPOINT, Lookup};
 
+/// Why a connection could not be opened. Messages name paths, endpoints and credential sources,
+/// never a credential.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Credentials(#[from] crate::ssm::CredentialsError),
+    #[error(transparent)]
+    Region(#[from] crate::ssm::RegionError),
+    #[error(transparent)]
+    Client(#[from] crate::ssm::ConfigError),
+    #[error("cannot create {path} for the embedded emulator's store: {source}")]
+    LocalStateDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the embedded emulator (endpoint = \"local\") on {store}: {source}")]
+    LocalEmulator {
+        store: std::path::PathBuf,
+        source: crate::emulator::StartError,
+    },
+}
+
 /// The region used when none is configured anywhere and the endpoint is an emulator.
 pub const EMULATOR_DEFAULT_REGION: &str = "ap-guangzhou";
 
@@ -47,14 +69,15 @@ pub fn rate_settings(config: &Config) -> RateSettings {
 async fn start_local(
     config: &Config,
     store: &std::path::Path,
-) -> Result<crate::emulator::RunningEmulator, crate::cli::Error> {
-    crate::apply::journal::ensure_state_dir(config.dir())?;
+) -> Result<crate::emulator::RunningEmulator, ConnectError> {
+    crate::statedir::ensure(config.dir()).map_err(|source| ConnectError::LocalStateDir {
+        path: crate::statedir::path(config.dir()),
+        source,
+    })?;
     if let Some(parent) = store.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            format!(
-                "cannot create {} for the embedded emulator's store: {e}",
-                parent.display()
-            )
+        std::fs::create_dir_all(parent).map_err(|source| ConnectError::LocalStateDir {
+            path: parent.to_path_buf(),
+            source,
         })?;
     }
     let emulator_config = crate::emulator::EmulatorConfig {
@@ -63,19 +86,16 @@ async fn start_local(
     };
     crate::emulator::Emulator::start(emulator_config)
         .await
-        .map_err(|e| {
-            format!(
-                "cannot start the embedded emulator (endpoint = \"local\") on {}: {e}",
-                store.display()
-            )
-            .into()
+        .map_err(|source| ConnectError::LocalEmulator {
+            store: store.to_path_buf(),
+            source,
         })
 }
 
 /// The plan key for `config` without connecting: `SSMFORM_PLAN_KEY` when set, else derived from
 /// the credentials the provider block would use (the embedded emulator's fixed ones for
 /// `endpoint = "local"`). `show` needs nothing more.
-pub fn plan_key_for(config: &Config) -> Result<PlanKey, crate::cli::Error> {
+pub fn plan_key_for(config: &Config) -> Result<PlanKey, ConnectError> {
     if let Some(key) = PlanKey::from_env() {
         return Ok(key);
     }
@@ -94,17 +114,15 @@ pub fn plan_key_for(config: &Config) -> Result<PlanKey, crate::cli::Error> {
 
 impl Connection {
     /// Connect as the configuration's provider block says.
-    pub async fn open(config: &Config) -> Result<Connection, crate::cli::Error> {
+    pub async fn open(config: &Config) -> Result<Connection, ConnectError> {
         let provider = config.provider();
         let lookup = Lookup::process();
         let (endpoint_url, endpoint_shown, credentials, local) = match &provider.endpoint {
             Endpoint::Local => {
-                let store = provider.local_store.clone().unwrap_or_else(|| {
-                    config
-                        .dir()
-                        .join(crate::apply::journal::STATE_DIR)
-                        .join("local.db")
-                });
+                let store = provider
+                    .local_store
+                    .clone()
+                    .unwrap_or_else(|| crate::statedir::default_local_store(config.dir()));
                 let running = start_local(config, &store).await?;
                 let url = running.endpoint();
                 let dev = &running.credentials()[0];

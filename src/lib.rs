@@ -23,7 +23,6 @@ pub mod config;
 pub mod emulator;
 pub mod graph;
 pub mod plan;
-pub mod progress;
 pub mod render;
 pub mod secret;
 pub mod ssm;

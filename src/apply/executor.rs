@@ -118,6 +118,20 @@ pub struct ApplyCounts {
 }
 
 impl ApplyReport {
+    /// The report of a run with nothing to do: `unchanged` secrets, no writes.
+    pub fn nothing_to_do(unchanged: usize) -> Self {
+        ApplyReport {
+            results: Vec::new(),
+            unchanged,
+            interrupted: false,
+            writes: 0,
+            write_span: Duration::ZERO,
+            throttled: 0,
+            retries: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
     pub fn counts(&self) -> ApplyCounts {
         let mut c = ApplyCounts {
             unchanged: self.unchanged,

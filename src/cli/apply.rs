@@ -6,22 +6,21 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::plan::{PlanFormat, load_config, plan_with, print_diagnostics};
+use super::plan::{PlanFormat, diagnostics_exit, failed, print_diagnostics, read_progress};
 use super::{CmdResult, Exit, VarArgs};
-use crate::apply::executor::{ApplyObserver, ApplyReport, ExecOptions, Executor};
-use crate::apply::journal::{Entry, Journal, new_run_id};
-use crate::config::{Config, DesiredSecret};
+use crate::apply::executor::{ApplyObserver, ApplyReport};
+use crate::config::{Config, DesiredSecret, Mode};
 use crate::plan::Plan;
-use crate::plan::refresh::{RefreshContext, evaluate_desired};
 use crate::render::apply::{JsonApplyObserver, TextApplyObserver};
 use crate::render::{self, Format, RenderOptions};
-use crate::secret::Fingerprint;
 use crate::term::{Paint, Stream};
-use crate::workflow::connect::Connection;
+use crate::workflow::apply::ExecuteOptions;
+use crate::workflow::plan::PlanOptions;
+use crate::workflow::{self, Connection};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -88,22 +87,26 @@ pub fn run(args: Args) -> CmdResult {
 }
 
 fn apply_directory(args: &Args) -> CmdResult {
-    let Some(config) = load_config(&args.target, &args.vars, args.format.plan_format())? else {
-        return Ok(Exit::Error);
+    let format = args.format.plan_format();
+    let config = match workflow::load(&args.target, &args.vars.inputs(), Mode::Plan) {
+        Ok(c) => c,
+        Err(d) => return Ok(diagnostics_exit(&d, format)),
     };
     let runtime = super::runtime()?;
+    let progress = read_progress(format);
     runtime.block_on(async {
-        let conn = Connection::open(&config).await?;
-        let Some(refreshed) = plan_with(
-            &config,
-            &conn,
-            &args.targets,
-            args.parallelism,
-            args.format.plan_format(),
-        )
-        .await
-        else {
-            return Ok(Exit::Error);
+        let conn = match Connection::open(&config).await {
+            Ok(c) => c,
+            Err(e) => return failed(e.into(), format),
+        };
+        let options = PlanOptions {
+            targets: &args.targets,
+            parallelism: args.parallelism as usize,
+            progress: progress.as_ref(),
+        };
+        let refreshed = match workflow::plan::plan(&config, &conn, &options).await {
+            Ok(r) => r,
+            Err(e) => return failed(e, format),
         };
         let plan = refreshed.plan;
         show_plan(&plan, args.format)?;
@@ -151,16 +154,7 @@ fn nothing_to_apply(plan: &Plan, format: ApplyFormat, text: &str) -> CmdResult {
     match format {
         ApplyFormat::Text => println!("{text}"),
         ApplyFormat::Json => {
-            let report = ApplyReport {
-                results: Vec::new(),
-                unchanged: plan.summary().unchanged,
-                interrupted: false,
-                writes: 0,
-                write_span: std::time::Duration::ZERO,
-                throttled: 0,
-                retries: 0,
-                elapsed: std::time::Duration::ZERO,
-            };
+            let report = ApplyReport::nothing_to_do(plan.summary().unchanged);
             JsonApplyObserver::new(
                 0,
                 RenderOptions::for_stream(Stream::Stdout),
@@ -195,85 +189,62 @@ fn confirm() -> Result<bool, super::Error> {
 }
 
 fn apply_plan_file(args: &Args) -> CmdResult {
-    let path = &args.target;
-    let peek = crate::plan::file::peek(path)?;
-    let config_dir = peek.resolve_dir();
-    if !config_dir.is_dir() {
-        return Err(format!(
-            "{} was planned from the configuration directory {}, which does not exist here; \
-             run apply from the directory the plan was made in",
-            path.display(),
-            config_dir.display()
-        )
-        .into());
-    }
-    if config_dir != Path::new(&peek.config_dir) && args.format == ApplyFormat::Text {
+    let format = args.format.plan_format();
+    let saved = workflow::apply::open_saved_plan(&args.target)?;
+    if saved.moved() && args.format == ApplyFormat::Text {
         eprintln!(
             "Using the configuration in {}, where the plan was made.",
-            config_dir.display()
+            saved.config_dir.display()
         );
     }
-    let Some(config) = load_config(&config_dir, &args.vars, args.format.plan_format())? else {
-        if !peek.variables.is_empty() {
-            eprintln!(
-                "help: {} was made with the variables {}; pass the same --var, --var-file and \
-                 SSMFORM_VAR_* values as the plan job",
-                path.display(),
-                peek.variables.join(", ")
-            );
+    let config = match workflow::load(&saved.config_dir, &args.vars.inputs(), Mode::Plan) {
+        Ok(c) => c,
+        Err(d) => {
+            print_diagnostics(&d, format);
+            if !saved.peek.variables.is_empty() {
+                eprintln!(
+                    "help: {} was made with the variables {}; pass the same --var, --var-file and \
+                     SSMFORM_VAR_* values as the plan job",
+                    saved.path.display(),
+                    saved.peek.variables.join(", ")
+                );
+            }
+            return Ok(Exit::Error);
         }
-        return Ok(Exit::Error);
     };
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let conn = Connection::open(&config).await?;
-        let plan = crate::plan::file::read(path, &conn.key)?;
-        if plan.meta.endpoint != conn.endpoint || plan.meta.region != conn.region {
-            return Err(format!(
-                "{} was planned against {} (region {}), but this run would apply to {} (region {}); \
-                 refusing to apply it elsewhere",
-                path.display(),
-                plan.meta.endpoint,
-                plan.meta.region,
-                conn.endpoint,
-                conn.region
-            )
-            .into());
-        }
-        let ctx = RefreshContext {
-            client: &conn.client,
-            pacer: &conn.pacer,
-            key: &conn.key,
-            parallelism: args.parallelism as usize,
-            targets: &plan.meta.targets,
-            endpoint: conn.endpoint.clone(),
-            region: conn.region.clone(),
-            show_progress: false,
+        let conn = match Connection::open(&config).await {
+            Ok(c) => c,
+            Err(e) => return failed(e.into(), format),
         };
-        let desired = match evaluate_desired(&config, &ctx).await {
-            Ok(d) => d,
-            Err(d) => {
-                print_diagnostics(&d, args.format.plan_format());
-                return Ok(Exit::Error);
-            }
+        let verified = match workflow::apply::verify_saved_plan(
+            &saved,
+            &config,
+            &conn,
+            args.parallelism as usize,
+        )
+        .await
+        {
+            Ok(v) => v,
+            Err(e) => return failed(e, format),
         };
-        if let Err(problems) = check_unchanged(&config, &conn, &plan, &desired) {
-            let mut msg = format!(
-                "configuration changed since the plan: {} no longer matches what was planned, so it \
-                 is not applied. Plan again and review the new plan.",
-                path.display()
+        if verified.config_files_changed {
+            eprintln!(
+                "Note: the configuration files changed since the plan, but every planned value is \
+                 unchanged; applying the plan as it was reviewed."
             );
-            for p in problems {
-                msg.push_str("\n  - ");
-                msg.push_str(&p);
-            }
-            return Err(msg.into());
         }
+        let plan = verified.plan;
         if !plan.has_changes() {
             if args.format == ApplyFormat::Json {
                 show_plan(&plan, args.format)?;
             }
-            return nothing_to_apply(&plan, args.format, "The plan has no changes. Nothing to apply.");
+            return nothing_to_apply(
+                &plan,
+                args.format,
+                "The plan has no changes. Nothing to apply.",
+            );
         }
         show_plan(&plan, args.format)?;
         execute(
@@ -281,62 +252,14 @@ fn apply_plan_file(args: &Args) -> CmdResult {
             &config,
             &conn,
             &plan,
-            &desired,
-            Some(path.display().to_string()),
+            &verified.desired,
+            Some(saved.path.display().to_string()),
         )
         .await
     })
 }
 
-/// The ways the configuration now differs from the saved plan, if any.
-fn check_unchanged(
-    config: &Config,
-    conn: &Connection,
-    plan: &Plan,
-    desired: &BTreeMap<String, DesiredSecret>,
-) -> Result<(), Vec<String>> {
-    let mut problems = Vec::new();
-    for c in plan.actions() {
-        match desired.get(&c.address) {
-            None => problems.push(format!("{} is no longer in the configuration", c.address)),
-            Some(d) if d.secret_name != c.secret_name || d.version_id != c.version_id => problems
-                .push(format!(
-                    "{} now declares secret \"{}\" version \"{}\" (planned: \"{}\" version \"{}\")",
-                    c.address, d.secret_name, d.version_id, c.secret_name, c.version_id
-                )),
-            Some(d) => {
-                let now = Fingerprint::of(&conn.key, &d.secret_name, &d.version_id, &d.content);
-                if now != c.desired.fingerprint {
-                    problems.push(format!(
-                        "{}: its declared content changed (fingerprint {} at plan time, {} now)",
-                        c.address, c.desired.fingerprint, now
-                    ));
-                }
-            }
-        }
-    }
-    if !problems.is_empty() {
-        for (name, value) in config.variable_values() {
-            let now = Fingerprint::of_labelled(&conn.key, &format!("var.{name}"), value.expose());
-            if plan.meta.variables.get(&name).is_some_and(|f| *f != now) {
-                problems.push(format!(
-                    "var.{name} has another value than at plan time (pass the same --var, \
-                     --var-file and SSMFORM_VAR_{name} as the plan job)"
-                ));
-            }
-        }
-        return Err(problems);
-    }
-    if hex::encode(config.digest()) != plan.meta.config_digest {
-        eprintln!(
-            "Note: the configuration files changed since the plan, but every planned value is \
-             unchanged; applying the plan as it was reviewed."
-        );
-    }
-    Ok(())
-}
-
-/// Run the executor with signal handling, journal and reporting.
+/// Run the executor with signal handling and reporting.
 async fn execute(
     args: &Args,
     config: &Config,
@@ -345,29 +268,8 @@ async fn execute(
     desired: &BTreeMap<String, DesiredSecret>,
     plan_file: Option<String>,
 ) -> CmdResult {
-    let run_id = new_run_id();
-    let journal = Journal::create(config.dir(), &run_id).map_err(|e| {
-        format!(
-            "cannot create the apply journal under {}: {e}",
-            crate::statedir::path(config.dir()).display()
-        )
-    })?;
     let total = plan.summary().changes();
-    journal
-        .append(Entry::RunStart {
-            run_id: run_id.clone(),
-            time: crate::clock::rfc3339_millis(crate::clock::unix_millis_now()),
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            config_dir: config.dir().display().to_string(),
-            plan_file,
-            changes: total,
-        })
-        .await?;
-
-    let interrupted = conn.pacer.interrupt_flag();
-    let signals = tokio::spawn(watch_signals(interrupted.clone(), args.format));
-
-    let options = RenderOptions::for_stream(Stream::Stdout);
+    let signals = tokio::spawn(watch_signals(conn.pacer.interrupt_flag(), args.format));
     let (observer, text, json): (Arc<dyn ApplyObserver>, _, _) = match args.format {
         ApplyFormat::Text => {
             let o = Arc::new(TextApplyObserver::new(
@@ -379,34 +281,20 @@ async fn execute(
         ApplyFormat::Json => {
             let o = Arc::new(JsonApplyObserver::new(
                 total,
-                options,
+                RenderOptions::for_stream(Stream::Stdout),
                 Box::new(std::io::stdout()),
             ));
             (o.clone(), None, Some(o))
         }
     };
-    let executor = Executor {
-        client: conn.client.clone(),
-        pacer: conn.pacer.clone(),
-        key: conn.key.clone(),
-        journal: journal.clone(),
-        options: ExecOptions {
-            parallelism: args.parallelism as usize,
-            stale_check: !args.no_stale_check,
-        },
+    let options = ExecuteOptions {
+        parallelism: args.parallelism as usize,
+        stale_check: !args.no_stale_check,
+        plan_file,
     };
-    let report: ApplyReport = executor.run(plan, desired, observer).await;
+    let executed = workflow::apply::execute(config, conn, plan, desired, options, observer).await;
     signals.abort();
-    let counts = report.counts();
-    let _ = journal
-        .append(Entry::RunEnd {
-            time: crate::clock::rfc3339_millis(crate::clock::unix_millis_now()),
-            applied: counts.created + counts.updated,
-            failed: counts.failed,
-            skipped: counts.skipped,
-            interrupted: report.interrupted,
-        })
-        .await;
+    let report = executed?.report;
     if let Some(t) = text {
         let stdout = std::io::stdout();
         t.finish(&report, &mut stdout.lock())?;
@@ -414,7 +302,6 @@ async fn execute(
     if let Some(j) = json {
         j.finish(&report);
     }
-    tracing::info!(journal = %journal.path().display(), "apply finished");
     Ok(if report.interrupted {
         Exit::Interrupted
     } else if report.success() {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::{CmdResult, Exit, VarArgs};
-use crate::config::{self, LoadOptions, Mode};
+use crate::config::Mode;
 use crate::term::{Paint, Stream};
 
 #[derive(Debug, clap::Args)]
@@ -20,15 +20,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let inputs = args.vars.inputs();
-    let opts = LoadOptions {
-        dir: &args.dir,
-        vars: &inputs,
-        env: config::env_vars(),
-        mode: Mode::Validate,
-    };
     let paint = Paint::for_stream(Stream::Stderr);
-    let cfg = match config::load(&opts) {
+    let cfg = match crate::workflow::load(&args.dir, &args.vars.inputs(), Mode::Validate) {
         Ok(cfg) => cfg,
         Err(diags) => {
             eprint!("{}", diags.render(paint));

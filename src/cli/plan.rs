@@ -4,11 +4,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{CmdResult, Exit, VarArgs};
-use crate::config::{self, Config, Diagnostics, LoadOptions, Mode};
-use crate::plan::refresh::{RefreshContext, Refreshed, refresh};
+use crate::config::{Diagnostics, Mode};
+use crate::plan::model::Note;
+use crate::render::progress::ReadBar;
 use crate::render::{self, Format, RenderOptions};
 use crate::term::{Paint, Stream};
-use crate::workflow::connect::Connection;
+use crate::workflow::{self, Connection};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,20 +57,27 @@ impl From<PlanFormat> for Format {
 }
 
 pub fn run(args: Args) -> CmdResult {
-    let Some(config) = load_config(&args.dir, &args.vars, args.format)? else {
-        return Ok(Exit::Error);
+    let config = match workflow::load(&args.dir, &args.vars.inputs(), Mode::Plan) {
+        Ok(c) => c,
+        Err(d) => return Ok(diagnostics_exit(&d, args.format)),
     };
     let runtime = super::runtime()?;
-    let refreshed = runtime.block_on(async {
+    let progress = read_progress(args.format);
+    let result = runtime.block_on(async {
         let conn = Connection::open(&config).await?;
-        let refreshed =
-            plan_with(&config, &conn, &args.targets, args.parallelism, args.format).await;
-        Ok::<_, super::Error>((refreshed, conn))
-    })?;
-    let (refreshed, conn) = refreshed;
-    let Some(Refreshed { plan, .. }) = refreshed else {
-        return Ok(Exit::Error);
+        let options = workflow::plan::PlanOptions {
+            targets: &args.targets,
+            parallelism: args.parallelism as usize,
+            progress: progress.as_ref(),
+        };
+        let refreshed = workflow::plan::plan(&config, &conn, &options).await?;
+        Ok::<_, workflow::Error>((refreshed, conn))
+    });
+    let (refreshed, conn) = match result {
+        Ok(r) => r,
+        Err(e) => return failed(e, args.format),
     };
+    let plan = refreshed.plan;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let renderer = render::plan_renderer(
@@ -100,59 +108,27 @@ pub fn run(args: Args) -> CmdResult {
     })
 }
 
-/// Load the configuration for planning; on failure print its diagnostics (as JSON lines for
-/// `--format json`) and return `None`.
-pub(crate) fn load_config(
-    dir: &std::path::Path,
-    vars: &VarArgs,
-    format: PlanFormat,
-) -> Result<Option<Config>, super::Error> {
-    let inputs = vars.inputs();
-    let loaded = config::load(&LoadOptions {
-        dir,
-        vars: &inputs,
-        env: config::env_vars(),
-        mode: Mode::Plan,
-    });
-    match loaded {
-        Ok(c) => Ok(Some(c)),
-        Err(d) => {
-            print_diagnostics(&d, format);
-            Ok(None)
-        }
+/// Progress of the reads: a bar or periodic lines on stderr, none with JSON output.
+pub(crate) fn read_progress(format: PlanFormat) -> Box<dyn crate::plan::refresh::ReadProgress> {
+    if format == PlanFormat::Json {
+        Box::new(crate::plan::refresh::NoProgress)
+    } else {
+        Box::new(ReadBar::new("secrets read"))
     }
 }
 
-/// Refresh and return the plan, or print the diagnostics and return `None`.
-pub(crate) async fn plan_with(
-    config: &Config,
-    conn: &Connection,
-    targets: &[String],
-    parallelism: u32,
-    format: PlanFormat,
-) -> Option<Refreshed> {
-    let ctx = RefreshContext {
-        client: &conn.client,
-        pacer: &conn.pacer,
-        key: &conn.key,
-        parallelism: parallelism as usize,
-        targets,
-        endpoint: conn.endpoint.clone(),
-        region: conn.region.clone(),
-        show_progress: format != PlanFormat::Json,
-    };
-    match refresh(config, &ctx).await {
-        Ok(mut r) => {
-            // Configuration warnings travel with the plan, so every format shows them.
-            let warnings = config.warnings().iter().map(to_note);
-            r.plan.notes.splice(0..0, warnings);
-            Some(r)
-        }
-        Err(d) => {
-            print_diagnostics(&d, format);
-            None
-        }
+/// Report a failed session: diagnostics as such, anything else as an error.
+pub(crate) fn failed(e: workflow::Error, format: PlanFormat) -> CmdResult {
+    match e {
+        workflow::Error::Diagnostics(d) => Ok(diagnostics_exit(&d, format)),
+        other => Err(other.into()),
     }
+}
+
+/// Print diagnostics and return the error exit.
+pub(crate) fn diagnostics_exit(d: &Diagnostics, format: PlanFormat) -> Exit {
+    print_diagnostics(d, format);
+    Exit::Error
 }
 
 /// Diagnostics go to stderr as text; with `--format json` they are also `diagnostic` lines on
@@ -170,48 +146,7 @@ pub(crate) fn print_diagnostics(d: &Diagnostics, format: PlanFormat) {
         let mut out = stdout.lock();
         let _ = render::json::write_line(&mut out, &r.version_line());
         for diag in d.iter() {
-            let _ = render::json::write_line(&mut out, &r.diagnostic_line(&to_note(diag)));
+            let _ = render::json::write_line(&mut out, &r.diagnostic_line(&Note::from(diag)));
         }
     }
-}
-
-/// A configuration diagnostic as a plan note (for JSON output).
-pub(crate) fn to_note(d: &config::Diagnostic) -> crate::plan::model::Note {
-    use crate::plan::model::{Note, NoteLocation, Severity};
-    Note {
-        severity: if d.is_error() {
-            Severity::Error
-        } else {
-            Severity::Warning
-        },
-        summary: d.message.clone(),
-        detail: note_detail(d),
-        address: None,
-        location: d.location.as_ref().map(|l| NoteLocation {
-            file: l.file.display().to_string(),
-            line: l.line,
-            column: l.column,
-        }),
-    }
-}
-
-/// A diagnostic's notes and help as the free text of a JSON `detail` (a note with a place in the
-/// configuration starts with its `file:line:col`).
-fn note_detail(d: &config::Diagnostic) -> Option<String> {
-    let lines: Vec<String> = d
-        .notes
-        .iter()
-        .map(|n| match &n.location {
-            Some(l) => format!(
-                "{}:{}:{}: {}",
-                l.file.display(),
-                l.line,
-                l.column,
-                n.message
-            ),
-            None => n.message.clone(),
-        })
-        .chain(d.help.iter().cloned())
-        .collect();
-    (!lines.is_empty()).then(|| lines.join("\n"))
 }

@@ -1,6 +1,6 @@
 //! `ssmform validate [DIR]`: offline checks of a configuration.
 //!
-//! Loads the configuration in [`Mode::Validate`] (a variable without a value is unknown) and
+//! Loads the configuration in [`crate::config::Mode::Validate`] (a variable without a value is unknown) and
 //! evaluates everything that does not wait for a data source or such a variable: syntax,
 //! schema, references, cycles, SSM's naming rules, base64, the 32 KB limit, types and function
 //! errors. It reads only the configuration directory (and files it names): no network, no
@@ -9,8 +9,8 @@
 use std::path::PathBuf;
 
 use super::{CmdResult, Exit, VarArgs};
-use crate::config::{self, DataValues, Diagnostics, LoadOptions, Mode};
 use crate::term::{Paint, Stream};
+use crate::workflow::{self, Validation};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,23 +33,11 @@ pub enum DiagnosticFormat {
     Json,
 }
 
-/// What validation found, besides diagnostics.
-struct Summary {
-    secrets: usize,
-    evaluated: usize,
-    deferred: usize,
-    data_sources: usize,
-}
-
 pub fn run(args: Args) -> CmdResult {
-    let inputs = args.vars.inputs();
-    let opts = LoadOptions {
-        dir: &args.dir,
-        vars: &inputs,
-        env: config::env_vars(),
-        mode: Mode::Validate,
-    };
-    let (diags, summary) = validate(&opts);
+    let Validation {
+        diagnostics: diags,
+        summary,
+    } = workflow::validate(&args.dir, &args.vars.inputs());
     match args.format {
         DiagnosticFormat::Json => {
             let mut json = diags.to_json();
@@ -90,28 +78,4 @@ pub fn run(args: Args) -> CmdResult {
     } else {
         Exit::Success
     })
-}
-
-fn validate(opts: &LoadOptions) -> (Diagnostics, Option<Summary>) {
-    match config::load(opts) {
-        Err(diags) => (diags, None),
-        Ok(cfg) => {
-            let mut ev = cfg.evaluate(&DataValues::default(), None);
-            let mut diags = cfg.warnings().clone();
-            diags.extend(std::mem::take(&mut ev.diagnostics));
-            diags.sort();
-            let summary = Summary {
-                secrets: cfg.secret_addresses().len(),
-                evaluated: ev.secrets.len(),
-                deferred: ev.deferred.len(),
-                data_sources: ev.pending_data.len(),
-            };
-            // The process ends right after this: freeing every syntax tree one allocation at a
-            // time would only add to the run time (a fifth of it at 10,000 secrets). The
-            // evaluation, which holds secret contents, is still dropped and zeroized.
-            drop(ev);
-            std::mem::forget(cfg);
-            (diags, Some(summary))
-        }
-    }
 }

@@ -195,6 +195,43 @@ pub struct NoteLocation {
     pub column: usize,
 }
 
+impl From<&crate::config::Diagnostic> for Note {
+    /// A configuration diagnostic as a plan note: its notes and help become the free text of
+    /// `detail` (a note with a place in the configuration starts with its `file:line:col`).
+    fn from(d: &crate::config::Diagnostic) -> Note {
+        let lines: Vec<String> = d
+            .notes
+            .iter()
+            .map(|n| match &n.location {
+                Some(l) => format!(
+                    "{}:{}:{}: {}",
+                    l.file.display(),
+                    l.line,
+                    l.column,
+                    n.message
+                ),
+                None => n.message.clone(),
+            })
+            .chain(d.help.iter().cloned())
+            .collect();
+        Note {
+            severity: if d.is_error() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            summary: d.message.clone(),
+            detail: (!lines.is_empty()).then(|| lines.join("\n")),
+            address: None,
+            location: d.location.as_ref().map(|l| NoteLocation {
+                file: l.file.display().to_string(),
+                line: l.line,
+                column: l.column,
+            }),
+        }
+    }
+}
+
 /// Where a plan came from and what it was computed against.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanMeta {

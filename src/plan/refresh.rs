@@ -26,7 +26,6 @@ use super::model::{
     Action, Change, ContentDiff, ContentSummary, Note, NoteLocation, Plan, PlanMeta, Severity,
 };
 use crate::config::{Config, DataValues, DesiredSecret, Diagnostic, Diagnostics, Location};
-use crate::progress::Progress;
 use crate::secret::{Fingerprint, PlanKey, SecretContent};
 use crate::ssm::retry::{CallError, Pacer};
 use crate::ssm::{Client, GetSecretValueRequest};
@@ -46,9 +45,25 @@ pub struct RefreshContext<'a> {
     /// Shown in the plan's metadata.
     pub endpoint: String,
     pub region: String,
-    /// Show progress for reads (off for JSON output and tests).
-    pub show_progress: bool,
+    /// Told about the reads of managed secrets as they finish.
+    pub progress: &'a dyn ReadProgress,
 }
+
+/// Follows the reads of live values, so that a front end can show progress. Every method does
+/// nothing by default.
+pub trait ReadProgress: Send + Sync {
+    /// `total` reads are about to start.
+    fn started(&self, _total: u64) {}
+    /// One more read finished (successfully or not).
+    fn read_done(&self) {}
+    /// No more reads.
+    fn finished(&self) {}
+}
+
+/// No progress at all.
+pub struct NoProgress;
+
+impl ReadProgress for NoProgress {}
 
 /// A plan together with the desired content of every change (for applying it right away).
 pub struct Refreshed {
@@ -61,13 +76,9 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
     let scope = scope(config, ctx.targets)?;
     let secrets = evaluate_with_data(config, ctx, scope.as_ref()).await?;
 
-    let progress = if ctx.show_progress {
-        Progress::new("secrets read", secrets.len() as u64)
-    } else {
-        Progress::silent()
-    };
-    let lives = read_all(ctx, &secrets, &progress).await;
-    progress.finish();
+    ctx.progress.started(secrets.len() as u64);
+    let lives = read_all(ctx, &secrets).await;
+    ctx.progress.finished();
 
     let mut diagnostics = Diagnostics::new();
     let mut entries = Vec::with_capacity(secrets.len());
@@ -297,7 +308,6 @@ fn data_source_error(
 async fn read_all(
     ctx: &RefreshContext<'_>,
     secrets: &[DesiredSecret],
-    progress: &Progress,
 ) -> Vec<Result<LiveState, CallError>> {
     let mut out: Vec<Option<Result<LiveState, CallError>>> =
         (0..secrets.len()).map(|_| None).collect();
@@ -313,7 +323,7 @@ async fn read_all(
         read,
         |(i, r)| {
             out[i] = Some(r);
-            progress.inc();
+            ctx.progress.read_done();
         },
     )
     .await;
@@ -372,152 +382,18 @@ fn classify(
     ctx: &RefreshContext<'_>,
     entries: Vec<(DesiredSecret, LiveState)>,
 ) -> Refreshed {
-    let key = ctx.key;
-    let mut notes = Vec::new();
-    if !ctx.targets.is_empty() {
-        // As Terraform does: a reviewer of a partial plan must not take it for the whole.
-        notes.push(Note {
-            severity: Severity::Warning,
-            summary: format!(
-                "targeting is in effect: this plan covers only {} and what {} on",
-                ctx.targets.join(", "),
-                if ctx.targets.len() == 1 {
-                    "it depends"
-                } else {
-                    "they depend"
-                }
-            ),
-            detail: Some(
-                "Changes to other secrets are neither shown nor applied. --target is for \
-                 exceptional cases; plan without it to see every change."
-                    .into(),
-            ),
-            address: None,
-            location: None,
-        });
-    }
-    let mut changes = Vec::with_capacity(entries.len());
-    // The first block (in dependency order) of each missing secret creates it; the others add
-    // versions after it.
-    let mut creators: BTreeMap<String, String> = BTreeMap::new();
-    // Versions each existing secret will have, to warn before PutSecretValue hits the limit.
-    let mut version_counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut implicit: BTreeMap<String, String> = BTreeMap::new();
-
-    for (secret, state) in &entries {
-        let desired = summary(key, secret, &secret.content);
-        let mut change = Change {
-            address: secret.address.clone(),
-            secret_name: secret.secret_name.clone(),
-            version_id: secret.version_id.clone(),
-            action: Action::NoOp,
-            wave: 0,
-            live: None,
-            desired,
-            diff: ContentDiff::None,
-            unverified: false,
-            sensitive: secret.sensitive,
-            description: None,
-            depends_on: Vec::new(),
-        };
-        match state {
-            LiveState::Present(live) => {
-                change.live = Some(summary(key, secret, live));
-                if live != &secret.content {
-                    change.action = Action::Update;
-                    change.diff = content_diff(live, &secret.content, secret.sensitive);
-                }
-            }
-            LiveState::Disabled {
-                version_exists: true,
-                ..
-            } => {
-                change.action = Action::Update;
-                change.unverified = true;
-                notes.push(Note {
-                    severity: Severity::Warning,
-                    summary: format!(
-                        "the secret \"{}\" is Disabled: its live content cannot be read, so this \
-                         update is not verified (it is planned even if the content already matches)",
-                        secret.secret_name
-                    ),
-                    detail: Some(
-                        "Applications cannot read a Disabled secret either. Enable it \
-                         (EnableSecret) if it should be in use."
-                            .into(),
-                    ),
-                    address: Some(secret.address.clone()),
-                    location: Some(note_location(&secret.location)),
-                });
-            }
-            LiveState::Disabled { versions, .. } | LiveState::VersionMissing { versions } => {
-                change.action = Action::CreateVersion;
-                change.diff = creation_diff(&secret.content, secret.sensitive);
-                let count = version_counts
-                    .entry(secret.secret_name.clone())
-                    .or_insert(*versions);
-                *count += 1;
-                if *count > MAX_VERSIONS {
-                    notes.push(Note {
-                        severity: Severity::Warning,
-                        summary: format!(
-                            "the secret \"{}\" already has {} versions; adding version \"{}\" \
-                             will fail (SSM allows {MAX_VERSIONS} versions per secret)",
-                            secret.secret_name,
-                            *count - 1,
-                            secret.version_id
-                        ),
-                        detail: Some(
-                            "Delete a version that is no longer used (DeleteSecretVersion) \
-                             before applying."
-                                .into(),
-                        ),
-                        address: Some(secret.address.clone()),
-                        location: Some(note_location(&secret.location)),
-                    });
-                }
-            }
-            LiveState::SecretMissing => {
-                change.diff = creation_diff(&secret.content, secret.sensitive);
-                match creators.get(&secret.secret_name) {
-                    None => {
-                        creators.insert(secret.secret_name.clone(), secret.address.clone());
-                        change.action = Action::CreateSecret;
-                        change.description = secret.description.clone();
-                    }
-                    Some(creator) => {
-                        change.action = Action::CreateVersion;
-                        implicit.insert(secret.address.clone(), creator.clone());
-                    }
-                }
-            }
-            LiveState::PendingDelete => unreachable!("PendingDelete is reported before classify"),
-        }
-        changes.push(change);
-    }
-
-    assign_waves(config, &mut changes, &implicit);
-    let variables = config
-        .variable_values()
-        .into_iter()
-        .map(|(name, value)| {
-            let fp = Fingerprint::of_labelled(key, &format!("var.{name}"), value.expose());
-            (name, fp)
-        })
-        .collect();
-    let meta = PlanMeta {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at_ms: crate::clock::output_millis_now(),
-        config_dir: config.dir().display().to_string(),
-        config_dir_absolute: std::fs::canonicalize(config.dir())
-            .ok()
-            .map(|p| p.display().to_string()),
-        config_digest: hex::encode(config.digest()),
-        variables,
-        endpoint: ctx.endpoint.clone(),
-        region: ctx.region.clone(),
-        targets: ctx.targets.to_vec(),
+    let mut classifier = Classifier {
+        key: ctx.key,
+        notes: targeting_note(ctx.targets).into_iter().collect(),
+        creators: BTreeMap::new(),
+        version_counts: BTreeMap::new(),
+        implicit: BTreeMap::new(),
     };
+    let mut changes: Vec<Change> = entries
+        .iter()
+        .map(|(secret, state)| classifier.change(secret, state))
+        .collect();
+    assign_waves(config, &mut changes, &classifier.implicit);
     // Present changes in configuration order.
     let order: BTreeMap<String, usize> = config
         .secret_addresses()
@@ -532,11 +408,179 @@ fn classify(
         .collect();
     Refreshed {
         plan: Plan {
-            meta,
+            meta: plan_meta(config, ctx),
             changes,
-            notes,
+            notes: classifier.notes,
         },
         desired,
+    }
+}
+
+/// As Terraform does: a reviewer of a partial plan must not take it for the whole.
+fn targeting_note(targets: &[String]) -> Option<Note> {
+    if targets.is_empty() {
+        return None;
+    }
+    Some(Note {
+        severity: Severity::Warning,
+        summary: format!(
+            "targeting is in effect: this plan covers only {} and what {} on",
+            targets.join(", "),
+            if targets.len() == 1 {
+                "it depends"
+            } else {
+                "they depend"
+            }
+        ),
+        detail: Some(
+            "Changes to other secrets are neither shown nor applied. --target is for \
+             exceptional cases; plan without it to see every change."
+                .into(),
+        ),
+        address: None,
+        location: None,
+    })
+}
+
+/// The plan's metadata: where and against what it was computed.
+fn plan_meta(config: &Config, ctx: &RefreshContext<'_>) -> PlanMeta {
+    let variables = config
+        .variable_values()
+        .into_iter()
+        .map(|(name, value)| {
+            let fp = Fingerprint::of_labelled(ctx.key, &format!("var.{name}"), value.expose());
+            (name, fp)
+        })
+        .collect();
+    PlanMeta {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at_ms: crate::clock::output_millis_now(),
+        config_dir: config.dir().display().to_string(),
+        config_dir_absolute: std::fs::canonicalize(config.dir())
+            .ok()
+            .map(|p| p.display().to_string()),
+        config_digest: hex::encode(config.digest()),
+        variables,
+        endpoint: ctx.endpoint.clone(),
+        region: ctx.region.clone(),
+        targets: ctx.targets.to_vec(),
+    }
+}
+
+/// Classifies secrets one by one, in dependency order, remembering what earlier ones decided.
+struct Classifier<'a> {
+    key: &'a PlanKey,
+    notes: Vec<Note>,
+    /// The first block (in dependency order) of each missing secret creates it; the others add
+    /// versions after it.
+    creators: BTreeMap<String, String>,
+    /// Versions each existing secret will have, to warn before PutSecretValue hits the limit.
+    version_counts: BTreeMap<String, usize>,
+    /// Changes that must wait for the change creating their secret, by address.
+    implicit: BTreeMap<String, String>,
+}
+
+impl Classifier<'_> {
+    fn change(&mut self, secret: &DesiredSecret, state: &LiveState) -> Change {
+        let mut change = Change {
+            address: secret.address.clone(),
+            secret_name: secret.secret_name.clone(),
+            version_id: secret.version_id.clone(),
+            action: Action::NoOp,
+            wave: 0,
+            live: None,
+            desired: summary(self.key, secret, &secret.content),
+            diff: ContentDiff::None,
+            unverified: false,
+            sensitive: secret.sensitive,
+            description: None,
+            depends_on: Vec::new(),
+        };
+        match state {
+            LiveState::Present(live) => {
+                change.live = Some(summary(self.key, secret, live));
+                if live != &secret.content {
+                    change.action = Action::Update;
+                    change.diff = content_diff(live, &secret.content, secret.sensitive);
+                }
+            }
+            LiveState::Disabled {
+                version_exists: true,
+                ..
+            } => {
+                change.action = Action::Update;
+                change.unverified = true;
+                self.notes.push(disabled_note(secret));
+            }
+            LiveState::Disabled { versions, .. } | LiveState::VersionMissing { versions } => {
+                change.action = Action::CreateVersion;
+                change.diff = creation_diff(&secret.content, secret.sensitive);
+                self.count_version(secret, *versions);
+            }
+            LiveState::SecretMissing => {
+                change.diff = creation_diff(&secret.content, secret.sensitive);
+                match self.creators.get(&secret.secret_name) {
+                    None => {
+                        self.creators
+                            .insert(secret.secret_name.clone(), secret.address.clone());
+                        change.action = Action::CreateSecret;
+                        change.description = secret.description.clone();
+                    }
+                    Some(creator) => {
+                        change.action = Action::CreateVersion;
+                        self.implicit
+                            .insert(secret.address.clone(), creator.clone());
+                    }
+                }
+            }
+            LiveState::PendingDelete => unreachable!("PendingDelete is reported before classify"),
+        }
+        change
+    }
+
+    /// One more version of an existing secret; a warning once it would pass SSM's limit.
+    fn count_version(&mut self, secret: &DesiredSecret, existing: usize) {
+        let count = self
+            .version_counts
+            .entry(secret.secret_name.clone())
+            .or_insert(existing);
+        *count += 1;
+        if *count > MAX_VERSIONS {
+            let existing = *count - 1;
+            self.notes.push(Note {
+                severity: Severity::Warning,
+                summary: format!(
+                    "the secret \"{}\" already has {existing} versions; adding version \"{}\" \
+                     will fail (SSM allows {MAX_VERSIONS} versions per secret)",
+                    secret.secret_name, secret.version_id
+                ),
+                detail: Some(
+                    "Delete a version that is no longer used (DeleteSecretVersion) before \
+                     applying."
+                        .into(),
+                ),
+                address: Some(secret.address.clone()),
+                location: Some(note_location(&secret.location)),
+            });
+        }
+    }
+}
+
+fn disabled_note(secret: &DesiredSecret) -> Note {
+    Note {
+        severity: Severity::Warning,
+        summary: format!(
+            "the secret \"{}\" is Disabled: its live content cannot be read, so this update is \
+             not verified (it is planned even if the content already matches)",
+            secret.secret_name
+        ),
+        detail: Some(
+            "Applications cannot read a Disabled secret either. Enable it (EnableSecret) if it \
+             should be in use."
+                .into(),
+        ),
+        address: Some(secret.address.clone()),
+        location: Some(note_location(&secret.location)),
     }
 }
 

@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::RenderOptions;
 use super::json::{JsonRenderer, write_line};
+use super::progress::Progress;
 use crate::apply::executor::{ApplyCounts, ApplyObserver, ApplyReport, ChangeResult, Outcome};
 use crate::plan::Change;
-use crate::progress::Progress;
 
 /// How often a JSON `apply_progress` line is written.
 pub const JSON_PROGRESS_INTERVAL: Duration = Duration::from_secs(5);

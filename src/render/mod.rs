@@ -10,6 +10,7 @@ pub mod apply;
 mod blocks;
 pub mod json;
 pub mod markdown;
+pub mod progress;
 pub mod text;
 
 use std::io;

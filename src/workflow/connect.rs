@@ -19,15 +19,16 @@ pub enum ConnectError {
     Region(#[from] crate::ssm::RegionError),
     #[error(transparent)]
     Client(#[from] crate::ssm::ConfigError),
-    #[error("cannot create {path} for the embedded emulator's store: {source}")]
+    // The cause is part of the message (not a `source`), so it is printed once.
+    #[error("cannot create {} for the embedded emulator's store: {error}", path.display())]
     LocalStateDir {
         path: std::path::PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("cannot start the embedded emulator (endpoint = \"local\") on {store}: {source}")]
+    #[error("cannot start the embedded emulator (endpoint = \"local\") on {}: {error}", store.display())]
     LocalEmulator {
         store: std::path::PathBuf,
-        source: crate::emulator::StartError,
+        error: crate::emulator::StartError,
     },
 }
 
@@ -70,14 +71,14 @@ async fn start_local(
     config: &Config,
     store: &std::path::Path,
 ) -> Result<crate::emulator::RunningEmulator, ConnectError> {
-    crate::statedir::ensure(config.dir()).map_err(|source| ConnectError::LocalStateDir {
+    crate::statedir::ensure(config.dir()).map_err(|error| ConnectError::LocalStateDir {
         path: crate::statedir::path(config.dir()),
-        source,
+        error,
     })?;
     if let Some(parent) = store.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| ConnectError::LocalStateDir {
+        std::fs::create_dir_all(parent).map_err(|error| ConnectError::LocalStateDir {
             path: parent.to_path_buf(),
-            source,
+            error,
         })?;
     }
     let emulator_config = crate::emulator::EmulatorConfig {
@@ -86,9 +87,9 @@ async fn start_local(
     };
     crate::emulator::Emulator::start(emulator_config)
         .await
-        .map_err(|source| ConnectError::LocalEmulator {
+        .map_err(|error| ConnectError::LocalEmulator {
             store: store.to_path_buf(),
-            source,
+            error,
         })
 }
 

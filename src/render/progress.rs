@@ -2,8 +2,11 @@
 //! plain line every few seconds otherwise (CI logs), nothing for tiny jobs.
 //!
 //! Progress goes to stderr so that stdout carries only the plan or the JSON stream.
+//!
+//! The engine knows nothing of this: `plan` reports reads through
+//! [`crate::plan::refresh::ReadProgress`], which [`ReadBar`] implements.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -110,6 +113,39 @@ impl Progress {
         match &self.inner {
             Inner::Bar(b) => b.println(line),
             _ => eprintln!("{line}"),
+        }
+    }
+}
+
+/// Progress of the reads of a refresh, drawn as a [`Progress`] once their number is known.
+pub struct ReadBar {
+    what: &'static str,
+    progress: OnceLock<Progress>,
+}
+
+impl ReadBar {
+    pub fn new(what: &'static str) -> Self {
+        ReadBar {
+            what,
+            progress: OnceLock::new(),
+        }
+    }
+}
+
+impl crate::plan::refresh::ReadProgress for ReadBar {
+    fn started(&self, total: u64) {
+        let _ = self.progress.set(Progress::new(self.what, total));
+    }
+
+    fn read_done(&self) {
+        if let Some(p) = self.progress.get() {
+            p.inc();
+        }
+    }
+
+    fn finished(&self) {
+        if let Some(p) = self.progress.get() {
+            p.finish();
         }
     }
 }

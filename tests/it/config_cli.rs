@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-use super::config_support::{FIXTURES, temp_config};
+use crate::support::config::{FIXTURES, temp_config};
 
 fn ssmform(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ssmform"));

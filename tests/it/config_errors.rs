@@ -9,7 +9,7 @@
 
 use ssmform::term::Paint;
 
-use super::config_support::{FIXTURES, Fixture, snapshot_settings};
+use crate::support::config::{FIXTURES, Fixture, snapshot_settings};
 
 fn check(name: &str) {
     let fixture = Fixture::new(format!("{FIXTURES}/invalid/{name}"));

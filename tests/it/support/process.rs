@@ -77,6 +77,7 @@ pub struct Ssmform {
     args: Vec<String>,
     env: BTreeMap<String, String>,
     no_color: bool,
+    clean_env: bool,
     cwd: Option<PathBuf>,
 }
 
@@ -90,6 +91,7 @@ impl Ssmform {
             args: args.into_iter().map(Into::into).collect(),
             env: BTreeMap::new(),
             no_color: true,
+            clean_env: false,
             cwd: None,
         }
     }
@@ -113,6 +115,13 @@ impl Ssmform {
     /// Leave `NO_COLOR` unset (it is `1` by default).
     pub fn colour_allowed(mut self) -> Self {
         self.no_color = false;
+        self
+    }
+
+    /// Inherit nothing from the machine's environment (not even `PATH` or `HOME`): only what
+    /// the test sets, and `NO_COLOR`.
+    pub fn clean_env(mut self) -> Self {
+        self.clean_env = true;
         self
     }
 
@@ -147,6 +156,9 @@ impl Ssmform {
     fn command(&self) -> Command {
         let mut c = Command::new(ssmform_bin());
         c.args(&self.args);
+        if self.clean_env {
+            c.env_clear();
+        }
         for var in SCRUBBED_ENV {
             c.env_remove(var);
         }

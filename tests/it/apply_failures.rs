@@ -67,8 +67,8 @@ async fn seed_graph(emu: &TestEmulator) {
 fn plan_graph(p: &Workspace) {
     p.write_config("", GRAPH);
     let out = p.run(["plan", "--out", "p.ssmplan"]);
-    out.assert_success();
-    out.assert_stdout_contains("Plan: 0 to create, 5 to update");
+    out.assert_success()
+        .assert_stdout_contains("Plan: 0 to create, 5 to update");
 }
 
 /// The free branch was applied, the dependents of root were not.

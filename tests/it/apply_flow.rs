@@ -92,8 +92,8 @@ async fn apply_makes_every_kind_of_change_and_a_following_detailed_plan_exits_0(
     let p = flow_workspace(&emu);
 
     let out = p.run(["apply", "--auto-approve"]);
-    out.assert_success();
-    out.assert_stdout_contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged.");
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged.");
     let leaks = leaks_of(&declared());
     out.assert_no_leak(&leaks);
 
@@ -151,8 +151,9 @@ async fn apply_makes_every_kind_of_change_and_a_following_detailed_plan_exits_0(
 
     // A second apply has nothing to do.
     let again = p.run(["apply", "--auto-approve"]);
-    again.assert_success();
-    again.assert_stdout_contains("Nothing to apply");
+    again
+        .assert_success()
+        .assert_stdout_contains("Nothing to apply");
 }
 
 #[tokio::test]
@@ -174,8 +175,8 @@ async fn a_saved_plan_applies_exactly_its_changes() {
     .await;
 
     let out = p.run(["apply", "reviewed.ssmplan"]);
-    out.assert_success();
-    out.assert_stdout_contains("Apply complete! Secrets: 1 created, 2 updated, 1 unchanged.");
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 1 created, 2 updated, 1 unchanged.");
     assert_eq!(value(&api, "flow-a").await, "alpha-canary3e1f9a");
     assert_eq!(value(&api, "flow-c").await, "charlie:alpha-canary3e1f9a");
     assert_eq!(
@@ -206,12 +207,12 @@ async fn a_saved_plan_is_refused_after_its_configuration_changed_and_nothing_is_
     p.write_config("", &CONFIG.replace("alpha-canary3e1f9a", "alpha-edited"));
     let calls_before = emu.stats().actions["UpdateSecret"].calls;
     let out = p.run(["apply", "reviewed.ssmplan"]);
-    out.assert_exit(1);
-    out.assert_stderr_contains("configuration changed since the plan");
+    out.assert_exit(1)
+        .assert_stderr_contains("configuration changed since the plan");
     // It names what changed: a directly and c through its reference to a.
-    out.assert_stderr_contains("secret.a");
-    out.assert_stderr_contains("secret.c");
-    out.assert_stderr_not_contains("secret.d");
+    out.assert_stderr_contains("secret.a")
+        .assert_stderr_contains("secret.c")
+        .assert_stderr_not_contains("secret.d");
     let leaks = leaks_of(&declared());
     out.assert_no_leak(&leaks);
     p.assert_no_leak_in_files(&leaks);
@@ -266,9 +267,9 @@ secret "v" {
     ]);
     out.assert_success();
     let out = p.run(["apply", "p.ssmplan", "--var", "token=second-canary9a2b"]);
-    out.assert_exit(1);
-    out.assert_stderr_contains("configuration changed since the plan");
-    out.assert_stderr_contains("var.token");
+    out.assert_exit(1)
+        .assert_stderr_contains("configuration changed since the plan")
+        .assert_stderr_contains("var.token");
     let leaks = Leaks::new(["first-canary5d1c", "second-canary9a2b"]);
     out.assert_no_leak(&leaks);
     p.assert_no_leak_in_files(&leaks);
@@ -286,8 +287,7 @@ async fn without_a_terminal_and_without_auto_approve_apply_refuses_and_writes_no
     seed(&emu).await;
     let p = flow_workspace(&emu);
     let out = p.run(["apply"]);
-    out.assert_exit(1);
-    out.assert_stderr_contains("--auto-approve");
+    out.assert_exit(1).assert_stderr_contains("--auto-approve");
     assert_eq!(value(&emu.api(), "flow-a").await, "old-a");
     let s = emu.stats();
     for action in ["UpdateSecret", "PutSecretValue"] {
@@ -319,8 +319,8 @@ async fn on_a_terminal_apply_asks_and_only_yes_approves() {
     assert!(p.journals().is_empty());
 
     let out = p.run_on_terminal(&["apply"], "yes\n");
-    out.assert_success();
-    out.assert_stdout_contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged.");
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged.");
     assert_eq!(value(&emu.api(), "flow-a").await, "alpha-canary3e1f9a");
     out.assert_no_leak(&leaks_of(&declared()));
 }
@@ -460,8 +460,8 @@ secret "off" {
 "#,
     );
     let out = p.run(["apply", "--auto-approve"]);
-    out.assert_success();
-    out.assert_stdout_contains("Apply complete! Secrets: 0 created, 1 updated, 0 unchanged.");
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 0 created, 1 updated, 0 unchanged.");
     let status = api
         .ok("DescribeSecret", json!({"SecretName": "flow-off"}))
         .await;
@@ -539,8 +539,7 @@ secret "other" {
     let api = emu.api();
 
     let out = p.run(["apply", "p.ssmplan"]);
-    out.assert_exit(1);
-    out.assert_stdout_contains("secret.other: refused, changed outside ssmform since the plan: the version now exists with other content");
+    out.assert_exit(1).assert_stdout_contains("secret.other: refused, changed outside ssmform since the plan: the version now exists with other content");
     out.assert_stdout_contains(
         "Apply failed! Secrets: 0 created, 0 updated, 1 unchanged, 1 failed, 0 skipped.",
     );

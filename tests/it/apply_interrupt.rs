@@ -160,8 +160,8 @@ async fn interrupted_by(signal: &str, prefix: &str) {
     let (run, journal) = start_and_wait_for(&p, 15);
     run.signal(signal);
     let out = run.wait();
-    out.assert_exit(130);
-    out.assert_stderr_contains("Interrupt received");
+    out.assert_exit(130)
+        .assert_stderr_contains("Interrupt received");
 
     // In-flight requests finished: every intent has its outcome, the run's end is journalled.
     let lines = journal_lines(&journal);
@@ -225,8 +225,8 @@ async fn a_second_interrupt_exits_at_once_and_the_journal_still_accounts_for_eve
     std::thread::sleep(Duration::from_millis(200));
     run.signal("INT");
     let out = run.wait();
-    out.assert_exit(130);
-    out.assert_stderr_contains("Second interrupt");
+    out.assert_exit(130)
+        .assert_stderr_contains("Second interrupt");
     assert!(
         !out.stdout.contains("Apply interrupted!"),
         "no orderly summary: it exited at once\n{}",

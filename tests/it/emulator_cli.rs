@@ -108,8 +108,7 @@ fn an_address_in_use_is_an_error_with_exit_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = Ssmform::new(["emulator", "--listen", &addr]).run();
-    out.assert_exit(1);
-    out.assert_stderr_contains(&addr);
+    out.assert_exit(1).assert_stderr_contains(&addr);
 }
 
 #[tokio::test]

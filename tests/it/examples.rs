@@ -15,7 +15,7 @@ use serde_json::Value;
 use ssmform::cli::Cli;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::support::{Output, Ssmform, temp_dir};
+use crate::support::{Leaks, Output, Ssmform, temp_dir};
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
@@ -206,8 +206,7 @@ fn every_example_validates_offline() {
     for dir in configuration_dirs() {
         let copy = copy_example(&dir, root.path());
         let out = Ssmform::new(["validate"]).arg(path_str(&copy)).run();
-        out.assert_success();
-        out.assert_stdout_contains("Success!");
+        out.assert_success().assert_stdout_contains("Success!");
         assert!(
             !copy.join(".ssmform").exists(),
             "validate is offline: it must not start the emulator for examples/{dir}"
@@ -320,12 +319,17 @@ fn data_source_plan_follows_an_upstream_rotation() {
         "Plan: 0 to create, 1 to update, 1 unchanged."
     );
     out.assert_stdout_contains("# secret.migrations_db_url will be updated in place");
-    for canary in ["platform-demo-password", "rotated"] {
-        assert!(
-            !out.stdout.contains(canary) && !out.stderr.contains(canary),
-            "{canary} leaked"
-        );
-    }
+    // The default password is `platform-demo-password`, whose first word is public (the
+    // directory and the secret names start with it): the canary is the rest.
+    let leaks = Leaks::named([
+        ("default admin password", "-demo-password"),
+        ("rotated admin password", "rotated"),
+    ]);
+    out.assert_no_leak(&leaks);
+    // Nor in what the runs left behind (journals), the local store and the example aside.
+    leaks.assert_tree_clean(root.path(), |p| {
+        is_example_file(root.path(), p) || is_store(p)
+    });
 }
 
 /// The plan each README shows after a `--var` change, checked on a fresh copy.
@@ -560,12 +564,32 @@ fn quickstart_readme_tour_works_as_written() {
     ])
     .current_dir(root.path())
     .run();
-    for canary in ["quickstart-demo-password", "changed-by-hand"] {
-        assert!(
-            !out.stdout.contains(canary) && !out.stderr.contains(canary),
-            "{canary} leaked"
-        );
-    }
+    // The default password is `quickstart-demo-password`, whose first word is public (the
+    // directory and the secret names start with it): the canary is the rest.
+    let leaks = Leaks::named([
+        ("default password", "-demo-password"),
+        ("password given with --var", "changed-by-hand"),
+    ]);
+    out.assert_no_leak(&leaks);
+    // Nor in what the tour's runs left behind (journals, plan files), the local store and the
+    // example's own files aside.
+    leaks.assert_tree_clean(root.path(), |p| {
+        is_example_file(root.path(), p) || is_store(p)
+    });
+}
+
+/// Whether `path` (under `root`, where examples are copied) is a file of an example.
+fn is_example_file(root: &Path, path: &Path) -> bool {
+    path.strip_prefix(root)
+        .is_ok_and(|rel| Path::new(env!("CARGO_MANIFEST_DIR")).join(rel).is_file())
+}
+
+/// Whether `path` is a local emulator store (`.ssmform/local.db` and its SQLite companions),
+/// which holds the values by design.
+fn is_store(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("local.db"))
 }
 
 /// Whether a line of `readme` is `command`, alone or followed by a comment, a redirection or
@@ -1065,8 +1089,7 @@ fn completions_cover_every_subcommand_for_each_shell() {
         assert!(out.stderr.is_empty(), "{shell}: {}", out.stderr);
     }
     let out = Ssmform::new(["completions", "tcsh"]).run();
-    out.assert_exit(2);
-    out.assert_stderr_contains("possible values");
+    out.assert_exit(2).assert_stderr_contains("possible values");
 }
 
 #[test]
@@ -1132,9 +1155,9 @@ fn local_store_without_the_local_endpoint_is_a_warning() {
     )
     .unwrap();
     let out = Ssmform::new(["validate"]).arg(path_str(dir.path())).run();
-    out.assert_success();
-    out.assert_stderr_contains("warning: `local_store` is ignored: the endpoint is not \"local\"");
-    out.assert_stderr_contains("main.hcl:2:17");
+    out.assert_success()
+        .assert_stderr_contains("warning: `local_store` is ignored: the endpoint is not \"local\"")
+        .assert_stderr_contains("main.hcl:2:17");
 }
 
 #[test]

@@ -48,8 +48,8 @@ async fn detailed_exitcode_is_2_with_changes_0_without_and_plain_plan_exits_0() 
     .await;
     for format in ["text", "markdown", "json"] {
         let out = ws.run(["plan", "cfg", "--format", format, "--detailed-exitcode"]);
-        out.assert_success();
-        out.assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
+        out.assert_success()
+            .assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
     }
     // Drift: one live value changed behind the configuration's back.
     api.ok(
@@ -80,8 +80,7 @@ secret "a" {
 "#,
     );
     let out = ws.run(["plan", "cfg", "--detailed-exitcode", "--out", "p.ssmplan"]);
-    out.assert_exit(1);
-    out.assert_stderr_contains("cfg/main.hcl:5:");
+    out.assert_exit(1).assert_stderr_contains("cfg/main.hcl:5:");
     assert!(!ws.path("p.ssmplan").exists());
     out.assert_stderr_not_contains("panicked");
 }

@@ -80,12 +80,7 @@ async fn plan_files_are_private_and_written_whole() {
             sh.env(k, v);
         }
     }
-    let out = sh.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Output::of("umask 000 && ssmform plan cfg --out out/p.ssmplan", sh).assert_success();
     assert_eq!(mode(&ws.path("out/p.ssmplan")), 0o600);
 
     // Nothing but the plan files is left behind (no temporary files).
@@ -122,8 +117,8 @@ async fn plan_refuses_to_write_where_it_cannot() {
     let emu = TestEmulator::start();
     let ws = Workspace::new(&emu).config(CONFIG);
     let out = ws.run(["plan", "cfg", "--out", "no-such-dir/plan.ssmplan"]);
-    out.assert_exit(1);
-    out.assert_stderr_contains("cannot write plan file no-such-dir/plan.ssmplan");
+    out.assert_exit(1)
+        .assert_stderr_contains("cannot write plan file no-such-dir/plan.ssmplan");
 }
 
 #[tokio::test]

@@ -285,9 +285,9 @@ async fn canaries_never_leave_plan_in_any_format_at_any_log_level() {
             let args = plan_args(&["--format", format]);
             let out = ws.run_with(&args, &log_env(*level));
             let what = format!("plan --format {format}, SSMFORM_LOG={level:?}");
-            out.assert_success();
-            out.assert_no_leak(&leaks);
-            out.assert_stdout_contains(SUMMARY);
+            out.assert_success()
+                .assert_no_leak(&leaks)
+                .assert_stdout_contains(SUMMARY);
             // Logs go to stderr only: stdout is the same at every level.
             match &reference {
                 None => reference = Some(out.stdout.clone()),
@@ -309,8 +309,7 @@ async fn canaries_never_reach_the_plan_file_or_show() {
     let ws = canary_workspace(&emu);
     let args = plan_args(&["--out", "plan.ssmplan"]);
     let out = ws.run_with(&args, &[("SSMFORM_LOG", "trace")]);
-    out.assert_success();
-    out.assert_no_leak(&leaks);
+    out.assert_success().assert_no_leak(&leaks);
 
     let bytes = std::fs::read(ws.path("plan.ssmplan")).expect("plan file written");
     leaks.assert_absent("the plan file", &bytes);
@@ -346,9 +345,9 @@ async fn canaries_never_reach_the_plan_file_or_show() {
         for level in LOG_LEVELS {
             let args = ["show", "plan.ssmplan", "--format", format];
             let out = ws.run_with(args, &log_env(*level));
-            out.assert_success();
-            out.assert_no_leak(&leaks);
-            out.assert_stdout_contains(SUMMARY);
+            out.assert_success()
+                .assert_no_leak(&leaks)
+                .assert_stdout_contains(SUMMARY);
         }
     }
     // Nor any other file the runs left behind.
@@ -364,16 +363,15 @@ async fn canaries_stay_out_with_a_key_derived_from_the_credentials() {
     seed(&emu).await;
     let ws = canary_workspace(&emu).without_plan_key();
     let out = ws.run(plan_args(&["--out", "plan.ssmplan", "--format", "json"]));
-    out.assert_success();
-    out.assert_no_leak(&leaks);
+    out.assert_success().assert_no_leak(&leaks);
     leaks.assert_absent(
         "the plan file (derived key)",
         std::fs::read(ws.path("plan.ssmplan")).unwrap(),
     );
     let out = ws.run(["show", "plan.ssmplan"]);
-    out.assert_success();
-    out.assert_no_leak(&leaks);
-    out.assert_stdout_contains(SUMMARY);
+    out.assert_success()
+        .assert_no_leak(&leaks)
+        .assert_stdout_contains(SUMMARY);
     ws.assert_no_leak_in_files(&leaks);
 }
 
@@ -385,9 +383,9 @@ fn assert_error_runs_clean(ws: &Workspace, base: &[&str], expect: &str) {
             let mut args = plan_args(&["--format", format]);
             args.extend(base.iter().map(|s| s.to_string()));
             let out = ws.run_with(&args, &log_env(*level));
-            out.assert_exit(1);
-            out.assert_stderr_contains(expect);
-            out.assert_no_leak(&leaks);
+            out.assert_exit(1)
+                .assert_stderr_contains(expect)
+                .assert_no_leak(&leaks);
         }
     }
 }
@@ -464,9 +462,9 @@ async fn evaluation_errors_about_secret_values_print_no_canaries() {
     let mut args = plan_args(&[]);
     args.extend(["--var".to_string(), format!("port={}", VAR_CLI.value)]);
     let out = ws.run_with(&args, &[("SSMFORM_LOG", "trace")]);
-    out.assert_exit(1);
-    out.assert_stderr_contains("port");
-    out.assert_no_leak(&leaks);
+    out.assert_exit(1)
+        .assert_stderr_contains("port")
+        .assert_no_leak(&leaks);
 }
 
 /// Throttles, internal errors and 502s make the client retry and log about it; the logs still
@@ -489,8 +487,7 @@ async fn retries_after_injected_failures_log_no_canaries() {
         for level in [Some("debug"), Some("trace")] {
             let out = ws.run_with(plan_args(&["--format", format]), &log_env(level));
             // Retries usually win; if the budget runs out the plan fails. Either way: no canary.
-            out.assert_exit_in(&[0, 1]);
-            out.assert_no_leak(&leaks);
+            out.assert_exit_in(&[0, 1]).assert_no_leak(&leaks);
             retried |= out.stderr.contains("retrying");
         }
     }
@@ -526,9 +523,9 @@ async fn the_embedded_emulator_logs_no_canaries() {
     for format in FORMATS {
         for level in LOG_LEVELS {
             let out = ws.run_with(plan_args(&["--format", format]), &log_env(*level));
-            out.assert_success();
-            out.assert_stdout_contains(SUMMARY);
-            out.assert_no_leak(&leaks);
+            out.assert_success()
+                .assert_stdout_contains(SUMMARY)
+                .assert_no_leak(&leaks);
         }
     }
     ws.assert_no_leak_in_files(&leaks);

@@ -2,11 +2,12 @@
 //! come from — live values set through the API (string, JSON, binary, a Disabled secret, a data
 //! source), and desired values from a configuration literal, a file, `SSMFORM_VAR_*`, `--var` and
 //! `--var-file` — and then every output is searched for them: stdout and stderr of every format
-//! at every log level, the saved plan file, and `show` of it in every format. A canary must appear
-//! in none of them, neither plain (nor any 12-character piece of it) nor in hex (lower or upper
-//! case) nor in base64 (standard or URL-safe, at any byte alignment), and the plan file must hold
-//! no unkeyed digest of one. Error paths (a data source that does not exist, a PendingDelete
-//! secret, values that fail to evaluate, injected API failures) are searched the same way.
+//! at every log level, the saved plan file and any other file the runs leave, and `show` of it in
+//! every format. A canary must appear in none of them in any form the shared check
+//! ([`crate::support::leaks`]) knows: plain in any case, with separators changed, hex, base64 at
+//! any alignment, URL- or JSON-escaped, or truncated; and the plan file must hold no unkeyed
+//! digest of one. Error paths (a data source that does not exist, a PendingDelete secret, values
+//! that fail to evaluate, injected API failures) are searched the same way.
 
 use serde_json::json;
 use sha2::Digest;

@@ -20,13 +20,14 @@
 //!   separator-free form once it holds 8 characters that are not separators.)
 //!
 //! Canaries should be distinctive: their first 8 characters, and any 12 in a row, must not be
-//! words the output contains for other reasons (`platform-demo-password` would be flagged by a
-//! secret name `platform-db`).
+//! words the output contains for other reasons. A value whose first word is public (the default
+//! `platform-demo-password` of a configuration in `platform/` with a secret `platform-db-admin`)
+//! is searched by its secret part, `-demo-password`.
 //!
 //! ```ignore
 //! let leaks = Leaks::new(["cnryLive7Hq2Xp9Tz"]);
 //! out.assert_success().assert_no_leak(&leaks);
-//! leaks.assert_tree_clean(ws.root(), |p| ws.is_input(p));
+//! ws.assert_no_leak_in_files(&leaks); // plan files, journals, .ssmform/ (not the inputs)
 //! ```
 
 use std::collections::{BTreeSet, HashMap};

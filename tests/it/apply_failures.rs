@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use ssmform::emulator::{EmulatorConfig, FaultSpec};
 
-use crate::apply_common::{
-    Declared, Project, assert_no_plaintext, hcl, journal_intents, journal_lines, journal_outcomes,
-    json_lines, many, seed_store, store_in, value,
+use crate::support::apply::{
+    Declared, hcl, journal_intents, journal_lines, journal_outcomes, json_lines, leaks_of, many,
+    seed_of, store_in, value,
 };
-use crate::harness::{TestEmulator, temp_dir};
+use crate::support::{Seed, TestEmulator, Workspace, temp_dir};
 
 /// `root` is what the test interferes with; `dep` depends on it and `dep2` on `dep`; `free` and
 /// `free2` (which depends on `free`) are independent of all that.
@@ -57,22 +57,18 @@ const NAMES: [&str; 5] = [
 ];
 
 async fn seed_graph(emu: &TestEmulator) {
-    let api = emu.api();
-    for name in NAMES {
-        api.create(name, "v1", &format!("old-{name}")).await;
-    }
+    Seed::new()
+        .secrets(NAMES.map(|name| (name, "v1", format!("old-{name}"))))
+        .write(emu)
+        .await;
 }
 
 /// Plan GRAPH into `p.ssmplan`, which updates all five secrets.
-fn plan_graph(p: &Project) {
-    p.write("", GRAPH);
+fn plan_graph(p: &Workspace) {
+    p.write_config("", GRAPH);
     let out = p.run(["plan", "--out", "p.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(
-        out.stdout.contains("Plan: 0 to create, 5 to update"),
-        "{}",
-        out.stdout
-    );
+    out.assert_success()
+        .assert_stdout_contains("Plan: 0 to create, 5 to update");
 }
 
 /// The free branch was applied, the dependents of root were not.
@@ -88,7 +84,7 @@ async fn assert_rest_applied_and_dependents_untouched(emu: &TestEmulator) {
 async fn a_secret_changed_since_the_plan_is_refused_its_dependents_skipped_and_the_rest_applied() {
     let emu = TestEmulator::start();
     seed_graph(&emu).await;
-    let p = Project::new(&emu);
+    let p = Workspace::new(&emu).in_config_dir();
     plan_graph(&p);
     let api = emu.api();
     api.ok(
@@ -98,7 +94,7 @@ async fn a_secret_changed_since_the_plan_is_refused_its_dependents_skipped_and_t
     .await;
 
     let out = p.run(["apply", "p.ssmplan"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    out.assert_exit(1);
     let text = &out.stdout;
     assert!(
         text.contains("secret.root: refused, changed outside ssmform since the plan"),
@@ -160,7 +156,7 @@ async fn without_the_stale_check_the_same_plan_overwrites_the_other_change() {
     // The contrast that shows what the check protects: --no-stale-check writes regardless.
     let emu = TestEmulator::start();
     seed_graph(&emu).await;
-    let p = Project::new(&emu);
+    let p = Workspace::new(&emu).in_config_dir();
     plan_graph(&p);
     let api = emu.api();
     api.ok(
@@ -169,18 +165,12 @@ async fn without_the_stale_check_the_same_plan_overwrites_the_other_change() {
     )
     .await;
     let out = p.run(["apply", "p.ssmplan", "--no-stale-check"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
     assert_eq!(value(&api, "fail-root").await, "root-canary1f2e3d");
 }
 
 async fn schedule_deletion(emu: &TestEmulator, name: &str) {
-    let api = emu.api();
-    api.ok("DisableSecret", json!({"SecretName": name})).await;
-    api.ok(
-        "DeleteSecret",
-        json!({"SecretName": name, "RecoveryWindowInDays": 7}),
-    )
-    .await;
+    Seed::new().pending_delete(name).write(emu).await;
 }
 
 #[tokio::test]
@@ -188,12 +178,12 @@ async fn a_secret_scheduled_for_deletion_after_the_plan_fails_its_change_and_ski
 {
     let emu = TestEmulator::start();
     seed_graph(&emu).await;
-    let p = Project::new(&emu);
+    let p = Workspace::new(&emu).in_config_dir();
     plan_graph(&p);
     schedule_deletion(&emu, "fail-root").await;
 
     let out = p.run(["apply", "p.ssmplan"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    out.assert_exit(1);
     let text = &out.stdout;
     assert!(text.contains("secret.root: UpdateSecret failed"), "{text}");
     assert!(text.contains("PendingDelete"), "{text}");
@@ -225,13 +215,13 @@ async fn a_permanent_api_error_on_the_write_fails_at_once_with_code_message_and_
     // a permanent error, reported with the API's code, message and RequestId, never retried.
     let emu = TestEmulator::start();
     seed_graph(&emu).await;
-    let p = Project::new(&emu);
+    let p = Workspace::new(&emu).in_config_dir();
     plan_graph(&p);
     schedule_deletion(&emu, "fail-root").await;
     let before = emu.stats().actions["UpdateSecret"];
 
     let out = p.run(["apply", "p.ssmplan", "--no-stale-check", "--format", "json"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    out.assert_exit(1);
     let lines = json_lines(&out.stdout);
     let errored: Vec<_> = lines
         .iter()
@@ -315,15 +305,16 @@ async fn under_injected_faults_apply_converges_and_every_secret_holds_its_declar
             value: String::new(),
         }),
     );
-    seed_store(&db, &seeded, |s| format!("old-{}", s.name)).await;
+    seed_of(&seeded, |s| format!("old-{}", s.name))
+        .write_store(&db)
+        .await;
 
     let faulty = TestEmulator::with(EmulatorConfig {
         db: Some(db.clone()),
         faults: FaultSpec::parse(FAULTS).unwrap(),
         ..EmulatorConfig::default()
     });
-    let p = Project::new(&faulty);
-    p.write("", &body);
+    let p = Workspace::new(&faulty).in_config_dir().config(&body);
 
     // One apply normally converges. A call can still fail for good when it meets eight faults
     // in a row (p ≈ 0.27⁸ per call) or when the run's retry budget runs dry; that is the retry
@@ -353,19 +344,14 @@ async fn under_injected_faults_apply_converges_and_every_secret_holds_its_declar
         }
     }
     let last = runs.last().unwrap();
-    assert_eq!(
-        last.code,
-        Some(0),
-        "no convergence in 3 applies:\n{}\n{}",
-        last.stdout,
-        last.stderr
-    );
+    last.assert_success();
     assert!(retries > 0, "the faults were met and retried");
     assert!(throttled > 0, "injected throttles were seen");
+    let leaks = leaks_of(&[existing.clone(), missing.clone()].concat());
     for out in &runs {
-        assert_no_plaintext("apply output", &out.stdout, &existing);
-        assert_no_plaintext("apply output", &out.stderr, &missing);
+        out.assert_no_leak(&leaks);
     }
+    p.assert_no_leak_in_files(&leaks);
     faulty.stop();
 
     // Read everything back from the same store, without faults.
@@ -385,8 +371,7 @@ async fn under_injected_faults_apply_converges_and_every_secret_holds_its_declar
     assert_eq!(value(&api, "fault-chain-3").await, c3);
 
     // And a plan against the clean emulator sees nothing left to do.
-    let check = Project::new(&clean);
-    check.write("", &body);
+    let check = Workspace::new(&clean).in_config_dir().config(&body);
     let plan = check.run(["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, Some(0), "{}\n{}", plan.stdout, plan.stderr);
+    plan.assert_success();
 }

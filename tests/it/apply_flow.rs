@@ -3,9 +3,10 @@
 
 use serde_json::json;
 
-use crate::apply_common::{Declared, journal_lines};
-use crate::apply_common::{Project, assert_no_plaintext, json_lines, planned_addresses, value};
-use crate::harness::TestEmulator;
+use crate::support::apply::{
+    Declared, journal_intents, journal_lines, json_lines, leaks_of, planned_addresses, value,
+};
+use crate::support::{Leaks, TestEmulator, Workspace, seed_secrets};
 
 /// a: exists with other content (update); b: missing (create secret); c: depends on a (update,
 /// wave 2); d: the secret exists, its version v2 does not (create version).
@@ -52,10 +53,20 @@ fn declared() -> Vec<Declared> {
 }
 
 async fn seed(emu: &TestEmulator) {
-    let api = emu.api();
-    api.create("flow-a", "v1", "old-a").await;
-    api.create("flow-c", "v1", "old-c").await;
-    api.create("flow-d", "v1", "old-d").await;
+    seed_secrets(
+        emu,
+        &[
+            ("flow-a", "v1", "old-a"),
+            ("flow-c", "v1", "old-c"),
+            ("flow-d", "v1", "old-d"),
+        ],
+    )
+    .await;
+}
+
+/// A workspace on `emu` with [`CONFIG`], run from its configuration directory.
+fn flow_workspace(emu: &TestEmulator) -> Workspace {
+    Workspace::new(emu).in_config_dir().config(CONFIG)
 }
 
 async fn version_value(emu: &TestEmulator, name: &str, version: &str) -> Option<String> {
@@ -78,19 +89,13 @@ async fn version_value(emu: &TestEmulator, name: &str, version: &str) -> Option<
 async fn apply_makes_every_kind_of_change_and_a_following_detailed_plan_exits_0() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
 
     let out = p.run(["apply", "--auto-approve"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged."),
-        "{}",
-        out.stdout
-    );
-    assert_no_plaintext("apply stdout", &out.stdout, &declared());
-    assert_no_plaintext("apply stderr", &out.stderr, &declared());
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged.");
+    let leaks = leaks_of(&declared());
+    out.assert_no_leak(&leaks);
 
     let api = emu.api();
     assert_eq!(value(&api, "flow-a").await, "alpha-canary3e1f9a");
@@ -107,12 +112,15 @@ async fn apply_makes_every_kind_of_change_and_a_following_detailed_plan_exits_0(
     );
 
     let plan = p.run(["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, Some(0), "{}\n{}", plan.stdout, plan.stderr);
+    plan.assert_success();
 
-    // The journal: every change has an intent and an `applied` outcome, and no plaintext.
+    // The journal: every change has an intent and an `applied` outcome, and no plaintext; nor
+    // has any other file the runs left behind.
     let journal = p.journal();
-    let text = std::fs::read_to_string(&journal).unwrap();
-    assert_no_plaintext("the journal", &text, &declared());
+    assert!(
+        p.assert_no_leak_in_files(&leaks) >= 2,
+        "the journal and .ssmform/.gitignore"
+    );
     let lines = journal_lines(&journal);
     assert_eq!(lines.first().unwrap()["type"], "run_start");
     assert_eq!(lines.last().unwrap()["type"], "run_end");
@@ -143,12 +151,9 @@ async fn apply_makes_every_kind_of_change_and_a_following_detailed_plan_exits_0(
 
     // A second apply has nothing to do.
     let again = p.run(["apply", "--auto-approve"]);
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
-    assert!(
-        again.stdout.contains("Nothing to apply"),
-        "{}",
-        again.stdout
-    );
+    again
+        .assert_success()
+        .assert_stdout_contains("Nothing to apply");
 }
 
 #[tokio::test]
@@ -157,11 +162,10 @@ async fn a_saved_plan_applies_exactly_its_changes() {
     seed(&emu).await;
     let api = emu.api();
     api.create("flow-b", "v1", "bravo-canary77c0d2").await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
 
     let out = p.run(["plan", "--out", "reviewed.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
     // After the plan, someone changes flow-b, which the plan left unchanged: applying the plan
     // must not touch it (it is not one of the reviewed changes).
     api.ok(
@@ -171,13 +175,8 @@ async fn a_saved_plan_applies_exactly_its_changes() {
     .await;
 
     let out = p.run(["apply", "reviewed.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("Apply complete! Secrets: 1 created, 2 updated, 1 unchanged."),
-        "{}",
-        out.stdout
-    );
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 1 created, 2 updated, 1 unchanged.");
     assert_eq!(value(&api, "flow-a").await, "alpha-canary3e1f9a");
     assert_eq!(value(&api, "flow-c").await, "charlie:alpha-canary3e1f9a");
     assert_eq!(
@@ -201,25 +200,22 @@ async fn a_saved_plan_applies_exactly_its_changes() {
 async fn a_saved_plan_is_refused_after_its_configuration_changed_and_nothing_is_written() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["plan", "--out", "reviewed.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
 
-    p.write("", &CONFIG.replace("alpha-canary3e1f9a", "alpha-edited"));
+    p.write_config("", &CONFIG.replace("alpha-canary3e1f9a", "alpha-edited"));
     let calls_before = emu.stats().actions["UpdateSecret"].calls;
     let out = p.run(["apply", "reviewed.ssmplan"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("configuration changed since the plan"),
-        "{}",
-        out.stderr
-    );
+    out.assert_exit(1)
+        .assert_stderr_contains("configuration changed since the plan");
     // It names what changed: a directly and c through its reference to a.
-    assert!(out.stderr.contains("secret.a"), "{}", out.stderr);
-    assert!(out.stderr.contains("secret.c"), "{}", out.stderr);
-    assert!(!out.stderr.contains("secret.d"), "{}", out.stderr);
-    assert_no_plaintext("stderr", &out.stderr, &declared());
+    out.assert_stderr_contains("secret.a")
+        .assert_stderr_contains("secret.c")
+        .assert_stderr_not_contains("secret.d");
+    let leaks = leaks_of(&declared());
+    out.assert_no_leak(&leaks);
+    p.assert_no_leak_in_files(&leaks);
 
     let api = emu.api();
     assert_eq!(value(&api, "flow-a").await, "old-a");
@@ -246,8 +242,8 @@ async fn a_saved_plan_is_refused_after_its_configuration_changed_and_nothing_is_
 async fn a_saved_plan_is_refused_when_a_variable_differs_from_plan_time() {
     let emu = TestEmulator::start();
     emu.api().create("flow-var", "v1", "old").await;
-    let p = Project::new(&emu);
-    p.write(
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config(
         "",
         r#"
 variable "token" {
@@ -269,23 +265,19 @@ secret "v" {
         "--var",
         "token=first-canary5d1c",
     ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
     let out = p.run(["apply", "p.ssmplan", "--var", "token=second-canary9a2b"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("configuration changed since the plan"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("var.token"), "{}", out.stderr);
-    for text in [&out.stdout, &out.stderr] {
-        assert!(!text.contains("canary5d1c") && !text.contains("canary9a2b"));
-    }
+    out.assert_exit(1)
+        .assert_stderr_contains("configuration changed since the plan")
+        .assert_stderr_contains("var.token");
+    let leaks = Leaks::new(["first-canary5d1c", "second-canary9a2b"]);
+    out.assert_no_leak(&leaks);
+    p.assert_no_leak_in_files(&leaks);
     assert_eq!(value(&emu.api(), "flow-var").await, "old");
 
     // With the same variable the plan applies.
     let out = p.run(["apply", "p.ssmplan", "--var", "token=first-canary5d1c"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
     assert_eq!(value(&emu.api(), "flow-var").await, "first-canary5d1c");
 }
 
@@ -293,11 +285,9 @@ secret "v" {
 async fn without_a_terminal_and_without_auto_approve_apply_refuses_and_writes_nothing() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["apply"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("--auto-approve"), "{}", out.stderr);
+    out.assert_exit(1).assert_stderr_contains("--auto-approve");
     assert_eq!(value(&emu.api(), "flow-a").await, "old-a");
     let s = emu.stats();
     for action in ["UpdateSecret", "PutSecretValue"] {
@@ -315,47 +305,33 @@ async fn without_a_terminal_and_without_auto_approve_apply_refuses_and_writes_no
 async fn on_a_terminal_apply_asks_and_only_yes_approves() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
 
     for answer in ["no\n", "Yes\n", "y\n"] {
         let out = p.run_on_terminal(&["apply"], answer);
-        assert_eq!(out.code, Some(1), "{answer:?}: {}", out.stdout);
-        assert!(
-            out.stdout
-                .contains("Do you want to apply these changes? Only 'yes' will be accepted:"),
-            "{}",
-            out.stdout
+        out.assert_exit(1);
+        out.assert_stdout_contains(
+            "Do you want to apply these changes? Only 'yes' will be accepted:",
         );
-        assert!(
-            out.stdout.contains("Apply cancelled: nothing was changed."),
-            "{}",
-            out.stdout
-        );
+        out.assert_stdout_contains("Apply cancelled: nothing was changed.");
     }
     assert_eq!(value(&emu.api(), "flow-a").await, "old-a");
     assert!(p.journals().is_empty());
 
     let out = p.run_on_terminal(&["apply"], "yes\n");
-    assert_eq!(out.code, Some(0), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged."),
-        "{}",
-        out.stdout
-    );
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 2 created, 2 updated, 0 unchanged.");
     assert_eq!(value(&emu.api(), "flow-a").await, "alpha-canary3e1f9a");
-    assert_no_plaintext("terminal", &out.stdout, &declared());
+    out.assert_no_leak(&leaks_of(&declared()));
 }
 
 #[tokio::test]
 async fn json_format_reports_each_change_and_a_closing_apply_summary() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["apply", "--auto-approve", "--format", "json"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
     let lines = json_lines(&out.stdout);
     for l in &lines {
         for field in ["@level", "@message", "@timestamp", "type"] {
@@ -390,17 +366,18 @@ async fn json_format_reports_each_change_and_a_closing_apply_summary() {
     assert_eq!(last["writes"], 4);
     assert_eq!(last["throttled"], 0);
     assert_eq!(of("change_summary").len(), 1, "one summary: the apply's");
-    assert_no_plaintext("json stdout", &out.stdout, &declared());
+    let leaks = leaks_of(&declared());
+    out.assert_no_leak(&leaks);
+    p.assert_no_leak_in_files(&leaks);
 }
 
 #[tokio::test]
 async fn json_format_reports_a_failed_change_as_apply_errored() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["plan", "--out", "p.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
     emu.api()
         .ok(
             "UpdateSecret",
@@ -408,7 +385,7 @@ async fn json_format_reports_a_failed_change_as_apply_errored() {
         )
         .await;
     let out = p.run(["apply", "p.ssmplan", "--format", "json"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    out.assert_exit(1);
     let lines = json_lines(&out.stdout);
     // A plan file's apply starts its stream as a directory's does.
     assert_eq!(lines[0]["type"], "version", "{}", out.stdout);
@@ -445,20 +422,19 @@ async fn json_format_reports_a_failed_change_as_apply_errored() {
 async fn a_tampered_plan_file_is_refused_and_nothing_is_written() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["plan", "--out", "p.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let path = p.dir().join("p.ssmplan");
+    out.assert_success();
+    let path = p.path("cfg/p.ssmplan");
     let mut bytes = std::fs::read(&path).unwrap();
     let i = bytes.len() / 2;
     bytes[i] ^= 0x01;
     std::fs::write(&path, bytes).unwrap();
 
     let out = p.run(["apply", "p.ssmplan"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    out.assert_exit(1);
     assert!(!out.stderr.is_empty());
-    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out.assert_stderr_not_contains("panicked");
     assert_eq!(value(&emu.api(), "flow-a").await, "old-a");
     assert!(p.journals().is_empty());
 }
@@ -472,8 +448,8 @@ async fn a_disabled_secret_gets_its_unverified_update_written() {
     api.create("flow-off", "v1", "old-off").await;
     api.ok("DisableSecret", json!({"SecretName": "flow-off"}))
         .await;
-    let p = Project::new(&emu);
-    p.write(
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config(
         "",
         r#"
 secret "off" {
@@ -484,13 +460,8 @@ secret "off" {
 "#,
     );
     let out = p.run(["apply", "--auto-approve"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("Apply complete! Secrets: 0 created, 1 updated, 0 unchanged."),
-        "{}",
-        out.stdout
-    );
+    out.assert_success()
+        .assert_stdout_contains("Apply complete! Secrets: 0 created, 1 updated, 0 unchanged.");
     let status = api
         .ok("DescribeSecret", json!({"SecretName": "flow-off"}))
         .await;
@@ -506,19 +477,18 @@ async fn json_format_with_nothing_to_apply_is_still_a_json_stream_closed_by_an_a
     // directory without changes closed with the plan's summary (operation "plan").
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["apply", "--auto-approve"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
     let out = p.run(["plan", "--out", "empty.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
 
     for args in [
         vec!["apply", "--auto-approve", "--format", "json"],
         vec!["apply", "empty.ssmplan", "--format", "json"],
     ] {
         let out = p.run(args.clone());
-        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        out.assert_success();
         let lines = json_lines(&out.stdout);
         assert_eq!(lines.first().unwrap()["type"], "version", "{args:?}");
         let last = lines.last().unwrap();
@@ -539,8 +509,8 @@ async fn json_format_with_nothing_to_apply_is_still_a_json_stream_closed_by_an_a
 async fn secrets_created_by_someone_else_since_the_plan_are_refused_unless_they_hold_the_plan_s_content()
  {
     let emu = TestEmulator::start();
-    let p = Project::new(&emu);
-    p.write(
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config(
         "",
         r#"
 secret "same" {
@@ -557,43 +527,34 @@ secret "other" {
 "#,
     );
     let out = p.run(["plan", "--out", "p.ssmplan"]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
+    seed_secrets(
+        &emu,
+        &[
+            ("race-same", "v1", "same-canary2b7e"),
+            ("race-other", "v1", "theirs"),
+        ],
+    )
+    .await;
     let api = emu.api();
-    api.create("race-same", "v1", "same-canary2b7e").await;
-    api.create("race-other", "v1", "theirs").await;
 
     let out = p.run(["apply", "p.ssmplan"]);
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains(
-            "secret.other: refused, changed outside ssmform since the plan: the version now exists with other content"
-        ),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(
-            "Apply failed! Secrets: 0 created, 0 updated, 1 unchanged, 1 failed, 0 skipped."
-        ),
-        "{}",
-        out.stdout
+    out.assert_exit(1).assert_stdout_contains("secret.other: refused, changed outside ssmform since the plan: the version now exists with other content");
+    out.assert_stdout_contains(
+        "Apply failed! Secrets: 0 created, 0 updated, 1 unchanged, 1 failed, 0 skipped.",
     );
     assert_eq!(value(&api, "race-other").await, "theirs");
     let lines = journal_lines(&p.journal());
-    assert!(
-        crate::apply_common::journal_intents(&lines).is_empty(),
-        "nothing was written"
-    );
+    assert!(journal_intents(&lines).is_empty(), "nothing was written");
 }
 
 #[tokio::test]
 async fn a_targeted_apply_writes_the_target_and_what_it_depends_on_only() {
     let emu = TestEmulator::start();
     seed(&emu).await;
-    let p = Project::new(&emu);
-    p.write("", CONFIG);
+    let p = flow_workspace(&emu);
     let out = p.run(["apply", "--auto-approve", "--target", "secret.c"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
     let api = emu.api();
     assert_eq!(value(&api, "flow-a").await, "alpha-canary3e1f9a");
     assert_eq!(value(&api, "flow-c").await, "charlie:alpha-canary3e1f9a");
@@ -609,8 +570,8 @@ async fn a_targeted_apply_writes_the_target_and_what_it_depends_on_only() {
 #[tokio::test]
 async fn a_saved_plan_applies_from_another_working_directory_and_names_missing_variables() {
     let emu = TestEmulator::start();
-    let p = Project::new(&emu);
-    p.write(
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config(
         "",
         r#"
 variable "token" {
@@ -635,32 +596,25 @@ secret "t" {
         "--out",
         &plan_file,
     ]);
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
 
     // From elsewhere without the variable: refused, and the error says which inputs the plan had.
     let elsewhere = tempfile::tempdir().unwrap();
-    let out = p
-        .ssmform(["apply", plan_file.as_str()])
-        .current_dir(elsewhere.path())
-        .run();
-    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("was made with the variables token"),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.stderr.contains("wd-canary-4411"), "{}", out.stderr);
+    let out = p.run_in(elsewhere.path(), ["apply", plan_file.as_str()]);
+    let leaks = Leaks::new(["wd-canary-4411"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("was made with the variables token")
+        .assert_no_leak(&leaks);
 
     // With it: the configuration is found where the plan was made, and applied.
-    let out = p
-        .ssmform(["apply", plan_file.as_str(), "--var", "token=wd-canary-4411"])
-        .current_dir(elsewhere.path())
-        .run();
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stderr.contains("Using the configuration in"),
-        "{}",
-        out.stderr
+    let out = p.run_in(
+        elsewhere.path(),
+        ["apply", plan_file.as_str(), "--var", "token=wd-canary-4411"],
     );
+    out.assert_success()
+        .assert_stderr_contains("Using the configuration in")
+        .assert_no_leak(&leaks);
     assert_eq!(value(&emu.api(), "wd-token").await, "wd-canary-4411");
+    p.assert_no_leak_in_files(&leaks);
+    leaks.assert_tree_clean(plans.path(), |_| false);
 }

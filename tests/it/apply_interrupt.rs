@@ -8,11 +8,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::apply_common::{
-    Declared, Project, Running, assert_no_plaintext, count_lines, create_all, hcl, journal_intents,
-    journal_lines, journal_outcomes, many, value, wait_until,
+use crate::support::apply::{
+    Declared, count_lines, hcl, journal_intents, journal_lines, journal_outcomes, leaks_of, many,
+    seed_of, value,
 };
-use crate::harness::TestEmulator;
+use crate::support::{Running, TestEmulator, Workspace, wait_until};
 use ssmform::emulator::Action;
 
 const SLOW: &str = "  rate_limits = { UpdateSecret = 20 }";
@@ -49,8 +49,8 @@ fn assert_paced_at_20(emu: &TestEmulator) {
 }
 
 /// Start `apply --auto-approve` and wait until its journal shows `outcomes` outcome lines.
-fn start_and_wait_for(p: &Project, outcomes: usize) -> (Running, std::path::PathBuf) {
-    let run = Running::start(&p.ssmform(["apply", "--auto-approve"]));
+fn start_and_wait_for(p: &Workspace, outcomes: usize) -> (Running, std::path::PathBuf) {
+    let run = p.start(["apply", "--auto-approve"]);
     let mut journal = None;
     wait_until("the journal", PATIENCE, || {
         journal = p.journals().into_iter().next();
@@ -68,14 +68,16 @@ async fn killed_halfway_the_journal_is_well_formed_a_new_plan_shows_exactly_what
  {
     let emu = TestEmulator::unlimited();
     let secrets = many("kill", 200, "new");
-    create_all(&emu.api(), &secrets, |s| format!("old-{}", s.name)).await;
-    let p = Project::new(&emu);
-    p.write(SLOW, &hcl(&secrets));
+    seed_of(&secrets, |s| format!("old-{}", s.name))
+        .write(&emu)
+        .await;
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config(SLOW, &hcl(&secrets));
 
     let (run, journal) = start_and_wait_for(&p, 40);
     run.signal("KILL");
     let killed = run.wait();
-    assert_eq!(killed.code, None, "killed by a signal");
+    killed.assert_killed();
 
     // The journal: every line parses (a torn last line is allowed), no run_end, every outcome
     // follows its intent, and nothing in it is a secret.
@@ -95,11 +97,9 @@ async fn killed_halfway_the_journal_is_well_formed_a_new_plan_shows_exactly_what
             _ => {}
         }
     }
-    assert_no_plaintext(
-        "the journal",
-        &std::fs::read_to_string(&journal).unwrap(),
-        &secrets,
-    );
+    let leaks = leaks_of(&secrets);
+    leaks.assert_absent("the journal", std::fs::read(&journal).unwrap());
+    killed.assert_no_leak(&leaks);
 
     // What the journal says against what the emulator holds.
     let made = done(&emu, &secrets).await;
@@ -130,33 +130,38 @@ async fn killed_halfway_the_journal_is_well_formed_a_new_plan_shows_exactly_what
     assert_eq!(p.planned(), missing);
 
     // A second apply converges. (Without the slowing limit: only the first run had to be slow.)
-    p.write("", &hcl(&secrets));
+    p.write_config("", &hcl(&secrets));
     let out = p.run(["apply", "--auto-approve"]);
-    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    out.assert_success().assert_no_leak(&leaks);
     let expected = format!(
         "Apply complete! Secrets: 0 created, {} updated, {} unchanged.",
         missing.len(),
         200 - missing.len()
     );
-    assert!(out.stdout.contains(&expected), "{}", out.stdout);
+    out.assert_stdout_contains(&expected);
     assert_eq!(done(&emu, &secrets).await, addresses(&secrets));
     let plan = p.run(["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, Some(0), "{}", plan.stdout);
+    plan.assert_success();
+    // The first run's journal (torn by the kill) and the second's hold no plaintext either.
+    assert_eq!(p.journals().len(), 2);
+    p.assert_no_leak_in_files(&leaks);
 }
 
 /// Interrupt an apply of 80 updates with `signal` and check the orderly stop.
 async fn interrupted_by(signal: &str, prefix: &str) {
     let emu = TestEmulator::unlimited();
     let secrets = many(prefix, 80, "new");
-    create_all(&emu.api(), &secrets, |s| format!("old-{}", s.name)).await;
-    let p = Project::new(&emu);
-    p.write(SLOW, &hcl(&secrets));
+    seed_of(&secrets, |s| format!("old-{}", s.name))
+        .write(&emu)
+        .await;
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config(SLOW, &hcl(&secrets));
 
     let (run, journal) = start_and_wait_for(&p, 15);
     run.signal(signal);
     let out = run.wait();
-    assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("Interrupt received"), "{}", out.stderr);
+    out.assert_exit(130)
+        .assert_stderr_contains("Interrupt received");
 
     // In-flight requests finished: every intent has its outcome, the run's end is journalled.
     let lines = journal_lines(&journal);
@@ -181,8 +186,10 @@ async fn interrupted_by(signal: &str, prefix: &str) {
         made.len(),
         80 - made.len()
     );
-    assert!(out.stdout.contains(&summary), "{}", out.stdout);
-    assert_no_plaintext("output", &format!("{}{}", out.stdout, out.stderr), &secrets);
+    out.assert_stdout_contains(&summary);
+    let leaks = leaks_of(&secrets);
+    out.assert_no_leak(&leaks);
+    p.assert_no_leak_in_files(&leaks);
 
     assert_paced_at_20(&emu);
 
@@ -207,17 +214,19 @@ async fn a_second_interrupt_exits_at_once_and_the_journal_still_accounts_for_eve
     // finish, so the second interrupt lands while they wait.
     let emu = TestEmulator::unlimited();
     let secrets = many("twice", 30, "new");
-    create_all(&emu.api(), &secrets, |s| format!("old-{}", s.name)).await;
-    let p = Project::new(&emu);
-    p.write("  rate_limits = { UpdateSecret = 2 }", &hcl(&secrets));
+    seed_of(&secrets, |s| format!("old-{}", s.name))
+        .write(&emu)
+        .await;
+    let p = Workspace::new(&emu).in_config_dir();
+    p.write_config("  rate_limits = { UpdateSecret = 2 }", &hcl(&secrets));
 
     let (run, journal) = start_and_wait_for(&p, 2);
     run.signal("INT");
     std::thread::sleep(Duration::from_millis(200));
     run.signal("INT");
     let out = run.wait();
-    assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("Second interrupt"), "{}", out.stderr);
+    out.assert_exit(130)
+        .assert_stderr_contains("Second interrupt");
     assert!(
         !out.stdout.contains("Apply interrupted!"),
         "no orderly summary: it exited at once\n{}",

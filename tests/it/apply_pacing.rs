@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use ssmform::emulator::{Action, EmulatorConfig, RateLimits, StatsSnapshot};
 
-use crate::apply_common::{Declared, Project, hcl, many, seed_store, store_in, value};
-use crate::harness::{Output, TestEmulator, temp_dir};
+use crate::support::apply::{Declared, hcl, many, seed_of, store_in, value};
+use crate::support::{Output, TestEmulator, Workspace, temp_dir};
 
 /// Every action's calls, throttles and busiest second.
 fn figures(s: &StatsSnapshot) -> String {
@@ -66,24 +66,26 @@ impl Scenario {
         let db = store_in(store.path());
         let existing = many("pace-upd", self.updates, "new");
         let missing = many("pace-new", self.creates, "made");
-        seed_store(&db, &existing, |s| format!("old-{}", s.name)).await;
+        seed_of(&existing, |s| format!("old-{}", s.name))
+            .write_store(&db)
+            .await;
         let emu = TestEmulator::with(EmulatorConfig {
             db: Some(db),
             rate_limits: self.limits.clone(),
             ..EmulatorConfig::default()
         });
-        let p = Project::new(&emu);
-        p.write(
+        let p = Workspace::new(&emu).in_config_dir();
+        p.write_config(
             self.provider_extra,
             &format!("{}\n{}", hcl(&existing), hcl(&missing)),
         );
         let out = p.run(["apply", "--auto-approve"]);
-        assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+        out.assert_success();
         let summary = format!(
             "Apply complete! Secrets: {} created, {} updated, 0 unchanged.",
             self.creates, self.updates
         );
-        assert!(out.stdout.contains(&summary), "{}", out.stdout);
+        out.assert_stdout_contains(&summary);
         Run {
             out,
             stats: emu.stats(),

@@ -1,33 +1,12 @@
 //! The `validate`, `graph` and `fmt` commands, run as the real binary.
 
-use std::process::{Command, Output};
+use crate::support::config::{FIXTURES, temp_config};
+use crate::support::{Leaks, Ssmform, assert_no_leak};
 
-use super::config_support::{FIXTURES, temp_config};
-
-fn ssmform(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ssmform"));
-    c.args(args)
-        .env_remove("NO_COLOR")
-        .env_remove("SSMFORM_LOG");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SSMFORM_VAR_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-fn run(c: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = c.output().expect("run ssmform");
-    (
-        status.code().expect("exit code"),
-        String::from_utf8(stdout).expect("UTF-8 stdout"),
-        String::from_utf8(stderr).expect("UTF-8 stderr"),
-    )
+/// A run in the machine's environment, scrubbed, with `NO_COLOR` unset: colour is only ever
+/// decided by whether the stream is a terminal.
+fn ssmform(args: &[&str]) -> Ssmform {
+    Ssmform::new(args.iter().copied()).colour_allowed()
 }
 
 const VALID: &str = "provider \"tencentcloud\" {\n  endpoint = \"local\"\n}\n\nvariable \"password\" {\n  sensitive = true\n}\n\nsecret \"db\" {\n  secret_name   = \"db\"\n  version_id    = \"v1\"\n  secret_string = var.password\n}\n\nsecret \"url\" {\n  secret_name   = \"url\"\n  version_id    = \"v1\"\n  secret_string = \"postgres://app:${secret.db.secret_string}@db/app\"\n}\n";
@@ -35,37 +14,35 @@ const VALID: &str = "provider \"tencentcloud\" {\n  endpoint = \"local\"\n}\n\nv
 #[test]
 fn validate_accepts_a_valid_configuration() {
     let dir = temp_config(&[("main.hcl", VALID)]);
-    let (code, out, err) = run(ssmform(&["validate"]).arg(dir.path()));
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(err, "");
+    let out = ssmform(&["validate"]).path_arg(dir.path()).run();
+    out.assert_success().assert_stderr_eq("");
     assert!(
-        out.starts_with(
+        out.stdout.starts_with(
             "Success! The configuration is valid: 2 secrets, 0 checked now, 2 at plan time"
         ),
-        "{out}"
+        "{}",
+        out.report()
     );
-    let (code, out, _) = run(ssmform(&["validate", "--var", "password=pw"]).arg(dir.path()));
-    assert_eq!(code, 0);
-    assert_eq!(out, "Success! The configuration is valid: 2 secrets.\n");
+    ssmform(&["validate", "--var", "password=pw"])
+        .path_arg(dir.path())
+        .run()
+        .assert_success()
+        .assert_stdout_eq("Success! The configuration is valid: 2 secrets.\n");
 }
 
 #[test]
 fn validate_reports_rustc_style_diagnostics_on_stderr_without_colour() {
     let dir = format!("{FIXTURES}/invalid/undeclared_variable_with_suggestion");
-    let (code, out, err) = run(&mut ssmform(&["validate", &dir]));
-    assert_eq!(code, 1);
-    assert_eq!(out, "");
-    assert!(
-        err.contains(&format!(
+    ssmform(&["validate", &dir])
+        .run()
+        .assert_exit(1)
+        .assert_stdout_eq("")
+        .assert_stderr_contains(&format!(
             "error: there is no variable `evn`\n  --> {dir}/main.hcl:10:30\n"
-        )),
-        "{err}"
-    );
-    assert!(err.contains("= help: did you mean var.env?"), "{err}");
-    assert!(
-        !err.contains('\x1b'),
-        "no colour when stderr is not a terminal"
-    );
+        ))
+        .assert_stderr_contains("= help: did you mean var.env?")
+        // No colour when stderr is not a terminal.
+        .assert_stderr_not_contains("\x1b");
 }
 
 #[test]
@@ -74,18 +51,19 @@ fn validate_runs_in_the_current_directory_by_default() {
         "main.hcl",
         "provider \"tencentcloud\" {}\nlocals {\n  x = nope\n}\n",
     )]);
-    let (code, _, err) = run(ssmform(&["validate"]).current_dir(dir.path()));
-    assert_eq!(code, 1);
-    assert!(err.contains(" --> main.hcl:3:7\n"), "{err}");
+    ssmform(&["validate"])
+        .current_dir(dir.path())
+        .run()
+        .assert_exit(1)
+        .assert_stderr_contains(" --> main.hcl:3:7\n");
 }
 
 #[test]
 fn validate_json_lists_every_diagnostic_with_its_position() {
     let dir = format!("{FIXTURES}/invalid/invalid_provider_settings");
-    let (code, out, err) = run(&mut ssmform(&["validate", "--format", "json", &dir]));
-    assert_eq!(code, 1);
-    assert_eq!(err, "");
-    let json: serde_json::Value = serde_json::from_str(&out).expect("JSON on stdout");
+    let out = ssmform(&["validate", "--format", "json", &dir]).run();
+    out.assert_exit(1).assert_stderr_eq("");
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
     assert_eq!(json["valid"], false);
     assert_eq!(json["error_count"], 6);
     assert_eq!(json["warning_count"], 1);
@@ -98,9 +76,11 @@ fn validate_json_lists_every_diagnostic_with_its_position() {
         assert!(d["line"].as_u64().unwrap() >= 2 && d["column"].as_u64().unwrap() >= 1);
     }
     let dir = temp_config(&[("main.hcl", VALID)]);
-    let (code, out, _) = run(ssmform(&["validate", "--format", "json"]).arg(dir.path()));
-    assert_eq!(code, 0);
-    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let out = ssmform(&["validate", "--format", "json"])
+        .path_arg(dir.path())
+        .run();
+    out.assert_success();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["valid"], true);
     assert_eq!(json["diagnostics"], serde_json::json!([]));
     assert_eq!(json["secrets"], 2);
@@ -110,15 +90,16 @@ fn validate_json_lists_every_diagnostic_with_its_position() {
 fn validate_needs_no_network_no_credentials_and_writes_nothing() {
     let dir = temp_config(&[("main.hcl", VALID)]);
     let home = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(ssmform(&["validate", "--var", "password=pw"])
-        .arg(dir.path())
-        .env_clear()
-        .env("HOME", home.path())
+    let out = ssmform(&["validate", "--var", "password=pw"])
+        .path_arg(dir.path())
+        .clean_env()
+        .env("HOME", home.path().to_string_lossy())
         // Any attempt to reach the network through a proxy would fail.
         .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("HTTP_PROXY", "http://127.0.0.1:9"));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("Success!"), "{out}");
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .run();
+    out.assert_success();
+    assert!(out.stdout.starts_with("Success!"), "{}", out.report());
     let entries: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -140,20 +121,21 @@ fn variables_come_from_the_environment_and_value_files() {
         ),
         ("x.auto.vars.hcl", "s = \"from-file\"\n"),
     ]);
-    let (code, out, err) = run(ssmform(&["validate"])
-        .arg(dir.path())
-        .env("SSMFORM_VAR_n", "12"));
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "Success! The configuration is valid: 1 secret.\n");
-    let (code, _, err) = run(ssmform(&["validate"])
-        .arg(dir.path())
-        .env("SSMFORM_VAR_n", "twelve"));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("the value of variable `n` from SSMFORM_VAR_n does not match its type number"),
-        "{err}"
+    ssmform(&["validate"])
+        .path_arg(dir.path())
+        .env("SSMFORM_VAR_n", "12")
+        .run()
+        .assert_success()
+        .assert_stdout_eq("Success! The configuration is valid: 1 secret.\n");
+    let out = ssmform(&["validate"])
+        .path_arg(dir.path())
+        .env("SSMFORM_VAR_n", "twelve")
+        .run();
+    out.assert_exit(1).assert_stderr_contains(
+        "the value of variable `n` from SSMFORM_VAR_n does not match its type number",
     );
-    assert!(!err.contains("twelve"), "values are never shown: {err}");
+    // Values are never shown.
+    assert_no_leak("validate's output", out.stdout + &out.stderr, &["twelve"]);
 }
 
 #[test]
@@ -165,43 +147,46 @@ fn secrets_never_appear_in_any_output() {
             "provider \"tencentcloud\" {{}}\nvariable \"pw\" {{\n  type      = number\n  sensitive = true\n}}\nsecret \"a\" {{\n  secret_name   = \"a\"\n  version_id    = \"v1\"\n  secret_string = \"{CANARY}\" + var.pw\n  sensitive     = false\n}}\nsecret \"b\" {{\n  secret_name   = \"b\"\n  version_id    = \"v1\"\n  secret_binary = \"{CANARY}\"\n}}\n"
         ),
     )]);
+    let leaks = Leaks::new([CANARY]);
     for format in ["text", "json"] {
-        let (code, out, err) = run(ssmform(&["validate", "--format", format])
-            .arg(dir.path())
-            .env("SSMFORM_VAR_pw", CANARY));
-        assert_eq!(code, 1);
-        assert!(!out.contains(CANARY) && !err.contains(CANARY), "{out}{err}");
+        let out = ssmform(&["validate", "--format", format])
+            .path_arg(dir.path())
+            .env("SSMFORM_VAR_pw", CANARY)
+            .run();
+        out.assert_exit(1).assert_no_leak(&leaks);
         assert!(
-            out.contains("sensitive = false") || err.contains("sensitive = false"),
-            "{out}{err}"
+            out.stdout.contains("sensitive = false") || out.stderr.contains("sensitive = false"),
+            "{}",
+            out.report()
         );
     }
+    // Nor does any file validation left behind (the configuration itself holds the canary).
+    leaks.assert_tree_clean(dir.path(), |p| p.ends_with("main.hcl"));
 }
 
 #[test]
 fn graph_prints_every_node_and_the_waves() {
     let dir = temp_config(&[("main.hcl", VALID)]);
-    let (code, out, err) = run(ssmform(&["graph"]).arg(dir.path()));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("digraph ssmform {\n"), "{out}");
-    for node in ["\"var.password\"", "\"secret.db\"", "\"secret.url\""] {
-        assert!(out.contains(node), "{node} in {out}");
-    }
-    assert!(out.contains("label = \"wave 1\""), "{out}");
+    let out = ssmform(&["graph"]).path_arg(dir.path()).run();
+    out.assert_success();
     assert!(
-        out.contains("\"secret.url\" [shape = box, label = \"secret.url\\nwave 2\"]"),
-        "{out}"
+        out.stdout.starts_with("digraph ssmform {\n"),
+        "{}",
+        out.report()
     );
-    assert!(out.contains("\"secret.url\" -> \"secret.db\";"), "{out}");
-    let (code, _, err) = run(&mut ssmform(&[
+    for node in ["\"var.password\"", "\"secret.db\"", "\"secret.url\""] {
+        out.assert_stdout_contains(node);
+    }
+    out.assert_stdout_contains("label = \"wave 1\"")
+        .assert_stdout_contains("\"secret.url\" [shape = box, label = \"secret.url\\nwave 2\"]")
+        .assert_stdout_contains("\"secret.url\" -> \"secret.db\";");
+    ssmform(&[
         "graph",
         &format!("{FIXTURES}/invalid/cycle_between_secrets"),
-    ]));
-    assert_eq!(code, 1);
-    assert!(
-        err.contains("dependency cycle: secret.a → secret.b → secret.c → secret.a"),
-        "{err}"
-    );
+    ])
+    .run()
+    .assert_exit(1)
+    .assert_stderr_contains("dependency cycle: secret.a → secret.b → secret.c → secret.a");
 }
 
 #[test]
@@ -212,10 +197,12 @@ fn fmt_check_lists_files_and_fmt_rewrites_them() {
         ("b.hcl", "locals {\n  ok = 1\n}\n"),
         ("c.auto.vars.hcl", "x=1\n"),
     ]);
-    let (code, out, _) = run(ssmform(&["fmt", "--check"]).arg(dir.path()));
-    assert_eq!(code, 1);
     let d = dir.path().display();
-    assert_eq!(out, format!("{d}/a.hcl\n{d}/c.auto.vars.hcl\n"));
+    ssmform(&["fmt", "--check"])
+        .path_arg(dir.path())
+        .run()
+        .assert_exit(1)
+        .assert_stdout_eq(&format!("{d}/a.hcl\n{d}/c.auto.vars.hcl\n"));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("a.hcl")).unwrap(),
         messy,
@@ -231,9 +218,11 @@ fn fmt_check_lists_files_and_fmt_rewrites_them() {
         )
         .unwrap();
     }
-    let (code, out, _) = run(ssmform(&["fmt"]).arg(dir.path()));
-    assert_eq!(code, 0);
-    assert_eq!(out, format!("{d}/a.hcl\n{d}/c.auto.vars.hcl\n"));
+    ssmform(&["fmt"])
+        .path_arg(dir.path())
+        .run()
+        .assert_success()
+        .assert_stdout_eq(&format!("{d}/a.hcl\n{d}/c.auto.vars.hcl\n"));
     assert_eq!(
         std::fs::read_to_string(dir.path().join("a.hcl")).unwrap(),
         "locals {\n  a   = 1\n  bbb = 2\n}\n"
@@ -251,18 +240,23 @@ fn fmt_check_lists_files_and_fmt_rewrites_them() {
             .mode();
         assert_eq!(mode & 0o777, 0o640, "permissions are kept");
     }
-    let (code, out, _) = run(ssmform(&["fmt", "--check"]).arg(dir.path()));
-    assert_eq!((code, out.as_str()), (0, ""));
+    ssmform(&["fmt", "--check"])
+        .path_arg(dir.path())
+        .run()
+        .assert_success()
+        .assert_stdout_eq("");
 }
 
 #[test]
 fn fmt_changes_nothing_when_a_file_has_a_syntax_error() {
     let messy = "locals {\na=1\n}\n";
     let dir = temp_config(&[("a.hcl", messy), ("b.hcl", "locals {\n  x = \n}\n")]);
-    let (code, out, err) = run(ssmform(&["fmt"]).arg(dir.path()));
-    assert_eq!(code, 1);
-    assert_eq!(out, "");
-    assert!(err.contains("b.hcl:2:"), "{err}");
+    ssmform(&["fmt"])
+        .path_arg(dir.path())
+        .run()
+        .assert_exit(1)
+        .assert_stdout_eq("")
+        .assert_stderr_contains("b.hcl:2:");
     assert_eq!(
         std::fs::read_to_string(dir.path().join("a.hcl")).unwrap(),
         messy
@@ -271,15 +265,17 @@ fn fmt_changes_nothing_when_a_file_has_a_syntax_error() {
 
 #[test]
 fn a_missing_directory_is_an_error_naming_it() {
-    let (code, out, err) = run(&mut ssmform(&["validate", "/nonexistent/ssmform-config"]));
-    assert_eq!((code, out.as_str()), (1, ""));
+    let out = ssmform(&["validate", "/nonexistent/ssmform-config"]).run();
+    out.assert_exit(1).assert_stdout_eq("");
     assert!(
-        err.starts_with(
+        out.stderr.starts_with(
             "error: cannot read the configuration directory /nonexistent/ssmform-config:"
         ),
-        "{err}"
+        "{}",
+        out.report()
     );
-    let (code, _, err) = run(&mut ssmform(&["fmt", "/nonexistent/ssmform-config"]));
-    assert_eq!(code, 1);
-    assert!(err.contains("/nonexistent/ssmform-config"), "{err}");
+    ssmform(&["fmt", "/nonexistent/ssmform-config"])
+        .run()
+        .assert_exit(1)
+        .assert_stderr_contains("/nonexistent/ssmform-config");
 }

@@ -9,7 +9,8 @@
 
 use ssmform::term::Paint;
 
-use super::config_support::{FIXTURES, Fixture, snapshot_settings};
+use crate::support::assert_no_leak;
+use crate::support::config::{FIXTURES, Fixture, snapshot_settings};
 
 fn check(name: &str) {
     let fixture = Fixture::new(format!("{FIXTURES}/invalid/{name}"));
@@ -24,11 +25,8 @@ fn check(name: &str) {
         }
     }
     let json = diags.to_json().to_string();
-    for shown in [&text, &json] {
-        assert!(
-            !shown.to_ascii_uppercase().contains("CANARY"),
-            "{name}: a secret value is shown:\n{shown}"
-        );
+    for (what, shown) in [("text", &text), ("JSON", &json)] {
+        assert_no_leak(&format!("{name}: {what}"), shown, &["CANARY"]);
     }
     snapshot_settings().bind(|| {
         insta::assert_snapshot!(format!("config__invalid__{name}"), text);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ssmform::config::fmt::format_source;
 
-use super::config_support::{FIXTURES, snapshot_settings};
+use crate::support::config::{FIXTURES, snapshot_settings};
 
 fn format(text: &str) -> String {
     format_source(Path::new("t.hcl"), text).unwrap_or_else(|d| panic!("{d}"))

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use ssmform::config::{DataValues, Mode, fmt};
 use ssmform::term::Paint;
 
-use super::config_support::{FIXTURES, Fixture, temp_config};
+use crate::support::config::{FIXTURES, Fixture, temp_config};
 
 /// How secret `i` depends on an earlier secret `j`.
 #[derive(Clone, Copy, Debug)]

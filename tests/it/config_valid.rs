@@ -9,7 +9,7 @@ use ssmform::config::{DataValues, Endpoint, Mode, Severity};
 use ssmform::secret::{SecretContent, SecretValue};
 use ssmform::term::Paint;
 
-use super::config_support::{FIXTURES, Fixture, temp_config};
+use crate::support::config::{FIXTURES, Fixture, temp_config};
 
 const FULL: &str = "tests/fixtures/config/valid/full";
 

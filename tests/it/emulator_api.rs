@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use ssmform::emulator::{MAX_CONTENT_BYTES, MAX_SECRETS_PER_REGION};
 use ssmform::ssm::sign_legacy::LegacyMethod;
 
-use crate::harness::{Api, TestEmulator};
+use crate::support::{Api, TestEmulator};
 
 /// Everything a client can observe of the store: every secret's metadata, versions and values.
 pub async fn store_state(api: &Api) -> Value {
@@ -441,7 +441,7 @@ async fn protocol_errors_have_their_codes() {
 
     // Method, path and size.
     let url = format!("http://{}/", api.addr());
-    let r = crate::harness::Reply::read(api.client().put(&url).send().await.unwrap()).await;
+    let r = crate::support::Reply::read(api.client().put(&url).send().await.unwrap()).await;
     r.err("UnsupportedProtocol");
     let r = api
         .client()

@@ -6,7 +6,7 @@ use ssmform::emulator::{Credential, EmulatorConfig, RateLimits};
 use ssmform::ssm::sign_legacy::LegacyMethod;
 
 use crate::emulator_api::store_state;
-use crate::harness::{Api, RawRequest, TestEmulator};
+use crate::support::{Api, RawRequest, TestEmulator};
 
 fn create_body() -> serde_json::Value {
     json!({"SecretName": "intruder", "SecretString": "x"})
@@ -193,7 +193,7 @@ async fn malformed_authorization_headers_are_invalid_authorization() {
         .send()
         .await
         .unwrap();
-    crate::harness::Reply::read(r)
+    crate::support::Reply::read(r)
         .await
         .err("AuthFailure.InvalidAuthorization");
     assert_eq!(store_state(&api).await, before);
@@ -325,7 +325,7 @@ async fn legacy_signatures_are_verified() {
         .send()
         .await
         .unwrap();
-    let msg = crate::harness::Reply::read(r).await.err("MissingParameter");
+    let msg = crate::support::Reply::read(r).await.err("MissingParameter");
     assert!(msg.contains("`Signature`"), "{msg}");
     let r = api
         .client()
@@ -333,7 +333,7 @@ async fn legacy_signatures_are_verified() {
         .send()
         .await
         .unwrap();
-    let msg = crate::harness::Reply::read(r).await.err("MissingParameter");
+    let msg = crate::support::Reply::read(r).await.err("MissingParameter");
     assert!(msg.contains("`Action`"), "{msg}");
 }
 
@@ -373,7 +373,7 @@ async fn tampered_legacy_values_are_signature_failures() {
         .send()
         .await
         .unwrap();
-    crate::harness::Reply::read(r)
+    crate::support::Reply::read(r)
         .await
         .err("AuthFailure.SignatureFailure");
     assert_eq!(store_state(&api).await, before);
@@ -385,7 +385,7 @@ async fn tampered_legacy_values_are_signature_failures() {
         .send()
         .await
         .unwrap();
-    crate::harness::Reply::read(r).await.ok();
+    crate::support::Reply::read(r).await.ok();
 }
 
 #[tokio::test]

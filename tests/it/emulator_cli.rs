@@ -3,12 +3,12 @@
 use serde_json::json;
 use ssmform::emulator::{Credential, DEV_SECRET_ID, DEV_SECRET_KEY};
 
-use crate::harness::{Api, SpawnedEmulator, Ssmform, temp_dir};
+use crate::support::{Api, SpawnedEmulator, Ssmform, assert_no_leak, temp_dir};
 
 #[test]
 fn help_documents_every_flag() {
     let out = Ssmform::new(["emulator", "--help"]).run();
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    out.assert_success();
     for flag in [
         "--listen",
         "--db",
@@ -63,7 +63,7 @@ async fn given_credentials_are_used_and_the_key_is_never_printed() {
     ]);
     let banner = emu.banner.join("\n");
     assert!(banner.contains("export TENCENTCLOUD_SECRET_ID=AKIDmine"));
-    assert!(!banner.contains("canary-key-7f3e"), "{banner}");
+    assert_no_leak("the banner", &banner, &["canary-key-7f3e"]);
     assert!(banner.contains("UpdateSecret 20/s"), "{banner}");
     let api = Api::for_addr(emu.addr, &Credential::new("AKIDmine", "canary-key-7f3e"));
     api.ok("GetServiceStatus", json!({})).await;
@@ -76,7 +76,7 @@ async fn given_credentials_are_used_and_the_key_is_never_printed() {
     .await;
     let (code, stderr) = emu.terminate();
     assert_eq!(code, Some(0));
-    assert!(!stderr.contains("canary-key-7f3e"));
+    assert_no_leak("the emulator's stderr", &stderr, &["canary-key-7f3e"]);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn bad_flags_are_clear_errors() {
             run = run.arg(*a);
         }
         let out = run.run();
-        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        out.assert_exit(2);
         assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
     }
 }
@@ -108,8 +108,7 @@ fn an_address_in_use_is_an_error_with_exit_1() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = Ssmform::new(["emulator", "--listen", &addr]).run();
-    assert_eq!(out.code, Some(1));
-    assert!(out.stderr.contains(&addr), "{}", out.stderr);
+    out.assert_exit(1).assert_stderr_contains(&addr);
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use ssmform::ssm::{
     Tag, TagFilter, TransportKind, UpdateSecretRequest,
 };
 
-use crate::harness::{REGION, TestEmulator};
+use crate::support::{REGION, TestEmulator};
 
 fn client_for(emu: &TestEmulator) -> Client {
     client_with(emu, ClientConfig::new(emu.endpoint(), REGION))

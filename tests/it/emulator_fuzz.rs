@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use ssmform::emulator::Action;
 
-use crate::harness::{Api, Reply, TestEmulator};
+use crate::support::{Api, Reply, TestEmulator};
 
 fn action_name() -> impl Strategy<Value = String> {
     prop_oneof![

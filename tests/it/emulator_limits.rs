@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use ssmform::emulator::{Action, EmulatorConfig, FaultSpec, RateLimits};
 
-use crate::harness::{Api, Reply, TestEmulator};
+use crate::support::{Api, Reply, TestEmulator};
 
 async fn burst(api: &Api, action: &str, body: serde_json::Value, n: usize) -> Vec<Reply> {
     let mut set = tokio::task::JoinSet::new();

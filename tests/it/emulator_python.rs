@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use ssmform::emulator::Action;
 
-use crate::harness::{REGION, TestEmulator, temp_dir};
+use crate::support::{REGION, TestEmulator, temp_dir};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 

@@ -5,7 +5,7 @@ use serde_json::json;
 use ssmform::emulator::{Credential, EmulatorConfig, RateLimits};
 
 use crate::emulator_api::store_state;
-use crate::harness::{Api, SpawnedEmulator, TestEmulator, temp_dir};
+use crate::support::{Api, SpawnedEmulator, TestEmulator, temp_dir};
 
 fn on_disk(path: &std::path::Path) -> EmulatorConfig {
     EmulatorConfig {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use ssmform::cli::Cli;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::harness::{Output, Ssmform, temp_dir};
+use crate::support::{Leaks, Output, Ssmform, temp_dir};
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
@@ -48,17 +48,6 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn path_str(p: &Path) -> String {
     p.to_str().expect("UTF-8 temp path").to_string()
-}
-
-#[track_caller]
-fn expect_code(out: &Output, code: i32, what: &str) {
-    assert_eq!(
-        out.code,
-        Some(code),
-        "{what}: exit code\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 /// The summary line (`Plan: ...` or `Apply complete! ...`) that starts with `prefix`.
@@ -207,7 +196,7 @@ fn every_example_uses_the_embedded_emulator_and_is_formatted() {
         );
         // `fmt --check` only reads.
         let out = Ssmform::new(["fmt", "--check"]).arg(path_str(&path)).run();
-        expect_code(&out, 0, &format!("fmt --check examples/{dir}"));
+        out.assert_success();
     }
 }
 
@@ -217,8 +206,7 @@ fn every_example_validates_offline() {
     for dir in configuration_dirs() {
         let copy = copy_example(&dir, root.path());
         let out = Ssmform::new(["validate"]).arg(path_str(&copy)).run();
-        expect_code(&out, 0, &format!("validate examples/{dir}"));
-        assert!(out.stdout.contains("Success!"), "{}", out.stdout);
+        out.assert_success().assert_stdout_contains("Success!");
         assert!(
             !copy.join(".ssmform").exists(),
             "validate is offline: it must not start the emulator for examples/{dir}"
@@ -242,13 +230,13 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         let target = format!("examples/{}", ex.dir);
         for before in ex.before {
             let out = run(&["apply", &format!("examples/{before}"), "--auto-approve"]);
-            expect_code(&out, 0, &format!("apply examples/{before}"));
+            out.assert_success();
         }
 
         let mut plan = vec!["plan", target.as_str(), "--detailed-exitcode"];
         plan.extend(ex.args);
         let out = run(&plan);
-        expect_code(&out, 2, &format!("first plan of {target} {:?}", ex.args));
+        out.assert_exit(2);
         assert_eq!(
             line_starting(&out.stdout, "Plan: "),
             format!("Plan: {} to create, 0 to update, 0 unchanged.", ex.secrets),
@@ -259,7 +247,7 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         let mut apply = vec!["apply", target.as_str(), "--auto-approve"];
         apply.extend(ex.args);
         let out = run(&apply);
-        expect_code(&out, 0, &format!("apply {target} {:?}", ex.args));
+        out.assert_success();
         assert_eq!(
             line_starting(&out.stdout, "Apply complete!"),
             format!(
@@ -269,7 +257,7 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         );
 
         let out = run(&plan);
-        expect_code(&out, 0, &format!("second plan of {target} {:?}", ex.args));
+        out.assert_success();
         assert_eq!(
             line_starting(&out.stdout, "Plan: "),
             format!("Plan: 0 to create, 0 to update, {} unchanged.", ex.secrets)
@@ -295,14 +283,11 @@ fn data_source_fails_with_its_location_until_the_upstream_secret_exists() {
     let out = Ssmform::new(["plan", "examples/data-source"])
         .current_dir(root.path())
         .run();
-    expect_code(&out, 1, "plan before the upstream secret exists");
-    assert!(
-        out.stderr
-            .contains(r#"data.ssm_secret.db_admin: cannot read secret "platform-db-admin""#),
-        "{}",
-        out.stderr
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        r#"data.ssm_secret.db_admin: cannot read secret "platform-db-admin""#,
     );
-    assert!(out.stderr.contains("main.hcl:"), "{}", out.stderr);
+    out.assert_stderr_contains("main.hcl:");
 }
 
 #[test]
@@ -325,24 +310,26 @@ fn data_source_plan_follows_an_upstream_rotation() {
             "--auto-approve",
         ],
     ] {
-        expect_code(&run(args), 0, &args.join(" "));
+        run(args).assert_success();
     }
     let out = run(&["plan", "examples/data-source", "--detailed-exitcode"]);
-    expect_code(&out, 2, "plan after the upstream rotation");
+    out.assert_exit(2);
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
         "Plan: 0 to create, 1 to update, 1 unchanged."
     );
-    assert!(
-        out.stdout
-            .contains("# secret.migrations_db_url will be updated in place")
-    );
-    for canary in ["platform-demo-password", "rotated"] {
-        assert!(
-            !out.stdout.contains(canary) && !out.stderr.contains(canary),
-            "{canary} leaked"
-        );
-    }
+    out.assert_stdout_contains("# secret.migrations_db_url will be updated in place");
+    // The default password is `platform-demo-password`, whose first word is public (the
+    // directory and the secret names start with it): the canary is the rest.
+    let leaks = Leaks::named([
+        ("default admin password", "-demo-password"),
+        ("rotated admin password", "rotated"),
+    ]);
+    out.assert_no_leak(&leaks);
+    // Nor in what the runs left behind (journals), the local store and the example aside.
+    leaks.assert_tree_clean(root.path(), |p| {
+        is_example_file(root.path(), p) || is_store(p)
+    });
 }
 
 /// The plan each README shows after a `--var` change, checked on a fresh copy.
@@ -391,11 +378,11 @@ fn readme_plans_after_a_variable_change_are_what_the_readmes_show() {
         let out = Ssmform::new(["apply", target.as_str(), "--auto-approve"])
             .current_dir(root.path())
             .run();
-        expect_code(&out, 0, &format!("apply {target}"));
+        out.assert_success();
         let mut plan = vec!["plan", target.as_str()];
         plan.extend(case.vars);
         let out = Ssmform::new(plan).current_dir(root.path()).run();
-        expect_code(&out, 0, &format!("plan {target}"));
+        out.assert_success();
         assert_eq!(line_starting(&out.stdout, "Plan: "), case.summary);
         let readme =
             std::fs::read_to_string(examples_dir().join(case.dir).join("README.md")).unwrap();
@@ -425,14 +412,9 @@ fn multi_env_without_a_variables_file_names_every_missing_variable() {
     let out = Ssmform::new(["plan", "examples/multi-env"])
         .current_dir(root.path())
         .run();
-    expect_code(&out, 1, "plan without a variables file");
+    out.assert_exit(1);
     for var in ["env", "region", "replicas"] {
-        assert!(
-            out.stderr
-                .contains(&format!("error: variable `{var}` has no value")),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr_contains(&format!("error: variable `{var}` has no value"));
     }
 }
 
@@ -460,7 +442,7 @@ fn quickstart_readme_tour_works_as_written() {
 
     // 1. Create.
     let out = step("apply examples/quickstart --auto-approve");
-    expect_code(&out, 0, "first apply");
+    out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
         "Plan: 3 to create, 0 to update, 0 unchanged."
@@ -472,7 +454,7 @@ fn quickstart_readme_tour_works_as_written() {
     assert!(readme.contains("Apply complete! Secrets: 3 created, 0 updated, 0 unchanged."));
     assert!(dir.join(".ssmform/local.db").exists());
     let out = step("plan examples/quickstart");
-    expect_code(&out, 0, "plan after the first apply");
+    out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
         "Plan: 0 to create, 0 to update, 3 unchanged."
@@ -489,7 +471,7 @@ fn quickstart_readme_tour_works_as_written() {
     std::fs::write(&main, text.replace(r#""info""#, r#""debug""#)).unwrap();
 
     let out = step("plan examples/quickstart");
-    expect_code(&out, 0, "plan after the edit");
+    out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
         "Plan: 0 to create, 1 to update, 2 unchanged."
@@ -508,11 +490,11 @@ fn quickstart_readme_tour_works_as_written() {
     let out = Ssmform::new(["plan", "examples/quickstart", "--detailed-exitcode"])
         .current_dir(root.path())
         .run();
-    expect_code(&out, 2, "plan --detailed-exitcode with one change");
+    out.assert_exit(2);
 
     // 3. Saved plan: plan --out, show --format markdown, apply the file, nothing left.
     let out = step("plan examples/quickstart --out quickstart.ssmplan");
-    expect_code(&out, 0, "plan --out");
+    out.assert_success();
     let plan_file = root.path().join("quickstart.ssmplan");
     #[cfg(unix)]
     {
@@ -521,22 +503,22 @@ fn quickstart_readme_tour_works_as_written() {
         assert_eq!(mode, 0o600, "plan files are private");
     }
     let out = step("show quickstart.ssmplan --format markdown");
-    expect_code(&out, 0, "show --format markdown");
+    out.assert_success();
     assert!(
         out.stdout
             .starts_with("**Plan: 0 to create, 1 to update, 2 unchanged.**"),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("<details>"), "{}", out.stdout);
+    out.assert_stdout_contains("<details>");
     let out = step("apply quickstart.ssmplan");
-    expect_code(&out, 0, "apply the saved plan");
+    out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Apply complete!"),
         "Apply complete! Secrets: 0 created, 1 updated, 2 unchanged."
     );
     let out = step("plan examples/quickstart --detailed-exitcode");
-    expect_code(&out, 0, "plan after applying the saved plan");
+    out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
         "Plan: 0 to create, 0 to update, 3 unchanged."
@@ -544,9 +526,9 @@ fn quickstart_readme_tour_works_as_written() {
 
     // 4. Drift: a value changed behind ssmform's back; the nightly check exits 2 with a report.
     let out = step("apply examples/quickstart --var db_password=changed-by-hand --auto-approve");
-    expect_code(&out, 0, "the change made by hand");
+    out.assert_success();
     let out = step("plan examples/quickstart --detailed-exitcode --format json");
-    expect_code(&out, 2, "drift check");
+    out.assert_exit(2);
     let lines: Vec<Value> = out
         .stdout
         .lines()
@@ -567,11 +549,11 @@ fn quickstart_readme_tour_works_as_written() {
         "Put things\nback with `cargo run --release -- apply examples/quickstart --auto-approve`"
     ));
     let out = step("apply examples/quickstart --auto-approve");
-    expect_code(&out, 0, "repair");
+    out.assert_success();
     let out = Ssmform::new(["plan", "examples/quickstart", "--detailed-exitcode"])
         .current_dir(root.path())
         .run();
-    expect_code(&out, 0, "nothing left after the repair");
+    out.assert_success();
 
     // Never a secret in any output: checked on a plan that involves both values.
     let out = Ssmform::new([
@@ -582,12 +564,32 @@ fn quickstart_readme_tour_works_as_written() {
     ])
     .current_dir(root.path())
     .run();
-    for canary in ["quickstart-demo-password", "changed-by-hand"] {
-        assert!(
-            !out.stdout.contains(canary) && !out.stderr.contains(canary),
-            "{canary} leaked"
-        );
-    }
+    // The default password is `quickstart-demo-password`, whose first word is public (the
+    // directory and the secret names start with it): the canary is the rest.
+    let leaks = Leaks::named([
+        ("default password", "-demo-password"),
+        ("password given with --var", "changed-by-hand"),
+    ]);
+    out.assert_no_leak(&leaks);
+    // Nor in what the tour's runs left behind (journals, plan files), the local store and the
+    // example's own files aside.
+    leaks.assert_tree_clean(root.path(), |p| {
+        is_example_file(root.path(), p) || is_store(p)
+    });
+}
+
+/// Whether `path` (under `root`, where examples are copied) is a file of an example.
+fn is_example_file(root: &Path, path: &Path) -> bool {
+    path.strip_prefix(root)
+        .is_ok_and(|rel| Path::new(env!("CARGO_MANIFEST_DIR")).join(rel).is_file())
+}
+
+/// Whether `path` is a local emulator store (`.ssmform/local.db` and its SQLite companions),
+/// which holds the values by design.
+fn is_store(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("local.db"))
 }
 
 /// Whether a line of `readme` is `command`, alone or followed by a comment, a redirection or
@@ -1032,17 +1034,9 @@ fn ci_recipe_commands_run_in_order_on_the_embedded_emulator() {
             let sub = argv.get(1).map(String::as_str).unwrap_or("");
             let detailed = argv.iter().any(|a| a == "--detailed-exitcode");
             let allowed: &[i32] = if detailed { &[0, 2] } else { &[0] };
-            assert!(
-                out.code.is_some_and(|c| allowed.contains(&c)),
-                "{}: `{}` exited {:?}\n{}\n{}",
-                file.name,
-                cmd.raw,
-                out.code,
-                out.stdout,
-                out.stderr
-            );
+            out.assert_exit_in(allowed);
             if sub == "plan" && argv.iter().any(|a| a == "markdown") {
-                assert_eq!(out.code, Some(2), "the first plan creates the secrets");
+                out.assert_exit(2);
                 assert!(
                     out.stdout
                         .starts_with("**Plan: 3 to create, 0 to update, 0 unchanged.**"),
@@ -1051,10 +1045,10 @@ fn ci_recipe_commands_run_in_order_on_the_embedded_emulator() {
                 );
             }
             if sub == "apply" {
-                assert!(out.stdout.contains("Apply complete! Secrets: 3 created"));
+                out.assert_stdout_contains("Apply complete! Secrets: 3 created");
             }
             if sub == "plan" && argv.iter().any(|a| a == "json") {
-                assert_eq!(out.code, Some(0), "no drift right after the apply");
+                out.assert_success();
                 for line in out.stdout.lines() {
                     serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
                 }
@@ -1080,7 +1074,7 @@ fn completions_cover_every_subcommand_for_each_shell() {
     assert!(names.contains(&"completions".to_string()) && names.contains(&"man".to_string()));
     for shell in ["bash", "zsh", "fish"] {
         let out = Ssmform::new(["completions", shell]).run();
-        expect_code(&out, 0, shell);
+        out.assert_success();
         assert!(out.stdout.len() > 1000, "{shell}: {}", out.stdout);
         for name in &names {
             assert!(
@@ -1095,14 +1089,13 @@ fn completions_cover_every_subcommand_for_each_shell() {
         assert!(out.stderr.is_empty(), "{shell}: {}", out.stderr);
     }
     let out = Ssmform::new(["completions", "tcsh"]).run();
-    expect_code(&out, 2, "an unknown shell is a usage error");
-    assert!(out.stderr.contains("possible values"), "{}", out.stderr);
+    out.assert_exit(2).assert_stderr_contains("possible values");
 }
 
 #[test]
 fn man_page_documents_every_subcommand_and_flag() {
     let out = Ssmform::new(["man"]).run();
-    expect_code(&out, 0, "man");
+    out.assert_success();
     let page = &out.stdout;
     assert!(page.contains(".TH ssmform 1"), "{page}");
     assert_eq!(
@@ -1138,7 +1131,7 @@ fn man_out_dir_writes_one_page_per_command() {
     let out = Ssmform::new(["man", "--out-dir"])
         .arg(path_str(&out_dir))
         .run();
-    expect_code(&out, 0, "man --out-dir");
+    out.assert_success();
     let mut expected = vec!["ssmform.1".to_string()];
     expected.extend(subcommand_names().iter().map(|n| format!("ssmform-{n}.1")));
     for name in &expected {
@@ -1162,14 +1155,9 @@ fn local_store_without_the_local_endpoint_is_a_warning() {
     )
     .unwrap();
     let out = Ssmform::new(["validate"]).arg(path_str(dir.path())).run();
-    expect_code(&out, 0, "a warning is not an error");
-    assert!(
-        out.stderr
-            .contains("warning: `local_store` is ignored: the endpoint is not \"local\""),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("main.hcl:2:17"), "{}", out.stderr);
+    out.assert_success()
+        .assert_stderr_contains("warning: `local_store` is ignored: the endpoint is not \"local\"")
+        .assert_stderr_contains("main.hcl:2:17");
 }
 
 #[test]
@@ -1187,11 +1175,11 @@ fn local_store_is_relative_to_the_configuration_directory_in_either_order() {
     let out = Ssmform::new(["apply", "conf", "--auto-approve"])
         .current_dir(root.path())
         .run();
-    expect_code(&out, 0, "apply");
+    out.assert_success();
     assert!(dir.join("state/emulator.db").exists());
     assert!(!dir.join(".ssmform/local.db").exists());
     let out = Ssmform::new(["plan", ".", "--detailed-exitcode"])
         .current_dir(&dir)
         .run();
-    expect_code(&out, 0, "the same store from inside the directory");
+    out.assert_success();
 }

@@ -1,4 +1,8 @@
-mod apply_common;
+//! The integration tests: one binary, the shared helpers under `support/`, one file per area and
+//! topic (`<area>_<topic>.rs`).
+
+mod support;
+
 mod apply_failures;
 mod apply_flow;
 mod apply_interrupt;
@@ -7,7 +11,6 @@ mod config_cli;
 mod config_errors;
 mod config_fmt;
 mod config_props;
-mod config_support;
 mod config_valid;
 mod emulator_api;
 mod emulator_auth;
@@ -18,10 +21,8 @@ mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
 mod examples;
-mod harness;
 mod plan_exit;
 mod plan_files;
 mod plan_output;
 mod plan_secrets;
 mod plan_snapshots;
-mod plan_support;

@@ -4,8 +4,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{TestEmulator, Workspace};
-use crate::plan_support::*;
+use crate::support::{TestEmulator, Workspace, seed_secrets};
 
 const TWO_SECRETS: &str = r#"
 secret "a" {
@@ -35,19 +34,22 @@ async fn detailed_exitcode_is_2_with_changes_0_without_and_plain_plan_exits_0() 
     let ws = Workspace::new(&emu).config(TWO_SECRETS);
     for format in ["text", "markdown", "json"] {
         let out = ws.run(["plan", "cfg", "--format", format, "--detailed-exitcode"]);
-        assert_eq!(code(&out), 2, "{format}: {}", out.stderr);
+        out.assert_exit(2);
         let out = ws.run(["plan", "cfg", "--format", format]);
-        assert_eq!(code(&out), 0, "{format}: {}", out.stderr);
+        out.assert_success();
     }
-    create_string(&api, "app-a", "v1", "value-a").await;
-    create_string(&api, "app-b", "v1", "value-b-value-a").await;
+    seed_secrets(
+        &emu,
+        &[
+            ("app-a", "v1", "value-a"),
+            ("app-b", "v1", "value-b-value-a"),
+        ],
+    )
+    .await;
     for format in ["text", "markdown", "json"] {
         let out = ws.run(["plan", "cfg", "--format", format, "--detailed-exitcode"]);
-        assert_eq!(code(&out), 0, "{format}: {}", out.stderr);
-        assert!(
-            out.stdout
-                .contains("Plan: 0 to create, 0 to update, 2 unchanged.")
-        );
+        out.assert_success()
+            .assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
     }
     // Drift: one live value changed behind the configuration's back.
     api.ok(
@@ -56,7 +58,7 @@ async fn detailed_exitcode_is_2_with_changes_0_without_and_plain_plan_exits_0() 
     )
     .await;
     let out = ws.run(["plan", "cfg", "--detailed-exitcode", "--format", "json"]);
-    assert_eq!(code(&out), 2, "{}", out.stderr);
+    out.assert_exit(2);
     let lines = json_lines(&out.stdout);
     let summary = lines.last().unwrap();
     assert_eq!(summary["type"], "change_summary");
@@ -78,17 +80,15 @@ secret "a" {
 "#,
     );
     let out = ws.run(["plan", "cfg", "--detailed-exitcode", "--out", "p.ssmplan"]);
-    assert_eq!(code(&out), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("cfg/main.hcl:5:"), "{}", out.stderr);
+    out.assert_exit(1).assert_stderr_contains("cfg/main.hcl:5:");
     assert!(!ws.path("p.ssmplan").exists());
-    assert!(!out.stderr.contains("panicked"));
+    out.assert_stderr_not_contains("panicked");
 }
 
 #[tokio::test]
 async fn a_data_source_that_does_not_exist_is_an_error_at_its_block() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(&api, "db-root", "v1", "root-1").await;
+    seed_secrets(&emu, &[("db-root", "v1", "root-1")]).await;
     let ws = Workspace::new(&emu).config(
         r#"
 data "ssm_secret" "root" {
@@ -109,7 +109,7 @@ secret "db_url" {
 "#,
     );
     let out = ws.run(["plan", "cfg", "--detailed-exitcode", "--out", "p.ssmplan"]);
-    assert_eq!(code(&out), 1, "{}", out.stderr);
+    out.assert_exit(1);
     assert_eq!(out.stdout, "", "no plan is printed");
     assert!(!ws.path("p.ssmplan").exists(), "no plan file is written");
     // Both problems are reported, each at its block, with what to check.
@@ -130,7 +130,7 @@ secret "db_url" {
 
     // JSON: a version line, then one diagnostic per problem with its range.
     let out = ws.run(["plan", "cfg", "--format", "json"]);
-    assert_eq!(code(&out), 1);
+    out.assert_exit(1);
     let lines = json_lines(&out.stdout);
     assert_eq!(lines[0]["type"], "version");
     let diags: Vec<&Value> = lines.iter().filter(|l| l["type"] == "diagnostic").collect();
@@ -160,13 +160,13 @@ async fn a_target_must_be_a_managed_secret_that_exists() {
         ("a", "a target must be a managed secret's address"),
     ] {
         let out = ws.run(["plan", "cfg", "--target", target]);
-        assert_eq!(code(&out), 1, "{target}: {}", out.stderr);
+        out.assert_exit(1);
         assert!(out.stderr.contains(expect), "{target}: {}", out.stderr);
-        assert!(!out.stderr.contains("panicked"));
+        out.assert_stderr_not_contains("panicked");
     }
     // A good target plans it and its dependencies only.
     let out = ws.run(["plan", "cfg", "--target", "secret.a", "--format", "json"]);
-    assert_eq!(code(&out), 0, "{}", out.stderr);
+    out.assert_success();
     let addrs: Vec<String> = json_lines(&out.stdout)
         .iter()
         .filter(|l| l["type"] == "planned_change")
@@ -209,7 +209,7 @@ fn an_unreachable_endpoint_is_reported_once_not_once_per_secret() {
         ),
     );
     let out = ws.run(["plan", "cfg", "--detailed-exitcode"]);
-    assert_eq!(code(&out), 1, "{}", out.stderr);
+    out.assert_exit(1);
     let e = &out.stderr;
     assert!(
         e.contains(&format!("could not connect to http://127.0.0.1:{port}")),
@@ -235,7 +235,7 @@ fn rejected_credentials_are_reported_once_not_once_per_secret() {
         .config(&many_secrets(3))
         .env("TENCENTCLOUD_SECRET_KEY", "not-the-key");
     let out = ws.run(["plan", "cfg", "--format", "json"]);
-    assert_eq!(code(&out), 1, "{}", out.stderr);
+    out.assert_exit(1);
     let e = &out.stderr;
     assert_eq!(e.matches("cannot read the live value").count(), 1, "{e}");
     assert!(e.contains("AuthFailure"), "{e}");
@@ -267,7 +267,7 @@ fn missing_credentials_are_a_clear_error() {
         .without_env("TENCENTCLOUD_SECRET_ID")
         .without_env("TENCENTCLOUD_SECRET_KEY");
     let out = ws.run(["plan", "cfg"]);
-    assert_eq!(code(&out), 1, "{}", out.stderr);
+    out.assert_exit(1);
     assert!(
         out.stderr.contains("TENCENTCLOUD_SECRET_ID"),
         "says where credentials go: {}",

@@ -2,8 +2,7 @@
 //! with a clear error, exit 1 and nothing on stdout — when tampered with, truncated, foreign,
 //! from a future format, or checked under another key.
 
-use crate::harness::{Output, TestEmulator, Workspace};
-use crate::plan_support::*;
+use crate::support::{Output, TestEmulator, Workspace, seed_secrets};
 
 const CONFIG: &str = r#"
 secret "db_password" {
@@ -21,10 +20,10 @@ secret "api_key" {
 
 /// A workspace with a saved plan `plan.ssmplan` (one update, one create).
 async fn saved_plan(emu: &TestEmulator) -> Workspace {
-    create_string(&emu.api(), "app-db-password", "v1", "old-password").await;
+    seed_secrets(emu, &[("app-db-password", "v1", "old-password")]).await;
     let ws = Workspace::new(emu).config(CONFIG);
     let out = ws.run(["plan", "cfg", "--out", "plan.ssmplan"]);
-    assert_eq!(code(&out), 0, "{}", out.stderr);
+    out.assert_success();
     ws
 }
 
@@ -32,14 +31,11 @@ async fn saved_plan(emu: &TestEmulator) -> Workspace {
 fn assert_refused(ws: &Workspace, file: &str, expect: &str) -> Output {
     for format in ["text", "markdown", "json"] {
         let out = ws.run(["show", file, "--format", format]);
-        assert_eq!(code(&out), 1, "{file} ({format}): {}", out.stderr);
-        assert_eq!(out.stdout, "", "{file} ({format}): nothing is shown");
-        assert!(
-            out.stderr.contains(expect),
-            "{file} ({format}): expected {expect:?} in: {}",
-            out.stderr
-        );
-        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        // Nothing is shown.
+        out.assert_exit(1)
+            .assert_stdout_eq("")
+            .assert_stderr_contains(expect)
+            .assert_stderr_not_contains("panicked");
     }
     ws.run(["show", file])
 }
@@ -63,12 +59,9 @@ async fn plan_files_are_private_and_written_whole() {
     std::fs::write(&existing, b"old").unwrap();
     std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = ws.run(["plan", "cfg", "--out", "shared.ssmplan"]);
-    assert_eq!(code(&out), 0, "{}", out.stderr);
+    out.assert_success();
     assert_eq!(mode(&existing), 0o600);
-    assert!(
-        out.stderr
-            .contains("Saved the plan to shared.ssmplan (mode 0600)")
-    );
+    out.assert_stderr_contains("Saved the plan to shared.ssmplan (mode 0600)");
 
     // Also under a permissive umask, and in a subdirectory: the same run through `sh` after
     // `umask 000`, with the workspace's environment.
@@ -78,7 +71,7 @@ async fn plan_files_are_private_and_written_whole() {
     sh.args([
         "-c",
         "umask 000 && exec \"$0\" plan cfg --out out/p.ssmplan",
-        &crate::harness::ssmform_bin().display().to_string(),
+        &crate::support::ssmform_bin().display().to_string(),
     ])
     .env_clear()
     .current_dir(ws.root());
@@ -87,12 +80,7 @@ async fn plan_files_are_private_and_written_whole() {
             sh.env(k, v);
         }
     }
-    let out = sh.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Output::of("umask 000 && ssmform plan cfg --out out/p.ssmplan", sh).assert_success();
     assert_eq!(mode(&ws.path("out/p.ssmplan")), 0o600);
 
     // Nothing but the plan files is left behind (no temporary files).
@@ -129,13 +117,8 @@ async fn plan_refuses_to_write_where_it_cannot() {
     let emu = TestEmulator::start();
     let ws = Workspace::new(&emu).config(CONFIG);
     let out = ws.run(["plan", "cfg", "--out", "no-such-dir/plan.ssmplan"]);
-    assert_eq!(code(&out), 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("cannot write plan file no-such-dir/plan.ssmplan"),
-        "{}",
-        out.stderr
-    );
+    out.assert_exit(1)
+        .assert_stderr_contains("cannot write plan file no-such-dir/plan.ssmplan");
 }
 
 #[tokio::test]
@@ -143,7 +126,7 @@ async fn show_renders_an_intact_plan() {
     let emu = TestEmulator::start();
     let ws = saved_plan(&emu).await;
     let out = ws.run(["show", "plan.ssmplan"]);
-    assert_eq!(code(&out), 0, "{}", out.stderr);
+    out.assert_success();
     assert!(
         out.stdout
             .ends_with("Plan: 1 to create, 1 to update, 0 unchanged.\n"),
@@ -186,18 +169,13 @@ async fn show_refuses_a_tampered_plan() {
     file.extend_from_slice(trailer.as_bytes());
     ws.file("mac.ssmplan", &file);
     let out = assert_refused(&ws, "mac.ssmplan", "failed its integrity check");
-    assert!(
-        out.stderr.contains("modified after it was written"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr_contains("modified after it was written");
 
     // Swap in the MAC of another plan: a plan of other changes, same key.
     let other = Workspace::new(&emu).config(&CONFIG.replace("new-api-key", "other-api-key"));
-    assert_eq!(
-        code(&other.run(["plan", "cfg", "--out", "plan.ssmplan"])),
-        0
-    );
+    other
+        .run(["plan", "cfg", "--out", "plan.ssmplan"])
+        .assert_success();
     let (_, other_trailer) = lines(&std::fs::read(other.path("plan.ssmplan")).unwrap());
     let mut file = body;
     file.push(b'\n');
@@ -225,7 +203,8 @@ async fn show_refuses_a_truncated_plan() {
     }
     // The trailing newline is not needed.
     ws.file("no-final-newline.ssmplan", &bytes[..bytes.len() - 1]);
-    assert_eq!(code(&ws.run(["show", "no-final-newline.ssmplan"])), 0);
+    ws.run(["show", "no-final-newline.ssmplan"])
+        .assert_success();
 }
 
 #[tokio::test]
@@ -283,72 +262,50 @@ async fn show_refuses_a_plan_from_a_future_format() {
 async fn show_refuses_a_plan_checked_under_another_key() {
     let emu = TestEmulator::start();
     let ws = saved_plan(&emu).await;
-    let other_key = ws.command(["show", "plan.ssmplan"]);
-    let mut other_key = other_key;
-    other_key.env("SSMFORM_PLAN_KEY", "another-key");
-    let out = other_key.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(out.stdout.is_empty());
-    assert!(stderr.contains("failed its integrity check"), "{stderr}");
-    assert!(
-        stderr.contains(
-            "(it was written with the SSMFORM_PLAN_KEY environment variable, as this run uses, \
-             but with another value)"
-        ),
-        "the message names the likely cause: {stderr}"
+    let out = ws.run_with(
+        ["show", "plan.ssmplan"],
+        &[("SSMFORM_PLAN_KEY", "another-key")],
     );
+    // The message names the likely cause.
+    out.assert_exit(1)
+        .assert_stdout_eq("")
+        .assert_stderr_contains("failed its integrity check")
+        .assert_stderr_contains(
+            "(it was written with the SSMFORM_PLAN_KEY environment variable, as this run uses, \
+             but with another value)",
+        );
 
     // Without SSMFORM_PLAN_KEY the key comes from the credentials: another key again.
-    let out = ws
-        .command(["show", "plan.ssmplan"])
-        .env_remove("SSMFORM_PLAN_KEY")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(
-            "(it was written with the SSMFORM_PLAN_KEY environment variable; this run uses a key \
-             derived from the API secret key)"
-        ),
-        "{stderr}"
+    let mut command = ws.command(["show", "plan.ssmplan"]);
+    command.env_remove("SSMFORM_PLAN_KEY");
+    Output::of(
+        "ssmform show plan.ssmplan (without SSMFORM_PLAN_KEY)",
+        command,
+    )
+    .assert_exit(1)
+    .assert_stderr_contains(
+        "(it was written with the SSMFORM_PLAN_KEY environment variable; this run uses a key \
+             derived from the API secret key)",
     );
 }
 
 #[tokio::test]
 async fn show_without_a_plan_key_needs_the_configuration_directory() {
     let emu = TestEmulator::start();
-    create_string(&emu.api(), "app-db-password", "v1", "old-password").await;
-    let ws = Workspace::new(&emu)
-        .config(CONFIG)
-        .without_env("SSMFORM_PLAN_KEY");
+    seed_secrets(&emu, &[("app-db-password", "v1", "old-password")]).await;
+    let ws = Workspace::new(&emu).config(CONFIG).without_plan_key();
     let out = ws.run(["plan", "cfg", "--out", "plan.ssmplan"]);
-    assert_eq!(code(&out), 0, "{}", out.stderr);
+    out.assert_success();
     // From the directory the plan was made in, the key is derived from the credentials again.
     let out = ws.run(["show", "plan.ssmplan"]);
-    assert_eq!(code(&out), 0, "{}", out.stderr);
+    out.assert_success();
     // From another working directory, the plan's absolute configuration path still finds it.
     std::fs::create_dir(ws.path("elsewhere")).unwrap();
-    let out = ws
-        .command(["show", "../plan.ssmplan"])
-        .current_dir(ws.path("elsewhere"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ws.run_in(&ws.path("elsewhere"), ["show", "../plan.ssmplan"])
+        .assert_success();
     // Without the configuration directory at all, show says what to do.
     std::fs::rename(ws.path("cfg"), ws.path("moved")).unwrap();
-    let out = ws
-        .command(["show", "../plan.ssmplan"])
-        .current_dir(ws.path("elsewhere"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("SSMFORM_PLAN_KEY is not set"), "{stderr}");
+    ws.run_in(&ws.path("elsewhere"), ["show", "../plan.ssmplan"])
+        .assert_exit(1)
+        .assert_stderr_contains("SSMFORM_PLAN_KEY is not set");
 }

@@ -2,12 +2,7 @@
 //! `NO_COLOR`; text from live values (which whoever can write a secret controls) cannot hide or
 //! fake a line of a plan with control characters; the summary line stays the last line.
 
-use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::process::Stdio;
-
-use crate::harness::{TestEmulator, Workspace};
-use crate::plan_support::*;
+use crate::support::{Output, Seed, TestEmulator, Workspace};
 
 const CONFIG: &str = r#"
 secret "conf" {
@@ -25,46 +20,12 @@ secret "password" {
 "#;
 
 async fn seeded(emu: &TestEmulator, conf: &str) -> Workspace {
-    let api = emu.api();
-    create_string(&api, "app-conf", "v1", conf).await;
-    create_string(&api, "app-password", "v1", "old-password").await;
+    Seed::new()
+        .secret("app-conf", "v1", conf)
+        .secret("app-password", "v1", "old-password")
+        .write(emu)
+        .await;
     Workspace::new(emu).config(CONFIG)
-}
-
-/// Run with stdout on a new pseudo-terminal (stderr piped); returns what the terminal received.
-fn run_on_terminal(ws: &Workspace, args: &[&str], no_color: bool) -> (Option<i32>, String) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two descriptors into the integers; the other arguments may be null.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened and are owned by nothing else.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut cmd = ws.command(args);
-    if !no_color {
-        cmd.env_remove("NO_COLOR");
-    }
-    cmd.env("TERM", "xterm-256color")
-        .stdout(Stdio::from(slave))
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("ssmform starts");
-    drop(cmd); // the parent's copy of the slave side, so the master sees EOF/EIO at exit
-    let mut out = Vec::new();
-    let mut master = std::fs::File::from(master);
-    // Reading a pty master after the slave side closes ends with EIO on Linux.
-    let _ = master.read_to_end(&mut out);
-    let status = child.wait().unwrap();
-    (
-        status.code(),
-        String::from_utf8_lossy(&out).replace("\r\n", "\n"),
-    )
 }
 
 #[tokio::test]
@@ -73,31 +34,26 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
     let ws = seeded(&emu, "line one\nline 2\nline three\n").await;
 
     // Not a terminal: no escape sequences, even without NO_COLOR.
-    let out = ws
-        .command(["plan", "cfg"])
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
-    assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
-    assert!(!String::from_utf8_lossy(&out.stderr).contains('\u{1b}'));
+    let mut command = ws.command(["plan", "cfg"]);
+    command.env_remove("NO_COLOR");
+    Output::of("ssmform plan cfg (without NO_COLOR)", command)
+        .assert_success()
+        .assert_stdout_not_contains("\u{1b}")
+        .assert_stderr_not_contains("\u{1b}");
 
     // A terminal: colour.
-    let (code, tty) = run_on_terminal(&ws, &["plan", "cfg"], false);
-    assert_eq!(code, Some(0), "{tty}");
-    assert!(tty.contains("\u{1b}["), "colour on a terminal: {tty:?}");
-    let plain = strip_ansi(&tty);
+    let out = ws.run_with_stdout_on_terminal(&["plan", "cfg"], true);
+    out.assert_success().assert_stdout_contains("\u{1b}[");
+    let plain = strip_ansi(&out.stdout);
     assert_eq!(
         plain.trim_end().lines().last(),
         Some("Plan: 0 to create, 2 to update, 0 unchanged.")
     );
 
     // A terminal with NO_COLOR: none.
-    let (code, tty) = run_on_terminal(&ws, &["plan", "cfg"], true);
-    assert_eq!(code, Some(0), "{tty}");
-    assert!(!tty.contains('\u{1b}'), "{tty:?}");
-    assert_eq!(tty, plain, "the same text, without colour");
+    let out = ws.run_with_stdout_on_terminal(&["plan", "cfg"], false);
+    out.assert_success().assert_stdout_not_contains("\u{1b}");
+    assert_eq!(out.stdout, plain, "the same text, without colour");
 }
 
 #[tokio::test]
@@ -109,7 +65,7 @@ async fn live_text_cannot_hide_or_fake_a_line_of_the_plan() {
     let ws = seeded(&emu, live).await;
     for format in ["text", "markdown"] {
         let out = ws.run(["plan", "cfg", "--format", format]);
-        assert_eq!(code(&out), 0, "{}", out.stderr);
+        out.assert_success();
         let s = &out.stdout;
         assert!(!s.contains(['\r', '\u{1b}', '\u{202e}']), "{format}: {s:?}");
         // The diff splits at the lone `\r` too: the fake "added" line is shown as what it is,

@@ -9,9 +9,9 @@
 //! exactly as `plan` rendered it, in every format (line diffs of `sensitive = false` secrets
 //! excepted: a plan file never holds them, which `plan__line_diff` shows).
 
-use crate::harness::{TestEmulator, Workspace};
 use crate::plan_snapshot;
-use crate::plan_support::*;
+use crate::support::plan::*;
+use crate::support::{Seed, TestEmulator, Workspace, seed_secrets};
 
 /// What `show` should print for a saved plan.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,12 +53,7 @@ fn check(name: &str, ws: &Workspace, extra: &[&str], text_code: i32, show: ShowE
         } else {
             text_code
         };
-        assert_eq!(
-            code(&out),
-            expected,
-            "{format}: {}",
-            transcript(&args, &out)
-        );
+        out.assert_exit(expected);
         if !transcript_all.is_empty() {
             transcript_all.push('\n');
         }
@@ -75,7 +70,7 @@ fn check(name: &str, ws: &Workspace, extra: &[&str], text_code: i32, show: ShowE
             for (format, plan_stdout) in &stdouts {
                 let args = ["show", "plan.ssmplan", "--format", format];
                 let out = ws.run(args);
-                assert_eq!(code(&out), 0, "{}", transcript(&args, &out));
+                out.assert_success();
                 assert_eq!(out.stderr, "", "show prints nothing on stderr");
                 if show == ShowExpect::SameAsPlan {
                     assert_eq!(
@@ -95,21 +90,15 @@ fn check(name: &str, ws: &Workspace, extra: &[&str], text_code: i32, show: ShowE
 #[tokio::test]
 async fn no_changes() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(
-        &api,
-        "app-db-password",
-        "v1",
-        "correct-horse-battery-staple",
-    )
-    .await;
-    create_string(
-        &api,
-        "app-config",
-        "v1",
-        r#"{"env":"staging","log_level":"info"}"#,
-    )
-    .await;
+    Seed::new()
+        .secret("app-db-password", "v1", "correct-horse-battery-staple")
+        .secret(
+            "app-config",
+            "v1",
+            r#"{"env":"staging","log_level":"info"}"#,
+        )
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "no_changes");
     check("no_changes", &ws, &[], 0, ShowExpect::SameAsPlan);
 }
@@ -118,8 +107,11 @@ async fn no_changes() {
 async fn one_update() {
     let emu = TestEmulator::start();
     let api = emu.api();
-    create_string(&api, "app-db-password", "v1", "old-password-0001").await;
-    create_string(&api, "app-api-key", "v1", "api-key-unchanged").await;
+    Seed::new()
+        .secret("app-db-password", "v1", "old-password-0001")
+        .secret("app-api-key", "v1", "api-key-unchanged")
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "one_update");
     check("one_update", &ws, &[], 2, ShowExpect::SameAsPlan);
     // Planning writes nothing.
@@ -132,14 +124,14 @@ async fn one_update() {
 #[tokio::test]
 async fn json_key_level_diff() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(
-        &api,
-        "app-config",
-        "v2",
-        r#"{"log_level":"debug","legacy_token":"t-123","same":"unchanged","db":{"host":"db.internal","port":5432}}"#,
-    )
-    .await;
+    Seed::new()
+        .secret(
+            "app-config",
+            "v2",
+            r#"{"log_level":"debug","legacy_token":"t-123","same":"unchanged","db":{"host":"db.internal","port":5432}}"#,
+        )
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "json_keys");
     check("json_keys", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -147,8 +139,10 @@ async fn json_key_level_diff() {
 #[tokio::test]
 async fn binary_change() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_binary(&api, "tls-key", "v1", &[0x30, 0x82, 0x01, 0x0a, 0x02, 0x82]).await;
+    Seed::new()
+        .binary("tls-key", "v1", &[0x30, 0x82, 0x01, 0x0a, 0x02, 0x82])
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "binary_change");
     check("binary_change", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -156,15 +150,15 @@ async fn binary_change() {
 #[tokio::test]
 async fn string_to_binary_and_back() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(
-        &api,
-        "app-cert",
-        "v1",
-        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-    )
-    .await;
-    create_binary(&api, "app-token", "v1", b"token-now-stored-as-text").await;
+    Seed::new()
+        .secret(
+            "app-cert",
+            "v1",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .binary("app-token", "v1", b"token-now-stored-as-text")
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "string_binary");
     check("string_binary", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -172,18 +166,13 @@ async fn string_to_binary_and_back() {
 #[tokio::test]
 async fn create_version_with_version_limit_warning() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(&api, "app-db-password", "v1", "first-password").await;
-    create_string(&api, "app-crowded", "v1", "crowded-1").await;
+    let mut seed = Seed::new()
+        .secret("app-db-password", "v1", "first-password")
+        .secret("app-crowded", "v1", "crowded-1");
     for i in 2..=10 {
-        put_string(
-            &api,
-            "app-crowded",
-            &format!("v{i}"),
-            &format!("crowded-{i}"),
-        )
-        .await;
+        seed = seed.version("app-crowded", &format!("v{i}"), format!("crowded-{i}"));
     }
+    seed.write(&emu).await;
     let ws = workspace(&emu, "create_version");
     check("create_version", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -198,10 +187,12 @@ async fn create_secret_then_a_second_version() {
 #[tokio::test]
 async fn disabled_secret_is_an_unverified_update_with_a_warning() {
     let emu = TestEmulator::start();
-    let api = emu.api();
     // The live value equals the desired one, but a Disabled secret cannot be read to tell.
-    create_string(&api, "app-legacy", "v1", "legacy-value").await;
-    disable(&api, "app-legacy").await;
+    Seed::new()
+        .secret("app-legacy", "v1", "legacy-value")
+        .disabled("app-legacy")
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "disabled");
     check("disabled", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -209,10 +200,12 @@ async fn disabled_secret_is_an_unverified_update_with_a_warning() {
 #[tokio::test]
 async fn pending_delete_is_an_error_that_says_how_to_restore() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(&api, "app-old", "v1", "old-value").await;
-    schedule_deletion(&api, "app-old").await;
-    create_string(&api, "app-fine", "v1", "fine-value").await;
+    Seed::new()
+        .secret("app-old", "v1", "old-value")
+        .pending_delete("app-old")
+        .secret("app-fine", "v1", "fine-value")
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "pending_delete");
     check("pending_delete", &ws, &[], 1, ShowExpect::NoPlanFile);
 }
@@ -220,15 +213,15 @@ async fn pending_delete_is_an_error_that_says_how_to_restore() {
 #[tokio::test]
 async fn data_source_feeds_a_secret() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(&api, "db-root", "v3", "root-password-3").await;
-    create_string(
-        &api,
-        "app-db-url",
-        "v1",
-        "postgres://root:root-password-2@db.internal/app",
-    )
-    .await;
+    Seed::new()
+        .secret("db-root", "v3", "root-password-3")
+        .secret(
+            "app-db-url",
+            "v1",
+            "postgres://root:root-password-2@db.internal/app",
+        )
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "data_source");
     check("data_source", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -236,24 +229,22 @@ async fn data_source_feeds_a_secret() {
 #[tokio::test]
 async fn three_waves() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(&api, "app-db-password", "v1", "password-1").await;
-    create_string(
-        &api,
-        "app-db-url",
-        "v1",
-        "postgres://app:password-1@db.internal/app",
-    )
-    .await;
-    create_string(
-        &api,
-        "app-config",
-        "v1",
-        r#"{"db_url":"postgres://app:password-1@db.internal/app","log_level":"info"}"#,
-    )
-    .await;
-    create_string(&api, "app-monitoring", "v1", "monitoring-token-1").await;
-    create_string(&api, "app-unchanged", "v1", "same-as-live").await;
+    Seed::new()
+        .secret("app-db-password", "v1", "password-1")
+        .secret(
+            "app-db-url",
+            "v1",
+            "postgres://app:password-1@db.internal/app",
+        )
+        .secret(
+            "app-config",
+            "v1",
+            r#"{"db_url":"postgres://app:password-1@db.internal/app","log_level":"info"}"#,
+        )
+        .secret("app-monitoring", "v1", "monitoring-token-1")
+        .secret("app-unchanged", "v1", "same-as-live")
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "three_waves");
     check("three_waves", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
@@ -261,12 +252,11 @@ async fn three_waves() {
 #[tokio::test]
 async fn non_sensitive_line_diff() {
     let emu = TestEmulator::start();
-    let api = emu.api();
     let live = "worker_processes 4;\nevents {\n  worker_connections 1024;\n}\nhttp {\n  \
                 sendfile on;\n  keepalive_timeout 65;\n  gzip off;\n  server {\n    listen 443 \
                 ssl;\n    server_name example.internal;\n    location / {\n      proxy_pass \
                 http://app:8080;\n    }\n  }\n}\n";
-    create_string(&api, "nginx-conf", "v1", live).await;
+    seed_secrets(&emu, &[("nginx-conf", "v1", live)]).await;
     let ws = workspace(&emu, "line_diff");
     check("line_diff", &ws, &[], 2, ShowExpect::Snapshot);
 }
@@ -274,16 +264,19 @@ async fn non_sensitive_line_diff() {
 #[tokio::test]
 async fn target_plans_only_the_target_and_its_dependencies() {
     let emu = TestEmulator::start();
-    let api = emu.api();
-    create_string(&api, "app-db-password", "v1", "password-1").await;
-    create_string(
-        &api,
-        "app-db-url",
-        "v1",
-        "postgres://app:password-1@db.internal/app",
+    seed_secrets(
+        &emu,
+        &[
+            ("app-db-password", "v1", "password-1"),
+            (
+                "app-db-url",
+                "v1",
+                "postgres://app:password-1@db.internal/app",
+            ),
+            ("app-monitoring", "v1", "monitoring-token-1"),
+        ],
     )
     .await;
-    create_string(&api, "app-monitoring", "v1", "monitoring-token-1").await;
     let ws = workspace(&emu, "target");
     check(
         "target",

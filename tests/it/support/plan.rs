@@ -1,12 +1,13 @@
-//! Helpers shared by the plan tests: seeding live state through the emulator's API, fixture
-//! configurations, and transcripts of runs for snapshots.
+//! Helpers shared by the plan tests: fixture configurations, live values read back, and
+//! transcripts of runs for snapshots.
 
 use std::path::PathBuf;
 
-use base64::Engine;
 use serde_json::json;
 
-use crate::harness::{Api, Output, TestEmulator, Workspace};
+use super::emulator::{Api, TestEmulator};
+use super::process::Output;
+use super::workspace::Workspace;
 
 /// `tests/fixtures/plan/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -18,51 +19,6 @@ pub fn fixture(name: &str) -> PathBuf {
 /// A workspace pointing at `emu` whose `cfg/` holds the fixture configuration `name`.
 pub fn workspace(emu: &TestEmulator, name: &str) -> Workspace {
     Workspace::new(emu).config_from(&fixture(name))
-}
-
-pub fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// Create a secret whose first version holds `value`.
-pub async fn create_string(api: &Api, name: &str, version: &str, value: &str) {
-    api.ok(
-        "CreateSecret",
-        json!({"SecretName": name, "VersionId": version, "SecretString": value}),
-    )
-    .await;
-}
-
-/// Create a secret whose first version holds the binary `bytes`.
-pub async fn create_binary(api: &Api, name: &str, version: &str, bytes: &[u8]) {
-    api.ok(
-        "CreateSecret",
-        json!({"SecretName": name, "VersionId": version, "SecretBinary": b64(bytes)}),
-    )
-    .await;
-}
-
-/// Add a string version to an existing secret.
-pub async fn put_string(api: &Api, name: &str, version: &str, value: &str) {
-    api.ok(
-        "PutSecretValue",
-        json!({"SecretName": name, "VersionId": version, "SecretString": value}),
-    )
-    .await;
-}
-
-pub async fn disable(api: &Api, name: &str) {
-    api.ok("DisableSecret", json!({"SecretName": name})).await;
-}
-
-/// Schedule a secret for deletion (it becomes PendingDelete; SSM requires Disabled first).
-pub async fn schedule_deletion(api: &Api, name: &str) {
-    disable(api, name).await;
-    api.ok(
-        "DeleteSecret",
-        json!({"SecretName": name, "RecoveryWindowInDays": 7}),
-    )
-    .await;
 }
 
 /// The live string value of a version (to check that a plan wrote nothing).
@@ -79,7 +35,7 @@ pub async fn live_string(api: &Api, name: &str, version: &str) -> String {
 /// One run as it reads in a snapshot: the command, its exit code, stdout and stderr.
 pub fn transcript(args: &[&str], out: &Output) -> String {
     let mut t = format!("$ ssmform {}\n", args.join(" "));
-    t.push_str(&format!("exit code: {}\n", code(out)));
+    t.push_str(&format!("exit code: {}\n", out.exit_code()));
     for (name, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
         if text.is_empty() {
             t.push_str(&format!("--- {name}: (empty)\n"));
@@ -91,11 +47,6 @@ pub fn transcript(args: &[&str], out: &Output) -> String {
         }
     }
     t
-}
-
-/// The exit code, or -1 when the process died of a signal (never expected).
-pub fn code(out: &Output) -> i32 {
-    out.code.unwrap_or(-1)
 }
 
 /// Assert a snapshot named `name` in the top-level `snapshots/` directory (file `name.snap`).

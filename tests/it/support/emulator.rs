@@ -1,22 +1,14 @@
-//! Shared test harness: an emulator per test, raw signed API requests, and the `ssmform` binary.
+//! Emulators for the tests, and raw signed API requests to them.
 //!
 //! - [`TestEmulator`]: an in-process emulator on its own runtime thread (so it serves whatever the
 //!   test does: async requests, or a blocking wait on a child process). Dropping it shuts it down.
 //! - [`Api`] / [`RawRequest`]: SSM requests signed with the crate's own TC3 and legacy signers, with
 //!   knobs to break them (wrong key, tampered body, old timestamp, odd scope) for rejection tests.
-//! - [`Ssmform`]: run the real binary with args, env and a working directory; capture stdout,
-//!   stderr and the exit code.
 //! - [`SpawnedEmulator`]: `ssmform emulator` as a child process, address read from its first line.
-//!
-//! Other areas may add helpers at the end of this file.
 
-#![allow(dead_code)]
-
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -27,6 +19,8 @@ use ssmform::emulator::{
 };
 use ssmform::ssm::sign::RequestToSign;
 use ssmform::ssm::sign_legacy::{self, LegacyMethod};
+
+use super::process::Ssmform;
 
 /// The region every harness request uses unless told otherwise.
 pub const REGION: &str = "ap-guangzhou";
@@ -601,114 +595,7 @@ impl Reply {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The ssmform binary
-
-/// The path of the built `ssmform` binary.
-pub fn ssmform_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ssmform"))
-}
-
-/// A run of the `ssmform` binary: `Ssmform::new(["validate", "."]).env("K", "V").run()`.
-pub struct Ssmform {
-    args: Vec<String>,
-    env: BTreeMap<String, String>,
-    cwd: Option<PathBuf>,
-}
-
-/// What a finished run printed and returned.
-#[derive(Debug)]
-pub struct Output {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Ssmform {
-    pub fn new<I, S>(args: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Ssmform {
-            args: args.into_iter().map(Into::into).collect(),
-            env: BTreeMap::new(),
-            cwd: None,
-        }
-    }
-
-    pub fn arg(mut self, a: impl Into<String>) -> Self {
-        self.args.push(a.into());
-        self
-    }
-
-    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.env.insert(k.into(), v.into());
-        self
-    }
-
-    /// Give the run the credentials an emulator accepts, and the harness region, through the
-    /// environment (`TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY`, `TENCENTCLOUD_REGION`).
-    pub fn credentials_of(self, emu: &TestEmulator) -> Self {
-        let c = emu.credential().clone();
-        self.env("TENCENTCLOUD_SECRET_ID", c.secret_id)
-            .env("TENCENTCLOUD_SECRET_KEY", c.secret_key)
-            .env("TENCENTCLOUD_REGION", REGION)
-    }
-
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
-        self.cwd = Some(dir.as_ref().to_path_buf());
-        self
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(ssmform_bin());
-        c.args(&self.args);
-        // A predictable environment: no colours, no stray credentials from the developer's shell.
-        for var in [
-            "TENCENTCLOUD_SECRET_ID",
-            "TENCENTCLOUD_SECRET_KEY",
-            "TENCENTCLOUD_SECURITY_TOKEN",
-            "TENCENTCLOUD_TOKEN",
-            "TENCENTCLOUD_REGION",
-            "TENCENTCLOUD_PROFILE",
-            "SSMFORM_PLAN_KEY",
-            "SSMFORM_EMULATOR_SECRET_ID",
-            "SSMFORM_EMULATOR_SECRET_KEY",
-        ] {
-            c.env_remove(var);
-        }
-        c.env("NO_COLOR", "1");
-        c.envs(&self.env);
-        if let Some(d) = &self.cwd {
-            c.current_dir(d);
-        }
-        c
-    }
-
-    /// Run to completion (stdin closed).
-    pub fn run(&self) -> Output {
-        let out = self
-            .command()
-            .stdin(Stdio::null())
-            .output()
-            .expect("ssmform runs");
-        Output {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Start without waiting (stdout and stderr piped).
-    pub fn spawn(&self) -> Child {
-        self.command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ssmform starts")
-    }
-}
+// The emulator as a child process
 
 /// `ssmform emulator --listen 127.0.0.1:0 ...` as a child process. Killed on drop.
 pub struct SpawnedEmulator {
@@ -782,172 +669,5 @@ impl Drop for SpawnedEmulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.stdout.take();
-    }
-}
-
-/// A fresh temporary directory, removed on drop.
-pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
-}
-
-// ---------------------------------------------------------------------------------------------
-// Configuration workspaces: a config directory pointing at a TestEmulator, and clean runs
-
-/// The plan key every [`Workspace`] run uses, so fingerprints and plan-file MACs are repeatable.
-pub const WORKSPACE_PLAN_KEY: &str = "ssmform-tests-plan-key";
-/// The `SOURCE_DATE_EPOCH` every [`Workspace`] run uses (2023-11-14T22:13:20Z), so JSON
-/// `@timestamp`s and plan files are repeatable.
-pub const WORKSPACE_EPOCH: &str = "1700000000";
-
-/// A temporary directory holding a configuration directory `cfg/` whose `provider.hcl` points at
-/// a [`TestEmulator`], and a `home/` used as `HOME`; runs of the real binary from the directory's
-/// root in a clean environment (nothing from the machine's environment but what is set here).
-///
-/// ```ignore
-/// let emu = TestEmulator::unlimited();
-/// let ws = Workspace::new(&emu).config(r#"secret "a" { ... }"#);
-/// let out = ws.run(["plan", "cfg", "--detailed-exitcode"]);
-/// ```
-///
-/// Every run gets the emulator's credentials (`TENCENTCLOUD_SECRET_ID`/`KEY`), `NO_COLOR=1`,
-/// `SSMFORM_PLAN_KEY` = [`WORKSPACE_PLAN_KEY`] and `SOURCE_DATE_EPOCH` = [`WORKSPACE_EPOCH`];
-/// change them with [`Workspace::env`] / [`Workspace::without_env`]. Paths in messages read
-/// `cfg/main.hcl:3:5` because runs start in the root.
-pub struct Workspace {
-    root: tempfile::TempDir,
-    env: BTreeMap<String, String>,
-}
-
-impl Workspace {
-    /// A workspace whose provider block points at `emu` (region [`REGION`]).
-    pub fn new(emu: &TestEmulator) -> Self {
-        let ws = Self::bare();
-        ws.file(
-            "cfg/provider.hcl",
-            format!(
-                "provider \"tencentcloud\" {{\n  region   = \"{REGION}\"\n  endpoint = \"{}\"\n}}\n",
-                emu.endpoint()
-            ),
-        );
-        let c = emu.credential();
-        ws.env("TENCENTCLOUD_SECRET_ID", &c.secret_id)
-            .env("TENCENTCLOUD_SECRET_KEY", &c.secret_key)
-    }
-
-    /// A workspace without provider block or credentials (for `endpoint = "local"` and offline
-    /// commands).
-    pub fn bare() -> Self {
-        let root = temp_dir();
-        std::fs::create_dir_all(root.path().join("cfg")).expect("cfg dir");
-        std::fs::create_dir_all(root.path().join("home")).expect("home dir");
-        let mut env = BTreeMap::new();
-        env.insert("NO_COLOR".to_string(), "1".to_string());
-        env.insert(
-            "SSMFORM_PLAN_KEY".to_string(),
-            WORKSPACE_PLAN_KEY.to_string(),
-        );
-        env.insert("SOURCE_DATE_EPOCH".to_string(), WORKSPACE_EPOCH.to_string());
-        Workspace { root, env }
-    }
-
-    /// The workspace root (runs start here).
-    pub fn root(&self) -> &Path {
-        self.root.path()
-    }
-
-    /// `root/rel`.
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.root.path().join(rel)
-    }
-
-    /// Write `contents` to `root/rel`, creating directories.
-    pub fn file(&self, rel: &str, contents: impl AsRef<[u8]>) -> &Self {
-        let p = self.path(rel);
-        if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).expect("create parent dirs");
-        }
-        std::fs::write(&p, contents).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
-        self
-    }
-
-    /// Write `cfg/main.hcl`.
-    pub fn config(self, hcl: &str) -> Self {
-        self.file("cfg/main.hcl", hcl);
-        self
-    }
-
-    /// Copy every file under `fixture_dir` (recursively) into `cfg/`.
-    pub fn config_from(self, fixture_dir: &Path) -> Self {
-        fn copy(from: &Path, to: &Path) {
-            std::fs::create_dir_all(to).expect("create dir");
-            for entry in std::fs::read_dir(from)
-                .unwrap_or_else(|e| panic!("read fixture dir {}: {e}", from.display()))
-            {
-                let entry = entry.expect("dir entry");
-                let target = to.join(entry.file_name());
-                if entry.file_type().expect("file type").is_dir() {
-                    copy(&entry.path(), &target);
-                } else {
-                    std::fs::copy(entry.path(), &target).expect("copy fixture file");
-                }
-            }
-        }
-        copy(fixture_dir, &self.path("cfg"));
-        self
-    }
-
-    /// Set an environment variable for every run.
-    pub fn env(mut self, k: &str, v: impl Into<String>) -> Self {
-        self.env.insert(k.to_string(), v.into());
-        self
-    }
-
-    /// Remove one of the default environment variables.
-    pub fn without_env(mut self, k: &str) -> Self {
-        self.env.remove(k);
-        self
-    }
-
-    /// The command for `args`, in a clean environment, from the root.
-    pub fn command<I, S>(&self, args: I) -> Command
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        let mut c = Command::new(ssmform_bin());
-        c.args(args)
-            .env_clear()
-            .env("HOME", self.path("home"))
-            .envs(&self.env)
-            .current_dir(self.root.path())
-            .stdin(Stdio::null());
-        c
-    }
-
-    /// Run to completion with `extra_env` on top of the workspace's environment.
-    pub fn run_with<I, S>(&self, args: I, extra_env: &[(&str, &str)]) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        let mut c = self.command(args);
-        for (k, v) in extra_env {
-            c.env(k, v);
-        }
-        let out = c.output().expect("ssmform runs");
-        Output {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Run to completion.
-    pub fn run<I, S>(&self, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        self.run_with(args, &[])
     }
 }

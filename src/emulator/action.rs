@@ -1,4 +1,6 @@
-//! The SSM actions the emulator serves (reference §6), with their documented rate limits (§4).
+//! The catalogue of SSM actions the emulator serves (reference §6): the [`Action`] enum, the API's
+//! name for each, and their documented rate limits (§4). What each action does lives in
+//! [`super::handlers`].
 
 use std::fmt;
 

@@ -8,7 +8,7 @@
 //! `--latency`) produces the throttles, internal errors, 502s, dropped connections and slow answers
 //! that retry logic has to survive, and `GET /_emulator/stats` reports each action's traffic.
 //!
-//! Reading order: [`service`] (the path of one request) → [`auth`] → [`actions`] → [`store`].
+//! Reading order: [`service`] (the path of one request) → [`auth`] → [`handlers`] → [`store`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,11 +26,11 @@
 //! HTTPS; and any action not in §6 (answered `InvalidAction`).
 
 mod action;
-mod actions;
 mod auth;
 mod config;
 mod error;
 mod faults;
+mod handlers;
 mod limits;
 mod params;
 mod response;

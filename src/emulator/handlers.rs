@@ -1,6 +1,7 @@
-//! What each action does: its parameters, the rules of reference §5 (status machine, limits,
-//! duplicates) and its response fields. Every response lists every field the API documents, with
-//! zero values when unused, because SDK models and strict clients expect them.
+//! The action handlers, one per [`Action`]: what each action does with its parameters, the rules
+//! of reference §5 (status machine, limits, duplicates) and its response fields. Every response
+//! lists every field the API documents, with zero values when unused, because SDK models and
+//! strict clients expect them.
 //!
 //! Validation happens before the store is touched, and every change runs inside one
 //! [`Store::write`] transaction that commits only on success: a rejected request changes nothing.

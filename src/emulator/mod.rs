@@ -1,7 +1,7 @@
 //! A local emulator of the Tencent Cloud SSM API that official clients cannot tell from the real
 //! service, for tests, benchmarks, first runs and `endpoint = "local"`.
 //!
-//! It serves the actions of `reference/ssm-api.md` §6 over HTTP/1.1 exactly as the real API does:
+//! It serves the actions of docs/ssm-api.md#actions over HTTP/1.1 exactly as the real API does:
 //! TC3-HMAC-SHA256 and legacy signatures verified with the crate's own signing code, the same
 //! envelopes and `Content-Type`, the validation rules and error codes, the status machine, per-action
 //! rate limits in a sliding one-second window, and a SQLite store. Failure injection (`--faults`,
@@ -23,7 +23,7 @@
 //! echoed, nothing is encrypted) and `EncryptionPublicKey` responses; cloud-product secrets
 //! (`SecretType` ≠ 0), rotation and SSH-key secrets; tags beyond storing and filtering; STS session
 //! tokens (any `X-TC-Token` is accepted); CAM permissions (every valid credential may do everything);
-//! HTTPS; and any action not in §6 (answered `InvalidAction`).
+//! HTTPS; and any action not in docs/ssm-api.md#actions (answered `InvalidAction`).
 
 mod action;
 mod auth;

@@ -3,8 +3,8 @@
 //! client sets ([`Language`], [`default_request_client`]).
 //!
 //! Every call is `POST /` with the action's JSON body and the common parameters in headers
-//! (docs/ssm-api.md#wire-protocol): `Content-Type: application/json` exactly, `Host`, `X-TC-Action`,
-//! `X-TC-Version: 2019-09-23`, `X-TC-Region` (omitted when empty, as the SDKs do),
+//! (docs/ssm-api.md#wire-protocol): `Content-Type: application/json` exactly, `Host`,
+//! `X-TC-Action`, `X-TC-Version: 2019-09-23`, `X-TC-Region` (omitted when empty, as the SDKs do),
 //! `X-TC-Timestamp`, `X-TC-Token` for temporary credentials, `X-TC-Language` and
 //! `X-TC-RequestClient`, signed with TC3-HMAC-SHA256 over `content-type;host;x-tc-action`.
 //!

@@ -514,16 +514,29 @@ impl Client {
     /// errors. The error comes with the HTTP status when there was one.
     async fn exchange(
         &self,
-        mut request: SignedRequest,
+        request: SignedRequest,
         call: &CallContext,
     ) -> Result<Reply, (Error, Option<u16>)> {
-        let transport = |kind: TransportKind, detail: String| {
-            Error::Transport(Box::new(TransportError {
-                kind,
-                detail,
-                call: call.clone(),
-            }))
-        };
+        let mut response = self.send_http(request, call).await.map_err(|e| (e, None))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let body = self
+            .read_reply_body(&mut response, status, content_type.as_deref(), call)
+            .await
+            .map_err(|e| (e, Some(status)))?;
+        check_reply(status, content_type, body, call).map_err(|e| (e, Some(status)))
+    }
+
+    /// Hand the request to the HTTP stack (the body without a copy; the request, with its token
+    /// and signature, is wiped once its headers are copied) and wait for the response head.
+    async fn send_http(
+        &self,
+        mut request: SignedRequest,
+        call: &CallContext,
+    ) -> Result<reqwest::Response, Error> {
         let mut builder = self.inner.http.post(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -531,102 +544,46 @@ impl Client {
         let body = std::mem::take(&mut request.body);
         drop(request);
         let http_request = builder.body(Bytes::from_owner(body)).build().map_err(|e| {
-            let err = Error::InvalidRequest(Box::new(InvalidRequest {
+            Error::InvalidRequest(Box::new(InvalidRequest {
                 reason: format!("the request cannot be sent: {}", deepest_cause(&e)),
                 call: call.clone(),
-            }));
-            (err, None)
+            }))
         })?;
-        let mut response = self
-            .inner
+        self.inner
             .http
             .execute(http_request)
             .await
-            .map_err(|e| (transport(self.transport_kind(&e), deepest_cause(&e)), None))?;
+            .map_err(|e| transport_error(call, self.transport_kind(&e), deepest_cause(&e)))
+    }
 
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body = read_body(&mut response, self.inner.config.max_response_bytes)
+    /// The response body, refused past [`ClientConfig::max_response_bytes`].
+    async fn read_reply_body(
+        &self,
+        response: &mut reqwest::Response,
+        status: u16,
+        content_type: Option<&str>,
+        call: &CallContext,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        read_body(response, self.inner.config.max_response_bytes)
             .await
-            .map_err(|e| {
-                let err = match e {
-                    ReadError::Http(e) => transport(self.transport_kind(&e), deepest_cause(&e)),
-                    ReadError::TooLarge(n) => transport(
-                        TransportKind::Undecodable {
-                            status,
-                            content_type: content_type.clone(),
-                            body_len: n,
-                            reason: format!(
-                                "the body exceeds {} bytes",
-                                self.inner.config.max_response_bytes
-                            ),
-                        },
-                        String::new(),
-                    ),
-                };
-                (err, Some(status))
-            })?;
-
-        if status != 200 {
-            let kind = TransportKind::HttpStatus {
-                status,
-                content_type,
-                body_len: body.len(),
-            };
-            return Err((transport(kind, String::new()), Some(status)));
-        }
-        let undecodable = |reason: String, content_type: Option<String>, len: usize| {
-            let kind = TransportKind::Undecodable {
-                status,
-                content_type,
-                body_len: len,
-                reason,
-            };
-            (transport(kind, String::new()), Some(status))
-        };
-        if !is_json(content_type.as_deref()) {
-            return Err(undecodable(
-                "the content type is not application/json".to_string(),
-                content_type,
-                body.len(),
-            ));
-        }
-        let probe: Probe = match serde_json::from_slice(&body) {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(undecodable(
-                    json_error_position(&e),
-                    content_type,
-                    body.len(),
-                ));
-            }
-        };
-        let Some(response) = probe.response else {
-            return Err(undecodable(
-                "there is no `Response` object".to_string(),
-                content_type,
-                body.len(),
-            ));
-        };
-        let request_id = response.request_id.unwrap_or_default();
-        if let Some(error) = response.error {
-            let api = ApiError {
-                code: error.code.unwrap_or_default(),
-                message: error.message.unwrap_or_default(),
-                request_id,
-                call: call.clone(),
-            };
-            return Err((Error::Api(Box::new(api)), Some(status)));
-        }
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-            request_id,
-        })
+            .map_err(|e| match e {
+                ReadError::Http(e) => {
+                    transport_error(call, self.transport_kind(&e), deepest_cause(&e))
+                }
+                ReadError::TooLarge(n) => transport_error(
+                    call,
+                    TransportKind::Undecodable {
+                        status,
+                        content_type: content_type.map(str::to_string),
+                        body_len: n,
+                        reason: format!(
+                            "the body exceeds {} bytes",
+                            self.inner.config.max_response_bytes
+                        ),
+                    },
+                    String::new(),
+                ),
+            })
     }
 
     fn transport_kind(&self, e: &reqwest::Error) -> TransportKind {
@@ -652,6 +609,81 @@ impl Client {
         }
         TransportKind::Other
     }
+}
+
+/// Check a complete answer: HTTP 200, `application/json`, a `Response` object, and no `Error` in
+/// it (else the API error it reports).
+fn check_reply(
+    status: u16,
+    content_type: Option<String>,
+    body: Zeroizing<Vec<u8>>,
+    call: &CallContext,
+) -> Result<Reply, Error> {
+    if status != 200 {
+        let kind = TransportKind::HttpStatus {
+            status,
+            content_type,
+            body_len: body.len(),
+        };
+        return Err(transport_error(call, kind, String::new()));
+    }
+    let undecodable = |reason: String, content_type: Option<String>, len: usize| {
+        let kind = TransportKind::Undecodable {
+            status,
+            content_type,
+            body_len: len,
+            reason,
+        };
+        transport_error(call, kind, String::new())
+    };
+    if !is_json(content_type.as_deref()) {
+        return Err(undecodable(
+            "the content type is not application/json".to_string(),
+            content_type,
+            body.len(),
+        ));
+    }
+    let probe: Probe = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(undecodable(
+                json_error_position(&e),
+                content_type,
+                body.len(),
+            ));
+        }
+    };
+    let Some(response) = probe.response else {
+        return Err(undecodable(
+            "there is no `Response` object".to_string(),
+            content_type,
+            body.len(),
+        ));
+    };
+    let request_id = response.request_id.unwrap_or_default();
+    if let Some(error) = response.error {
+        let api = ApiError {
+            code: error.code.unwrap_or_default(),
+            message: error.message.unwrap_or_default(),
+            request_id,
+            call: call.clone(),
+        };
+        return Err(Error::Api(Box::new(api)));
+    }
+    Ok(Reply {
+        status,
+        content_type,
+        body,
+        request_id,
+    })
+}
+
+fn transport_error(call: &CallContext, kind: TransportKind, detail: String) -> Error {
+    Error::Transport(Box::new(TransportError {
+        kind,
+        detail,
+        call: call.clone(),
+    }))
 }
 
 /// `application/json`, with or without parameters (the real API sends it bare; a proxy may add a

@@ -1,4 +1,6 @@
-//! The SSM actions the emulator serves (reference §6), with their documented rate limits (§4).
+//! The catalogue of SSM actions the emulator serves (docs/ssm-api.md#actions): the [`Action`] enum,
+//! the API's name for each, and their documented rate limits (docs/ssm-api.md#rate-limits). What
+//! each action does lives in [`super::handlers`].
 
 use std::fmt;
 
@@ -68,8 +70,8 @@ impl Action {
         self as usize
     }
 
-    /// Requests per second the API documents for this action (reference §4). Where the
-    /// international and Chinese documentation disagree (DescribeSecret 40/100,
+    /// Requests per second the API documents for this action (docs/ssm-api.md#rate-limits). Where
+    /// the international and Chinese documentation disagree (DescribeSecret 40/100,
     /// ListSecretVersionIds 40/300) the lower figure is used: a client paced to pass here also
     /// passes against the real service.
     pub fn documented_limit(self) -> u32 {

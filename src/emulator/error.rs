@@ -1,11 +1,11 @@
 //! The errors the emulator answers with: a Tencent Cloud error code and a message, turned into the
 //! `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}` envelope by [`super::response`].
 //!
-//! Codes are the API's stable interface (reference §1: messages are not), so the codes live here as
-//! constants and every rejection names one of them. Messages follow Tencent's English style
-//! (back-quoted names, a full sentence) and never contain a secret value.
+//! Codes are the API's stable interface (docs/ssm-api.md#wire-protocol: messages are not), so the
+//! codes live here as constants and every rejection names one of them. Messages follow Tencent's
+//! English style (back-quoted names, a full sentence) and never contain a secret value.
 
-/// Error codes, exactly as the API spells them (reference §7).
+/// Error codes, exactly as the API spells them (docs/ssm-api.md#error-codes).
 pub mod code {
     pub const AUTH_SIGNATURE_FAILURE: &str = "AuthFailure.SignatureFailure";
     pub const AUTH_SIGNATURE_EXPIRE: &str = "AuthFailure.SignatureExpire";

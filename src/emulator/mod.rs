@@ -1,14 +1,14 @@
 //! A local emulator of the Tencent Cloud SSM API that official clients cannot tell from the real
 //! service, for tests, benchmarks, first runs and `endpoint = "local"`.
 //!
-//! It serves the actions of `reference/ssm-api.md` §6 over HTTP/1.1 exactly as the real API does:
+//! It serves the actions of docs/ssm-api.md#actions over HTTP/1.1 exactly as the real API does:
 //! TC3-HMAC-SHA256 and legacy signatures verified with the crate's own signing code, the same
 //! envelopes and `Content-Type`, the validation rules and error codes, the status machine, per-action
 //! rate limits in a sliding one-second window, and a SQLite store. Failure injection (`--faults`,
 //! `--latency`) produces the throttles, internal errors, 502s, dropped connections and slow answers
 //! that retry logic has to survive, and `GET /_emulator/stats` reports each action's traffic.
 //!
-//! Reading order: [`service`] (the path of one request) → [`auth`] → [`actions`] → [`store`].
+//! Reading order: [`service`] (the path of one request) → [`auth`] → [`handlers`] → [`store`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,14 +23,14 @@
 //! echoed, nothing is encrypted) and `EncryptionPublicKey` responses; cloud-product secrets
 //! (`SecretType` ≠ 0), rotation and SSH-key secrets; tags beyond storing and filtering; STS session
 //! tokens (any `X-TC-Token` is accepted); CAM permissions (every valid credential may do everything);
-//! HTTPS; and any action not in §6 (answered `InvalidAction`).
+//! HTTPS; and any action not in docs/ssm-api.md#actions (answered `InvalidAction`).
 
 mod action;
-mod actions;
 mod auth;
 mod config;
 mod error;
 mod faults;
+mod handlers;
 mod limits;
 mod params;
 mod response;

@@ -1,5 +1,5 @@
-//! Response envelopes exactly as the real API writes them (reference §1): HTTP 200 and
-//! `Content-Type: application/json` for every answer the service processed, errors included.
+//! Response envelopes exactly as the real API writes them (docs/ssm-api.md#wire-protocol): HTTP 200
+//! and `Content-Type: application/json` for every answer the service processed, errors included.
 //!
 //! The content type is byte-for-byte `application/json`: the Python SDK ignores an error body whose
 //! content type carries `; charset=utf-8` and silently returns an empty result.

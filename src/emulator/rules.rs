@@ -1,4 +1,5 @@
-//! The validation rules of reference §5: names, version ids, content, description, region.
+//! The validation rules of docs/ssm-api.md#naming-rules-and-limits: names, version ids, content,
+//! description, region.
 //!
 //! The content limit is 32 KB (32,768 bytes), and it is measured on the parameter **as sent**:
 //! `SecretString`'s UTF-8 bytes, `SecretBinary`'s base64 text. Tencent does not document whether the

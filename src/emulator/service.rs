@@ -10,7 +10,7 @@
 //!    ([`super::auth`]);
 //! 5. injected fault, if `--faults` rolled one;
 //! 6. the action's rate limit (`RequestLimitExceeded`);
-//! 7. the action's parameters and rules ([`super::actions`]).
+//! 7. the action's parameters and rules ([`super::handlers`]).
 //!
 //! A request is TC3-signed when it carries an `Authorization` or `X-TC-Action` header (common
 //! parameters in `X-TC-*` headers); otherwise it is a legacy request with every parameter in the
@@ -28,10 +28,10 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use super::action::Action;
-use super::actions::{self, Context};
 use super::auth::{self, Credentials, LegacyRequest, Tc3Request};
 use super::error::{ApiError, code};
 use super::faults::{Fault, Faults};
+use super::handlers::{self, Context};
 use super::limits::Admission;
 use super::params::{Params, truncate};
 use super::response;
@@ -346,7 +346,7 @@ async fn checked(
             region: &region,
             now,
         };
-        actions::execute(action, &params, &ctx)
+        handlers::execute(action, &params, &ctx)
     })
     .await
     .unwrap_or_else(|_| Err(ApiError::internal("the request handler failed")));

@@ -7,7 +7,7 @@
 //! `--db` the database lives in memory and dies with the emulator.
 //!
 //! This module holds the SQL and nothing else: the API's rules (what may change when) live in
-//! [`super::actions`], which calls these methods inside [`Store::read`] / [`Store::write`].
+//! [`super::handlers`], which calls these methods inside [`Store::read`] / [`Store::write`].
 //!
 //! `synchronous = NORMAL` in WAL mode: a power cut may lose the last transactions but never
 //! corrupts the file. That is the right trade for a development emulator.

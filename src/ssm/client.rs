@@ -1,15 +1,8 @@
-//! The async SSM client: builds, signs and sends one request per call, and turns the answer into a
-//! typed response or an [`Error`].
+//! The async SSM client ([`Client`], configured by [`ClientConfig`]): signs and sends one request
+//! per call (put together by [`build_signed_request`]), reads the answer, and turns it into a typed
+//! response or an [`Error`] classified for the executor's retry loop.
 //!
-//! Every call is `POST /` with the action's JSON body and the common parameters in headers
-//! (`reference/ssm-api.md` §1): `Content-Type: application/json` exactly, `Host`, `X-TC-Action`,
-//! `X-TC-Version: 2019-09-23`, `X-TC-Region` (omitted when empty, as the SDKs do),
-//! `X-TC-Timestamp`, `X-TC-Token` for temporary credentials, `X-TC-Language` and
-//! `X-TC-RequestClient`, signed with TC3-HMAC-SHA256 over `content-type;host;x-tc-action`.
 //! Each call takes a fresh timestamp, so a caller that retries a call re-signs it.
-//!
-//! [`build_signed_request`] is the one place a request is put together; the typed methods use it
-//! and tests use it directly to send expired or tampered requests.
 //!
 //! The client does not retry and does not rate-limit: those belong to the executor, which acts on
 //! [`Error::class`]. It logs each call at `debug` level (action, secret name, version, HTTP status,
@@ -31,13 +24,16 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::secret::SecretContent;
 use crate::ssm::credentials::Credentials;
+use crate::ssm::endpoint::Endpoint;
 use crate::ssm::error::{
     ApiError, CallContext, Error, InvalidRequest, TimeoutPhase, TransportError, TransportKind,
     redact_message,
 };
-use crate::ssm::sign::RequestToSign;
+use crate::ssm::request::{
+    Language, RequestSpec, SignedRequest, build_signed_request, default_request_client,
+};
 use crate::ssm::types::*;
-use crate::ssm::{API_VERSION, DEFAULT_ENDPOINT, SERVICE};
+use crate::ssm::{API_VERSION, DEFAULT_ENDPOINT};
 
 /// Default connect timeout (TCP + TLS): 10 s.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,30 +44,6 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
 /// Page size used by [`Client::list_all_secrets`] unless the filter sets `limit`.
 pub const LIST_PAGE_SIZE: u64 = 100;
-/// The signed headers (the SDKs sign `content-type;host`; newer documentation adds the action).
-pub const SIGNED_HEADERS: &str = "content-type;host;x-tc-action";
-
-/// `X-TC-RequestClient`: the API accepts only `[0-9a-zA-Z-_ ,;.]` there, so no `/`.
-/// `User-Agent` carries the conventional `ssmform/<version>`.
-pub fn default_request_client() -> String {
-    format!("ssmform_{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// Language of the API's messages (`X-TC-Language`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Language {
-    EnUs,
-    ZhCn,
-}
-
-impl Language {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Language::EnUs => "en-US",
-            Language::ZhCn => "zh-CN",
-        }
-    }
-}
 
 /// How to reach the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,254 +106,6 @@ pub enum ConfigError {
     RequestClient(String),
     #[error("the HTTP client could not be set up: {0}")]
     Http(String),
-}
-
-/// A parsed endpoint: the URL requests go to and the `Host` header they carry (and sign).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    url: reqwest::Url,
-    host: String,
-}
-
-impl Endpoint {
-    /// `https://host[:port]`, `http://host:port`, or a bare `host[:port]` (HTTPS). A path other
-    /// than `/`, a query, a fragment or user info is refused.
-    pub fn parse(endpoint: &str) -> Result<Endpoint, ConfigError> {
-        let err = |reason: &str| ConfigError::Endpoint {
-            endpoint: endpoint.to_string(),
-            reason: reason.to_string(),
-        };
-        let text = endpoint.trim();
-        let with_scheme = if text.contains("://") {
-            text.to_string()
-        } else {
-            format!("https://{text}")
-        };
-        let url = reqwest::Url::parse(&with_scheme).map_err(|e| err(&e.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(err(
-                "the scheme must be https:// (or http:// for an emulator)",
-            ));
-        }
-        let Some(host) = url.host_str() else {
-            return Err(err("it has no host"));
-        };
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(err("user information in the URL is not supported"));
-        }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return Err(err(
-                "the API is served at `/`: give only scheme, host and port",
-            ));
-        }
-        let host_header = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
-        let lower = host.to_ascii_lowercase();
-        if url.scheme() == "http"
-            && (lower == "tencentcloudapi.com" || lower.ends_with(".tencentcloudapi.com"))
-        {
-            return Err(err(
-                "plain http:// to Tencent Cloud would send secret contents in clear; use https://",
-            ));
-        }
-        Ok(Endpoint {
-            url,
-            host: host_header,
-        })
-    }
-
-    /// The request URL (always with the path `/`).
-    pub fn url(&self) -> &str {
-        self.url.as_str()
-    }
-
-    /// The `Host` header: host, plus `:port` when the URL names a non-default port.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// `scheme://host[:port]`, for messages.
-    pub fn display(&self) -> String {
-        format!("{}://{}", self.url.scheme(), self.host)
-    }
-
-    /// Whether the host is this machine (then no proxy is used).
-    pub fn is_loopback(&self) -> bool {
-        let host = self.url.host_str().unwrap_or("");
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        match bare.parse::<std::net::IpAddr>() {
-            Ok(ip) => ip.is_loopback(),
-            Err(_) => bare.eq_ignore_ascii_case("localhost"),
-        }
-    }
-
-    fn is_plain_http(&self) -> bool {
-        self.url.scheme() == "http"
-    }
-}
-
-/// A request ready to send: method, URL, headers (in sending order, `Authorization` included) and
-/// body. Tests may alter any part before sending it with [`Client::send`] or [`Client::send_json`].
-///
-/// `Debug` shows the body's length only and hides the signature and the token.
-pub struct SignedRequest {
-    /// Always `POST`.
-    pub method: &'static str,
-    pub url: String,
-    /// (name, value) pairs; names in canonical capitalisation (`Content-Type`, `X-TC-Action`...).
-    pub headers: Vec<(String, String)>,
-    pub body: Zeroizing<Vec<u8>>,
-    /// The action, for logs and errors.
-    pub action: String,
-    /// For logs and errors.
-    pub secret_name: Option<String>,
-    pub version_id: Option<String>,
-}
-
-impl SignedRequest {
-    /// The first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Replace (or add) the header `name`.
-    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
-        match self
-            .headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
-            Some(slot) => slot.1 = value,
-            None => self.headers.push((name.to_string(), value)),
-        }
-    }
-
-    /// Remove every header named `name`.
-    pub fn remove_header(&mut self, name: &str) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
-}
-
-impl Drop for SignedRequest {
-    /// The token is a credential and the signature a replayable proof: wipe both.
-    fn drop(&mut self) {
-        for (name, value) in &mut self.headers {
-            if name.eq_ignore_ascii_case("x-tc-token") || name.eq_ignore_ascii_case("authorization")
-            {
-                value.zeroize();
-            }
-        }
-    }
-}
-
-impl fmt::Debug for SignedRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(n, v)| {
-                let shown = if n.eq_ignore_ascii_case("x-tc-token") {
-                    "<redacted>"
-                } else if n.eq_ignore_ascii_case("authorization") {
-                    // The credential scope and signed headers help debugging; the signature is a
-                    // replayable proof for five minutes, so it is cut.
-                    v.split(", Signature=").next().unwrap_or("")
-                } else {
-                    v.as_str()
-                };
-                (n.as_str(), shown)
-            })
-            .collect();
-        f.debug_struct("SignedRequest")
-            .field("method", &self.method)
-            .field("url", &self.url)
-            .field("headers", &headers)
-            .field("body", &format_args!("{} bytes", self.body.len()))
-            .finish()
-    }
-}
-
-/// Everything besides the body that goes into a signed request.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestSpec<'a> {
-    pub endpoint: &'a Endpoint,
-    /// `""` omits `X-TC-Region`.
-    pub region: &'a str,
-    /// `X-TC-Action`.
-    pub action: &'a str,
-    /// `X-TC-Version`, normally [`API_VERSION`].
-    pub version: &'a str,
-    /// `X-TC-Timestamp` (Unix seconds); also picks the date of the credential scope.
-    pub timestamp: i64,
-    pub credentials: &'a Credentials,
-    /// `X-TC-RequestClient`; omitted when empty.
-    pub request_client: &'a str,
-    /// `X-TC-Language`; omitted when `None`.
-    pub language: Option<Language>,
-}
-
-/// Build the signed `POST /` request for `spec` with `body`: all the headers listed in the module
-/// documentation and an `Authorization` header signing `content-type;host;x-tc-action` of this
-/// exact body at `spec.timestamp`. The typed methods of [`Client`] use this function; tests use it
-/// to produce requests with old timestamps, other versions, unknown actions or tampered bodies.
-pub fn build_signed_request(spec: &RequestSpec<'_>, body: Zeroizing<Vec<u8>>) -> SignedRequest {
-    const CONTENT_TYPE: &str = "application/json";
-    let host = spec.endpoint.host();
-    let signed = RequestToSign {
-        method: "POST",
-        query: "",
-        signed_headers: &[
-            ("content-type", CONTENT_TYPE),
-            ("host", host),
-            ("x-tc-action", spec.action),
-        ],
-        payload: &body,
-        unsigned_payload: false,
-        timestamp: spec.timestamp,
-        service: SERVICE,
-    }
-    .sign(spec.credentials.secret_key.expose());
-    debug_assert_eq!(signed.signed_headers, SIGNED_HEADERS);
-
-    let mut headers = Vec::with_capacity(10);
-    let mut push = |n: &str, v: &str| headers.push((n.to_string(), v.to_string()));
-    push("Content-Type", CONTENT_TYPE);
-    push("Host", host);
-    push("X-TC-Action", spec.action);
-    push("X-TC-Version", spec.version);
-    if !spec.region.is_empty() {
-        push("X-TC-Region", spec.region);
-    }
-    push("X-TC-Timestamp", &spec.timestamp.to_string());
-    if let Some(token) = &spec.credentials.token {
-        // A token is text (STS issues ASCII); anything else would not survive as a header anyway.
-        push("X-TC-Token", &String::from_utf8_lossy(token.expose()));
-    }
-    if let Some(language) = spec.language {
-        push("X-TC-Language", language.as_str());
-    }
-    if !spec.request_client.is_empty() {
-        push("X-TC-RequestClient", spec.request_client);
-    }
-    push(
-        "Authorization",
-        &signed.authorization(&spec.credentials.secret_id),
-    );
-    SignedRequest {
-        method: "POST",
-        url: spec.endpoint.url().to_string(),
-        headers,
-        body,
-        action: spec.action.to_string(),
-        secret_name: None,
-        version_id: None,
-    }
 }
 
 type Clock = dyn Fn() -> i64 + Send + Sync;
@@ -790,16 +514,29 @@ impl Client {
     /// errors. The error comes with the HTTP status when there was one.
     async fn exchange(
         &self,
-        mut request: SignedRequest,
+        request: SignedRequest,
         call: &CallContext,
     ) -> Result<Reply, (Error, Option<u16>)> {
-        let transport = |kind: TransportKind, detail: String| {
-            Error::Transport(Box::new(TransportError {
-                kind,
-                detail,
-                call: call.clone(),
-            }))
-        };
+        let mut response = self.send_http(request, call).await.map_err(|e| (e, None))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let body = self
+            .read_reply_body(&mut response, status, content_type.as_deref(), call)
+            .await
+            .map_err(|e| (e, Some(status)))?;
+        check_reply(status, content_type, body, call).map_err(|e| (e, Some(status)))
+    }
+
+    /// Hand the request to the HTTP stack (the body without a copy; the request, with its token
+    /// and signature, is wiped once its headers are copied) and wait for the response head.
+    async fn send_http(
+        &self,
+        mut request: SignedRequest,
+        call: &CallContext,
+    ) -> Result<reqwest::Response, Error> {
         let mut builder = self.inner.http.post(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -807,102 +544,46 @@ impl Client {
         let body = std::mem::take(&mut request.body);
         drop(request);
         let http_request = builder.body(Bytes::from_owner(body)).build().map_err(|e| {
-            let err = Error::InvalidRequest(Box::new(InvalidRequest {
+            Error::InvalidRequest(Box::new(InvalidRequest {
                 reason: format!("the request cannot be sent: {}", deepest_cause(&e)),
                 call: call.clone(),
-            }));
-            (err, None)
+            }))
         })?;
-        let mut response = self
-            .inner
+        self.inner
             .http
             .execute(http_request)
             .await
-            .map_err(|e| (transport(self.transport_kind(&e), deepest_cause(&e)), None))?;
+            .map_err(|e| transport_error(call, self.transport_kind(&e), deepest_cause(&e)))
+    }
 
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let body = read_body(&mut response, self.inner.config.max_response_bytes)
+    /// The response body, refused past [`ClientConfig::max_response_bytes`].
+    async fn read_reply_body(
+        &self,
+        response: &mut reqwest::Response,
+        status: u16,
+        content_type: Option<&str>,
+        call: &CallContext,
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        read_body(response, self.inner.config.max_response_bytes)
             .await
-            .map_err(|e| {
-                let err = match e {
-                    ReadError::Http(e) => transport(self.transport_kind(&e), deepest_cause(&e)),
-                    ReadError::TooLarge(n) => transport(
-                        TransportKind::Undecodable {
-                            status,
-                            content_type: content_type.clone(),
-                            body_len: n,
-                            reason: format!(
-                                "the body exceeds {} bytes",
-                                self.inner.config.max_response_bytes
-                            ),
-                        },
-                        String::new(),
-                    ),
-                };
-                (err, Some(status))
-            })?;
-
-        if status != 200 {
-            let kind = TransportKind::HttpStatus {
-                status,
-                content_type,
-                body_len: body.len(),
-            };
-            return Err((transport(kind, String::new()), Some(status)));
-        }
-        let undecodable = |reason: String, content_type: Option<String>, len: usize| {
-            let kind = TransportKind::Undecodable {
-                status,
-                content_type,
-                body_len: len,
-                reason,
-            };
-            (transport(kind, String::new()), Some(status))
-        };
-        if !is_json(content_type.as_deref()) {
-            return Err(undecodable(
-                "the content type is not application/json".to_string(),
-                content_type,
-                body.len(),
-            ));
-        }
-        let probe: Probe = match serde_json::from_slice(&body) {
-            Ok(p) => p,
-            Err(e) => {
-                return Err(undecodable(
-                    json_error_position(&e),
-                    content_type,
-                    body.len(),
-                ));
-            }
-        };
-        let Some(response) = probe.response else {
-            return Err(undecodable(
-                "there is no `Response` object".to_string(),
-                content_type,
-                body.len(),
-            ));
-        };
-        let request_id = response.request_id.unwrap_or_default();
-        if let Some(error) = response.error {
-            let api = ApiError {
-                code: error.code.unwrap_or_default(),
-                message: error.message.unwrap_or_default(),
-                request_id,
-                call: call.clone(),
-            };
-            return Err((Error::Api(Box::new(api)), Some(status)));
-        }
-        Ok(Reply {
-            status,
-            content_type,
-            body,
-            request_id,
-        })
+            .map_err(|e| match e {
+                ReadError::Http(e) => {
+                    transport_error(call, self.transport_kind(&e), deepest_cause(&e))
+                }
+                ReadError::TooLarge(n) => transport_error(
+                    call,
+                    TransportKind::Undecodable {
+                        status,
+                        content_type: content_type.map(str::to_string),
+                        body_len: n,
+                        reason: format!(
+                            "the body exceeds {} bytes",
+                            self.inner.config.max_response_bytes
+                        ),
+                    },
+                    String::new(),
+                ),
+            })
     }
 
     fn transport_kind(&self, e: &reqwest::Error) -> TransportKind {
@@ -928,6 +609,81 @@ impl Client {
         }
         TransportKind::Other
     }
+}
+
+/// Check a complete answer: HTTP 200, `application/json`, a `Response` object, and no `Error` in
+/// it (else the API error it reports).
+fn check_reply(
+    status: u16,
+    content_type: Option<String>,
+    body: Zeroizing<Vec<u8>>,
+    call: &CallContext,
+) -> Result<Reply, Error> {
+    if status != 200 {
+        let kind = TransportKind::HttpStatus {
+            status,
+            content_type,
+            body_len: body.len(),
+        };
+        return Err(transport_error(call, kind, String::new()));
+    }
+    let undecodable = |reason: String, content_type: Option<String>, len: usize| {
+        let kind = TransportKind::Undecodable {
+            status,
+            content_type,
+            body_len: len,
+            reason,
+        };
+        transport_error(call, kind, String::new())
+    };
+    if !is_json(content_type.as_deref()) {
+        return Err(undecodable(
+            "the content type is not application/json".to_string(),
+            content_type,
+            body.len(),
+        ));
+    }
+    let probe: Probe = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(undecodable(
+                json_error_position(&e),
+                content_type,
+                body.len(),
+            ));
+        }
+    };
+    let Some(response) = probe.response else {
+        return Err(undecodable(
+            "there is no `Response` object".to_string(),
+            content_type,
+            body.len(),
+        ));
+    };
+    let request_id = response.request_id.unwrap_or_default();
+    if let Some(error) = response.error {
+        let api = ApiError {
+            code: error.code.unwrap_or_default(),
+            message: error.message.unwrap_or_default(),
+            request_id,
+            call: call.clone(),
+        };
+        return Err(Error::Api(Box::new(api)));
+    }
+    Ok(Reply {
+        status,
+        content_type,
+        body,
+        request_id,
+    })
+}
+
+fn transport_error(call: &CallContext, kind: TransportKind, detail: String) -> Error {
+    Error::Transport(Box::new(TransportError {
+        kind,
+        detail,
+        call: call.clone(),
+    }))
 }
 
 /// `application/json`, with or without parameters (the real API sends it bare; a proxy may add a
@@ -1048,133 +804,9 @@ mod tests {
     use super::*;
     use crate::secret::SecretValue;
     use crate::ssm::ErrorClass;
-    use crate::ssm::credentials::CredentialSource;
-    use crate::ssm::sign::{self, Authorization};
+    use crate::ssm::test_support::{KEY_CANARY, SECRET_ID, TOKEN_CANARY, creds, verify};
 
-    const KEY_CANARY: &str = "canary-secret-key-0c4f2b";
-    const TOKEN_CANARY: &str = "canary-token-77e1aa";
     const CONTENT_CANARY: &str = "canary-content-d93b51";
-    const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
-
-    fn creds() -> Credentials {
-        Credentials::new(SECRET_ID, SecretValue::from_string(KEY_CANARY.into()))
-            .with_token(SecretValue::from_string(TOKEN_CANARY.into()))
-            .with_source(CredentialSource::Environment {
-                token_var: Some("TENCENTCLOUD_TOKEN"),
-            })
-    }
-
-    /// Verify a request's TC3 signature the way a server does: parse the header, rebuild the
-    /// canonical request from the declared signed headers and the body, recompute.
-    fn verify(headers: &[(String, String)], body: &[u8], key: &str) -> Authorization {
-        let get = |name: &str| {
-            headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-                .unwrap_or_else(|| panic!("no {name} header"))
-        };
-        let auth = Authorization::parse(get("authorization")).unwrap();
-        let signed: Vec<(&str, &str)> = auth
-            .signed_headers
-            .iter()
-            .map(|n| (n.as_str(), get(n)))
-            .collect();
-        let timestamp: i64 = get("x-tc-timestamp").parse().unwrap();
-        let recomputed = RequestToSign {
-            method: "POST",
-            query: "",
-            signed_headers: &signed,
-            payload: body,
-            unsigned_payload: false,
-            timestamp,
-            service: &auth.service,
-        }
-        .sign_with_date(key.as_bytes(), &auth.date);
-        assert!(
-            sign::signatures_equal(&recomputed.signature, &auth.signature),
-            "signature does not verify"
-        );
-        assert!(
-            recomputed
-                .canonical_request
-                .ends_with(&sign::sha256_hex(body)),
-            "the payload hash is that of the body"
-        );
-        auth
-    }
-
-    #[test]
-    fn signed_request_has_every_header_and_a_verifiable_signature() {
-        let endpoint = Endpoint::parse("http://127.0.0.1:9000").unwrap();
-        let credentials = creds();
-        let spec = RequestSpec {
-            endpoint: &endpoint,
-            region: "ap-guangzhou",
-            action: "UpdateSecret",
-            version: API_VERSION,
-            timestamp: 1_700_000_000,
-            credentials: &credentials,
-            request_client: "ssmform_0.1.0",
-            language: Some(Language::EnUs),
-        };
-        let body = br#"{"SecretName":"a","VersionId":"v1","SecretString":"x"}"#;
-        let req = build_signed_request(&spec, Zeroizing::new(body.to_vec()));
-        assert_eq!(req.method, "POST");
-        assert_eq!(req.url, "http://127.0.0.1:9000/");
-        assert_eq!(req.body.as_slice(), body);
-        for (name, value) in [
-            ("Content-Type", "application/json"),
-            ("Host", "127.0.0.1:9000"),
-            ("X-TC-Action", "UpdateSecret"),
-            ("X-TC-Version", "2019-09-23"),
-            ("X-TC-Region", "ap-guangzhou"),
-            ("X-TC-Timestamp", "1700000000"),
-            ("X-TC-Token", TOKEN_CANARY),
-            ("X-TC-Language", "en-US"),
-            ("X-TC-RequestClient", "ssmform_0.1.0"),
-        ] {
-            assert_eq!(req.header(name), Some(value), "{name}");
-        }
-        let auth = verify(&req.headers, &req.body, KEY_CANARY);
-        assert_eq!(auth.secret_id, SECRET_ID);
-        assert_eq!(auth.date, "2023-11-14");
-        assert_eq!(auth.service, "ssm");
-        assert_eq!(auth.signed_headers.join(";"), SIGNED_HEADERS);
-
-        let shown = format!("{req:?}");
-        assert!(!shown.contains(TOKEN_CANARY), "{shown}");
-        assert!(!shown.contains(&auth.signature), "{shown}");
-        assert!(!shown.contains("SecretString"), "{shown}");
-        assert!(shown.contains(&format!("{} bytes", body.len())), "{shown}");
-    }
-
-    #[test]
-    fn empty_region_and_absent_token_omit_their_headers() {
-        let endpoint = Endpoint::parse("https://ssm.tencentcloudapi.com").unwrap();
-        let credentials = Credentials::new(SECRET_ID, SecretValue::from_string("k".into()));
-        let spec = RequestSpec {
-            endpoint: &endpoint,
-            region: "",
-            action: "ListSecrets",
-            version: API_VERSION,
-            timestamp: 1,
-            credentials: &credentials,
-            request_client: "",
-            language: None,
-        };
-        let req = build_signed_request(&spec, Zeroizing::new(b"{}".to_vec()));
-        for absent in [
-            "X-TC-Region",
-            "X-TC-Token",
-            "X-TC-Language",
-            "X-TC-RequestClient",
-        ] {
-            assert_eq!(req.header(absent), None, "{absent}");
-        }
-        assert_eq!(req.header("host"), Some("ssm.tencentcloudapi.com"));
-        verify(&req.headers, &req.body, "k");
-    }
 
     #[test]
     fn tampering_breaks_the_signature() {
@@ -1197,79 +829,6 @@ mod tests {
         let result = std::panic::catch_unwind(|| verify(&req.headers, &req.body, "k"));
         assert!(result.is_err(), "a tampered body must not verify");
     }
-
-    #[test]
-    fn endpoints() {
-        let cases: &[(&str, &str, &str, bool)] = &[
-            (
-                "https://ssm.tencentcloudapi.com",
-                "https://ssm.tencentcloudapi.com/",
-                "ssm.tencentcloudapi.com",
-                false,
-            ),
-            (
-                "https://ssm.tencentcloudapi.com/",
-                "https://ssm.tencentcloudapi.com/",
-                "ssm.tencentcloudapi.com",
-                false,
-            ),
-            (
-                "ssm.ap-guangzhou.tencentcloudapi.com",
-                "https://ssm.ap-guangzhou.tencentcloudapi.com/",
-                "ssm.ap-guangzhou.tencentcloudapi.com",
-                false,
-            ),
-            (
-                "https://ssm.tencentcloudapi.com:443",
-                "https://ssm.tencentcloudapi.com/",
-                "ssm.tencentcloudapi.com",
-                false,
-            ),
-            (
-                "https://example.test:8443",
-                "https://example.test:8443/",
-                "example.test:8443",
-                false,
-            ),
-            (
-                "http://127.0.0.1:9000",
-                "http://127.0.0.1:9000/",
-                "127.0.0.1:9000",
-                true,
-            ),
-            (
-                "http://localhost:9000",
-                "http://localhost:9000/",
-                "localhost:9000",
-                true,
-            ),
-            (
-                "http://[::1]:9000",
-                "http://[::1]:9000/",
-                "[::1]:9000",
-                true,
-            ),
-        ];
-        for (input, url, host, loopback) in cases {
-            let e = Endpoint::parse(input).unwrap();
-            assert_eq!(e.url(), *url, "{input}");
-            assert_eq!(e.host(), *host, "{input}");
-            assert_eq!(e.is_loopback(), *loopback, "{input}");
-        }
-        for (bad, reason) in [
-            ("ftp://x", "scheme"),
-            ("https://x/path", "served at `/`"),
-            ("https://x/?a=1", "served at `/`"),
-            ("https://u:p@x", "user information"),
-            ("http://ssm.tencentcloudapi.com", "in clear"),
-            ("http://SSM.ap-beijing.TencentCloudAPI.com", "in clear"),
-            ("https://", ""),
-        ] {
-            let err = Endpoint::parse(bad).unwrap_err();
-            assert!(err.to_string().contains(reason), "{bad}: {err}");
-        }
-    }
-
     #[test]
     fn client_config_is_validated() {
         let c = || creds();

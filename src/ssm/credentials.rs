@@ -1,7 +1,8 @@
 //! Where the API credentials and the region come from.
 //!
 //! The lookup order is the one Tencent's SDKs, tccli and the Terraform provider share
-//! (`reference/ssm-api.md` §3), so a machine already set up for any of them works unchanged:
+//! (docs/ssm-api.md#credentials-and-region), so a machine already set up for any of them works
+//! unchanged:
 //!
 //! 1. the environment: `TENCENTCLOUD_SECRET_ID` + `TENCENTCLOUD_SECRET_KEY`, with a session token from
 //!    `TENCENTCLOUD_SECURITY_TOKEN` (Terraform provider) or else `TENCENTCLOUD_TOKEN` (tccli);

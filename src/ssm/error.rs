@@ -640,7 +640,7 @@ mod tests {
         }))
     }
 
-    /// Every code in reference §7 and §4, with its class.
+    /// Every code in docs/ssm-api.md#error-codes and docs/ssm-api.md#rate-limits, with its class.
     const CODES: &[(&str, ErrorClass)] = &[
         // UpdateSecret's documented codes
         ("FailedOperation", ErrorClass::Permanent),
@@ -688,7 +688,7 @@ mod tests {
         ("NoSuchVersion", ErrorClass::Permanent),
         ("RequestSizeLimitExceeded", ErrorClass::Permanent),
         ("UnsupportedRegion", ErrorClass::Permanent),
-        // rate limits (§4)
+        // rate limits (docs/ssm-api.md#rate-limits)
         ("RequestLimitExceeded", ErrorClass::Throttle),
         (
             "RequestLimitExceeded.UinLimitExceeded",

@@ -4,7 +4,9 @@
 //! - [`sign`]: TC3-HMAC-SHA256, shared with the emulator's verifier.
 //! - [`credentials`]: where the SecretId/SecretKey and the region come from.
 //! - [`types`]: typed requests and responses, one [`Action`] per API action.
-//! - [`client`]: the async HTTP client ([`Client`]) and [`build_signed_request`].
+//! - [`endpoint`]: where requests go ([`Endpoint`]).
+//! - [`request`]: one signed request, put together by [`build_signed_request`].
+//! - [`client`]: the async HTTP client ([`Client`]): sends requests, reads and classifies answers.
 //! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
 //!
 //! A minimal call:
@@ -23,12 +25,16 @@
 
 pub mod client;
 pub mod credentials;
+pub mod endpoint;
 pub mod error;
 pub mod limiter;
 pub mod rates;
+pub mod request;
 pub mod retry;
 pub mod sign;
 pub mod sign_legacy;
+#[cfg(test)]
+mod test_support;
 pub mod types;
 
 /// The public endpoint (nearest region).
@@ -40,14 +46,18 @@ pub const SERVICE: &str = "ssm";
 
 pub use client::{
     Client, ClientConfig, ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, Endpoint, LIST_PAGE_SIZE, Language, RequestSpec, SIGNED_HEADERS,
-    SignedRequest, build_signed_request, default_request_client,
+    DEFAULT_REQUEST_TIMEOUT, LIST_PAGE_SIZE,
 };
 pub use credentials::{
     CredentialSource, Credentials, CredentialsError, Lookup, Region, RegionError, RegionSource,
 };
+pub use endpoint::Endpoint;
 pub use error::{
     ApiError, CallContext, Error, ErrorClass, InvalidRequest, TimeoutPhase, TransportError,
     TransportKind, classify_code, parse_throttle_limit,
+};
+pub use request::{
+    Language, RequestSpec, SIGNED_HEADERS, SignedRequest, build_signed_request,
+    default_request_client,
 };
 pub use types::*;

@@ -1,7 +1,7 @@
 //! The request rates ssmform allows itself, per API action.
 //!
-//! Start from Tencent's documented limits (reference §4; where the international and Chinese
-//! documentation disagree, the lower figure), replace any the provider block names in
+//! Start from Tencent's documented limits (docs/ssm-api.md#rate-limits; where the international and
+//! Chinese documentation disagree, the lower figure), replace any the provider block names in
 //! `rate_limits` (accounts can have their quota raised or may want to stay far below it), then take
 //! `rate_share` of each (so a scheduled drift job can leave quota to the applications that read
 //! secrets in production). Each result becomes one [`RateLimiter`].

@@ -1,7 +1,8 @@
 //! The retry policy: which failures are retried, how long to wait, and when to give up.
 //!
-//! Every call goes through its action's [`RateLimiter`] first, so retries are paced like first
-//! attempts and can never push the request rate over the limit. Then, by [`ErrorClass`]:
+//! Every call goes through its action's [`RateLimiter`](crate::ssm::limiter::RateLimiter) first, so
+//! retries are paced like first attempts and can never push the request rate over the limit. Then,
+//! by [`ErrorClass`]:
 //!
 //! - throttle: lower that action's rate (AIMD, and to the limit the server states) and retry;
 //! - transient (`InternalError`, HTTP 5xx, timeouts, connection failures): retry;

@@ -1,7 +1,7 @@
 //! TC3-HMAC-SHA256, Tencent Cloud API 3.0's request signature: one implementation, used by the
 //! client to sign and by the emulator to verify.
 //!
-//! The steps are those of `reference/ssm-api.md` §2:
+//! The steps are those of docs/ssm-api.md#signing:
 //! canonical request → string to sign → signature (HMAC chain from the secret key over date, service
 //! and `tc3_request`) → `Authorization` header. A verifier rebuilds the canonical request from
 //! whatever headers the client *declares* in `SignedHeaders`, so both the SDKs' `content-type;host`

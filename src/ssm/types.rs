@@ -1,4 +1,4 @@
-//! Typed requests and responses of the SSM actions this project uses (`reference/ssm-api.md` §6).
+//! Typed requests and responses of the SSM actions this project uses (docs/ssm-api.md#actions).
 //!
 //! Each request type implements [`Action`]: its name, how its JSON body is encoded and how the
 //! `{"Response": {...}}` answer is decoded. Field names are the API's (`SecretName`, `VersionId`...).

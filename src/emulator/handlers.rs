@@ -1,11 +1,13 @@
-//! What each action does: its parameters, the rules of reference §5 (status machine, limits,
-//! duplicates) and its response fields. Every response lists every field the API documents, with
-//! zero values when unused, because SDK models and strict clients expect them.
+//! The action handlers, one per [`Action`]: what each action does with its parameters, the rules
+//! it enforces (the status machine of docs/ssm-api.md#secret-status, the limits and duplicates of
+//! docs/ssm-api.md#naming-rules-and-limits) and its response fields. Every response
+//! lists every field the API documents, with zero values when unused, because SDK models and
+//! strict clients expect them.
 //!
 //! Validation happens before the store is touched, and every change runs inside one
 //! [`Store::write`] transaction that commits only on success: a rejected request changes nothing.
 //!
-//! Status machine (reference §5):
+//! Status machine (docs/ssm-api.md#secret-status):
 //!
 //! ```text
 //!   CreateSecret ─▶ Enabled ◀──EnableSecret── Disabled ◀──DisableSecret── Enabled

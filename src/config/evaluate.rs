@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 
 use super::diagnostics::{Diagnostics, Severity};
-use super::eval::{EvalError, Evaluator, Poisoned, Resolve};
+use super::expr::{EvalError, Evaluator, Poisoned, Resolve};
 use super::fasthash::FastMap;
 use super::functions::decode_base64;
 use super::model::{Attr, NodeDecl, RefKind, VarValue};

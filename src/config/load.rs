@@ -11,7 +11,7 @@ use hcl::edit::structure::Body;
 use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
-use super::eval::{Poisoned, Resolve};
+use super::expr::{Poisoned, Resolve};
 use super::fasthash::FastMap;
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
 use super::provider;

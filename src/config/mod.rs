@@ -38,7 +38,7 @@
 //! - `file()`/`filebase64()` paths are relative to the configuration directory and may not leave
 //!   it (no absolute paths, no `..` or symbolic link out of it): a reviewed configuration must not
 //!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
-//! - Expressions are evaluated by `config::eval`, not `hcl::eval` (see that module for why).
+//! - Expressions are evaluated by `config::expr`, not `hcl::eval` (see that module for why).
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
 //! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
 //!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.
@@ -69,8 +69,8 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod diagnostics;
-pub(crate) mod eval;
 mod evaluate;
+pub(crate) mod expr;
 pub(crate) mod fasthash;
 pub mod fmt;
 pub(crate) mod functions;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostics::Location;
-use super::eval::{EvalError, Evaluator, Resolve};
+use super::expr::{EvalError, Evaluator, Resolve};
 use super::model::{Attr, ProviderDecl, RefKind};
 use super::refs::Functions;
 use super::source::Diag;

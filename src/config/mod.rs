@@ -69,7 +69,7 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod diagnostics;
-mod evaluate;
+mod evaluation;
 pub(crate) mod expr;
 pub(crate) mod fasthash;
 pub mod fmt;
@@ -90,7 +90,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Note, Severity};
-pub use evaluate::{MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES};
+pub use evaluation::{MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES};
 pub use provider::{DOCUMENTED_RATE_LIMITS, Endpoint, Provider};
 pub use variables::ENV_PREFIX;
 

@@ -23,10 +23,11 @@ use super::value::Value;
 use super::{Config, DataRequest, DataValues, DesiredSecret, Evaluation};
 use crate::secret::{ContentKind, SecretContent, SecretValue};
 
-/// The most content SSM stores in one secret version: 32 KB (reference §5). For `secret_binary`
-/// the base64 text sent to SSM is counted: the reference leaves open whether SSM counts that or
-/// the decoded bytes, and counting the larger figure means a configuration that validates is
-/// never refused by the API (the emulator counts the same way).
+/// The most content SSM stores in one secret version: 32 KB
+/// (docs/ssm-api.md#naming-rules-and-limits). For `secret_binary` the base64 text sent to SSM is
+/// counted: SSM's documentation leaves open whether it counts that or the decoded bytes, and
+/// counting the larger figure means a configuration that validates is never refused by the API
+/// (the emulator counts the same way).
 pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
 /// The longest description SSM accepts.
 pub const MAX_DESCRIPTION_BYTES: usize = 2048;

@@ -12,8 +12,9 @@ use super::source::Diag;
 use super::suggest;
 use super::value::Value;
 
-/// The documented per-action rate limits (reference §4), shared with the client's limiters. The
-/// provider block may lower them; raising one is a warning (for accounts with a raised quota).
+/// The documented per-action rate limits (docs/ssm-api.md#rate-limits), shared with the client's
+/// limiters. The provider block may lower them; raising one is a warning (for accounts with a
+/// raised quota).
 pub use crate::ssm::rates::DOCUMENTED_LIMITS as DOCUMENTED_RATE_LIMITS;
 
 /// Where API calls go.

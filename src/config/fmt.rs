@@ -9,13 +9,13 @@
 //! they are, strings and heredocs stay byte for byte, and formatting twice changes nothing.
 //!
 //! As a safety net every result is parsed again and compared with the original, ignoring
-//! whitespace and comments; if they differ (a bug in the lexer), the file is left alone with an
+//! whitespace and comments; if they differ (a bug in `fmt_lexer`), the file is left alone with an
 //! error rather than rewritten.
 
 use std::path::Path;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
-use super::lexer::{Kind, Token, lex};
+use super::fmt_lexer::{Kind, Token, lex};
 use super::source::{FileKind, SourceFile, Sources};
 
 /// Formats one file's text. `display` names the file in diagnostics (syntax errors).

@@ -11,10 +11,10 @@ use hcl::edit::structure::Body;
 use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
-use super::eval::{Poisoned, Resolve};
+use super::expr::{Poisoned, Resolve};
 use super::fasthash::FastMap;
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
-use super::provider;
+use super::provider::{self, Provider};
 use super::schema::{self, Decls};
 use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};
 use super::suggest;
@@ -170,9 +170,78 @@ pub(crate) fn read_text(path: &Path, display: &Path) -> Result<String, Diagnosti
     })
 }
 
+/// Loads the configuration in `opts.dir`, one phase after another (see the module doc). Every
+/// phase records its problems and loading goes on, so one run reports them all. Only a file that
+/// cannot be read or parsed stops it early (later phases would only repeat a syntax error as
+/// undeclared names), and so does a dependency cycle (the phases after it need the graph's order).
 pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     let dir = opts.dir;
     let names = list_hcl_files(dir).map_err(Diagnostics::from)?;
+    let config_names = config_file_names(dir, &names)?;
+
+    let timer = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::debug!(
+            phase = name,
+            elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
+            "config load"
+        )
+    };
+    let Parsed {
+        mut sources,
+        mut decls,
+        mut diags,
+        digest,
+    } = parse_and_check_schema(dir, &config_names)?;
+    phase("parsed and schema checked");
+
+    require_provider_block(&decls, &mut diags);
+    assign_variables(opts, &names, &mut decls, &mut sources, &mut diags);
+    phase("variables assigned");
+
+    let (mut builder, nodes) = declare_nodes(&decls);
+    add_edges(&mut builder, &nodes, &decls, &mut diags);
+    phase("references checked");
+
+    let graph = build_graph(builder, &nodes, &decls, &mut diags);
+    // Literals of locals that flow into a secret's content are as secret as the content.
+    redact_locals_in_content(&decls, &mut sources);
+    let Some(graph) = graph else {
+        return Err(finish(sources, Diagnostics::new(), diags));
+    };
+    phase("graph built");
+
+    sensitivity_rule(&graph, &nodes.decls, &decls, &mut diags);
+    // Unset variables: unknown under validate, an error under plan.
+    if opts.mode == Mode::Plan {
+        require_variable_values(&decls, &mut diags);
+    }
+    let provider = evaluate_provider(&decls, &sources, dir, &mut diags);
+    phase("checked");
+
+    if diags.iter().any(Diag::is_error) {
+        return Err(finish(sources, Diagnostics::new(), diags));
+    }
+    sources.finish_redactions();
+    let warnings: Vec<Diagnostic> = diags.into_iter().map(|d| sources.materialize(d)).collect();
+    let mut warnings = Diagnostics(warnings);
+    warnings.sort();
+    Ok(Config {
+        dir: dir.to_path_buf(),
+        sources,
+        provider,
+        graph,
+        nodes: nodes.decls,
+        ids: nodes.ids,
+        decls,
+        digest,
+        mode: opts.mode,
+        warnings,
+    })
+}
+
+/// The configuration files among the directory's `*.hcl` files; having none is an error.
+fn config_file_names<'a>(dir: &Path, names: &'a [String]) -> Result<Vec<&'a String>, Diagnostics> {
     let config_names: Vec<&String> = names.iter().filter(|n| is_config_file_name(n)).collect();
     if config_names.is_empty() {
         return Err(Diagnostic::without_location(
@@ -183,22 +252,30 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         .with_help("configuration files are the *.hcl files of the directory (except *.vars.hcl); it is not searched recursively")
         .into());
     }
+    Ok(config_names)
+}
 
-    let timer = std::time::Instant::now();
-    let phase = |name: &str| {
-        tracing::debug!(
-            phase = name,
-            elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
-            "config load"
-        )
-    };
+/// The configuration files, read, parsed and checked against the schema.
+struct Parsed {
+    sources: Sources,
+    decls: Decls,
+    /// Schema problems.
+    diags: Vec<Diag>,
+    /// [`Config::digest`].
+    digest: [u8; 32],
+}
+
+/// Parse and schema: reads, parses and checks every configuration file (see [`read_and_check`]),
+/// merges their declarations and computes the digest. A file that cannot be read or parsed ends
+/// loading here.
+fn parse_and_check_schema(dir: &Path, config_names: &[&String]) -> Result<Parsed, Diagnostics> {
     let mut sources = Sources::default();
     let mut outside = Diagnostics::new();
     let mut syntax: Vec<Diag> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
     let mut decls = Decls::default();
     let mut digest = sha2::Sha256::new();
-    for (i, r) in read_and_check(dir, &config_names).into_iter().enumerate() {
+    for (i, r) in read_and_check(dir, config_names).into_iter().enumerate() {
         let name = config_names[i];
         match r.read_error {
             Some(d) => outside.push(d),
@@ -222,8 +299,16 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         // Later checks would only repeat syntax errors as undeclared names.
         return Err(finish(sources, outside, syntax));
     }
-    phase("parsed and schema checked");
+    Ok(Parsed {
+        sources,
+        decls,
+        diags,
+        digest: digest.finalize().into(),
+    })
+}
 
+/// A configuration needs a `provider "tencentcloud"` block.
+fn require_provider_block(decls: &Decls, diags: &mut Vec<Diag>) {
     if !decls.any_provider_block {
         diags.push(
             Diag::at(
@@ -234,8 +319,18 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
             .help("add: provider \"tencentcloud\" { region = \"ap-guangzhou\" }"),
         );
     }
+}
 
-    // Variables: defaults, then every other source in precedence order.
+/// Variables: gives them their values, defaults first, then every other source in precedence
+/// order (see [`variables`]).
+fn assign_variables(
+    opts: &LoadOptions,
+    names: &[String],
+    decls: &mut Decls,
+    sources: &mut Sources,
+    diags: &mut Vec<Diag>,
+) {
+    let dir = opts.dir;
     for var in &mut decls.variables {
         let Some(default) = &var.default else {
             continue;
@@ -271,10 +366,20 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         var_files: &opts.vars.var_files,
         vars: &opts.vars.vars,
     };
-    variables::assign(&mut decls.variables, &inputs, dir, &mut sources, &mut diags);
+    variables::assign(&mut decls.variables, &inputs, dir, sources, diags);
+}
 
-    phase("variables assigned");
-    // Nodes, in declaration order.
+/// The dependency graph's nodes, in declaration order.
+struct Nodes {
+    /// The declaration behind each node, by node id.
+    decls: Vec<NodeDecl>,
+    /// Node ids by name, per [`RefKind`].
+    ids: [FastMap<String, usize>; 4],
+}
+
+/// Nodes: one graph node per variable, local, data source and secret, in declaration
+/// order.
+fn declare_nodes(decls: &Decls) -> (GraphBuilder, Nodes) {
     let mut nodes: Vec<(Span, NodeDecl, String, NodeKind)> = Vec::new();
     for (i, v) in decls.variables.iter().enumerate() {
         nodes.push((
@@ -333,92 +438,87 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         };
         ids[kind as usize].insert(name.clone(), id);
     }
+    (
+        builder,
+        Nodes {
+            decls: node_decls,
+            ids,
+        },
+    )
+}
 
-    // Edges, with every reference checked.
-    for (id, decl) in node_decls.iter().enumerate() {
-        for r in node_refs(&decls, *decl) {
-            if let Some(to) = check_reference(r, &decls, &ids, &node_decls, &mut diags) {
+/// References: every reference checked (the provider block's too), each one between
+/// nodes becoming an edge.
+fn add_edges(builder: &mut GraphBuilder, nodes: &Nodes, decls: &Decls, diags: &mut Vec<Diag>) {
+    for (id, decl) in nodes.decls.iter().enumerate() {
+        for r in node_refs(decls, *decl) {
+            if let Some(to) = check_reference(r, decls, &nodes.ids, &nodes.decls, diags) {
                 builder.add_edge(id, to, r.span);
             }
         }
     }
     for a in &decls.provider.attrs {
         for r in &a.refs {
-            check_reference(r, &decls, &ids, &node_decls, &mut diags);
+            check_reference(r, decls, &nodes.ids, &nodes.decls, diags);
         }
     }
+}
 
-    phase("references checked");
-    let graph = match builder.build() {
+/// Graph: builds it, or reports every cycle.
+fn build_graph(
+    builder: GraphBuilder,
+    nodes: &Nodes,
+    decls: &Decls,
+    diags: &mut Vec<Diag>,
+) -> Option<crate::graph::Graph> {
+    match builder.build() {
         Ok(g) => Some(g),
         Err(cycles) => {
             for c in cycles {
-                diags.push(cycle_diag(&c, &node_decls, &decls));
+                diags.push(cycle_diag(&c, &nodes.decls, decls));
             }
             None
         }
-    };
+    }
+}
 
-    // Literals of locals that flow into a secret's content are as secret as the content.
-    redact_locals_in_content(&decls, &mut sources);
-
-    let Some(graph) = graph else {
-        return Err(finish(sources, outside, diags));
-    };
-
-    phase("graph built");
-    sensitivity_rule(&graph, &node_decls, &decls, &mut diags);
-
-    // Unset variables: unknown under validate, an error under plan.
-    if opts.mode == Mode::Plan {
-        for v in &decls.variables {
-            if matches!(v.value, VarValue::Unset) {
-                diags.push(
-                    Diag::error(v.header, format!("variable `{}` has no value", v.name))
-                        .help(format!(
-                            "set it with --var {0}=VALUE, the environment variable {1}{0}, a *.auto.vars.hcl file, a --var-file, or a default",
-                            v.name,
-                            variables::ENV_PREFIX
-                        )),
-                );
-            }
+/// Under [`Mode::Plan`], every variable needs a value.
+fn require_variable_values(decls: &Decls, diags: &mut Vec<Diag>) {
+    for v in &decls.variables {
+        if matches!(v.value, VarValue::Unset) {
+            diags.push(
+                Diag::error(v.header, format!("variable `{}` has no value", v.name))
+                    .help(format!(
+                        "set it with --var {0}=VALUE, the environment variable {1}{0}, a *.auto.vars.hcl file, a --var-file, or a default",
+                        v.name,
+                        variables::ENV_PREFIX
+                    )),
+            );
         }
     }
+}
 
+/// Provider: evaluates the provider block (its attributes may refer only to
+/// variables).
+fn evaluate_provider(
+    decls: &Decls,
+    sources: &Sources,
+    dir: &Path,
+    diags: &mut Vec<Diag>,
+) -> Provider {
     let provider_location = decls
         .provider
         .header
         .map(|h| sources.location(h))
         .unwrap_or_else(|| sources.file(0).location(0));
-    let var_resolver = VarResolver(&decls);
-    let provider = provider::evaluate(
+    let var_resolver = VarResolver(decls);
+    provider::evaluate(
         &decls.provider,
         provider_location,
         dir,
         &var_resolver,
-        &mut diags,
-    );
-
-    phase("checked");
-    if diags.iter().any(Diag::is_error) || !outside.is_empty() {
-        return Err(finish(sources, outside, diags));
-    }
-    sources.finish_redactions();
-    let warnings: Vec<Diagnostic> = diags.into_iter().map(|d| sources.materialize(d)).collect();
-    let mut warnings = Diagnostics(warnings);
-    warnings.sort();
-    Ok(Config {
-        dir: dir.to_path_buf(),
-        sources,
-        provider,
-        graph,
-        nodes: node_decls,
-        ids,
-        decls,
-        digest: digest.finalize().into(),
-        mode: opts.mode,
-        warnings,
-    })
+        diags,
+    )
 }
 
 fn finish(mut sources: Sources, mut outside: Diagnostics, diags: Vec<Diag>) -> Diagnostics {

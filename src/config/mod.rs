@@ -24,6 +24,28 @@
 //! `Mode::Validate` treats a variable without a value as unknown (everything depending on it is
 //! skipped, like data sources); `Mode::Plan` makes it an error naming the variable.
 //!
+//! # The files, in pipeline order
+//!
+//! ```text
+//! source.rs       files and byte spans: file:line:col, and secret literals masked in shown lines
+//! load.rs         load(): reads and parses the files, runs the phases, builds the graph
+//! schema.rs       phase: allowed blocks and attributes; parsed files → typed declarations
+//! model.rs        the declarations: variables, locals, data sources, secrets, the provider
+//! refs.rs         the references in an expression (the graph's edges); function names checked
+//! variables.rs    phase: variable types, and values from every source in precedence order
+//! provider.rs     phase: the provider block, evaluated at load time (variables only)
+//! value.rs        the values expressions evaluate to, Unknown included
+//! expr.rs         the expression evaluator: hcl-edit expressions → values
+//! functions.rs    the built-in functions, named and behaving as Terraform's do
+//! evaluation.rs   Config::evaluate: every node in order → desired secrets, pending data sources
+//! names.rs        SSM's naming rules for secret names and version ids (used by evaluation.rs)
+//! diagnostics.rs  Diagnostic/Diagnostics: problems with file:line:col, rendered rustc style
+//! suggest.rs      "did you mean ...?" for misspelt names
+//! fmt.rs          `ssmform fmt`: the canonical layout, changing only whitespace
+//! fmt_lexer.rs    the token lexer fmt.rs works on (parsing proper is hcl-edit's)
+//! fasthash.rs     FNV-1a maps for names and addresses (speed at 10,000 secrets)
+//! ```
+//!
 //! # Secrets
 //!
 //! Secret contents and sensitive variables are secrets. Outputs hold them as
@@ -38,7 +60,7 @@
 //! - `file()`/`filebase64()` paths are relative to the configuration directory and may not leave
 //!   it (no absolute paths, no `..` or symbolic link out of it): a reviewed configuration must not
 //!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
-//! - Expressions are evaluated by `config::eval`, not `hcl::eval` (see that module for why).
+//! - Expressions are evaluated by `config::expr`, not `hcl::eval` (see that module for why).
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
 //! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
 //!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.
@@ -69,12 +91,12 @@
 #![allow(clippy::result_large_err)]
 
 pub(crate) mod diagnostics;
-pub(crate) mod eval;
-mod evaluate;
+mod evaluation;
+pub(crate) mod expr;
 pub(crate) mod fasthash;
 pub mod fmt;
+mod fmt_lexer;
 pub(crate) mod functions;
-mod lexer;
 pub(crate) mod load;
 pub(crate) mod model;
 pub(crate) mod names;
@@ -90,7 +112,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Note, Severity};
-pub use evaluate::{MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES};
+pub use evaluation::{MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES};
 pub use provider::{DOCUMENTED_RATE_LIMITS, Endpoint, Provider};
 pub use variables::ENV_PREFIX;
 

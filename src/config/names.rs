@@ -1,5 +1,5 @@
-//! SSM's naming rules (reference §5), checked at validate time so that a bad name fails before
-//! any API call.
+//! SSM's naming rules (docs/ssm-api.md#naming-rules-and-limits), checked at validate time so that
+//! a bad name fails before any API call.
 
 /// Why a secret name is not acceptable to SSM, or `None` if it is.
 ///

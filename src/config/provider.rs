@@ -5,15 +5,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostics::Location;
-use super::eval::{EvalError, Evaluator, Resolve};
+use super::expr::{EvalError, Evaluator, Resolve};
 use super::model::{Attr, ProviderDecl, RefKind};
 use super::refs::Functions;
 use super::source::Diag;
 use super::suggest;
 use super::value::Value;
 
-/// The documented per-action rate limits (reference §4), shared with the client's limiters. The
-/// provider block may lower them; raising one is a warning (for accounts with a raised quota).
+/// The documented per-action rate limits (docs/ssm-api.md#rate-limits), shared with the client's
+/// limiters. The provider block may lower them; raising one is a warning (for accounts with a
+/// raised quota).
 pub use crate::ssm::rates::DOCUMENTED_LIMITS as DOCUMENTED_RATE_LIMITS;
 
 /// Where API calls go.
@@ -97,75 +98,14 @@ pub(crate) fn evaluate(
             Err(EvalError::Poisoned) => continue,
         };
         match a.name.as_str() {
-            "region" => {
-                if let Some(s) = string(a, v, diags) {
-                    if s.is_empty()
-                        || !s
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    {
-                        diags.push(
-                            Diag::error(a.span, "`region` is not a region name")
-                                .help("regions look like ap-guangzhou, ap-shanghai, na-siliconvalley"),
-                        );
-                    } else {
-                        p.region = Some(s);
-                    }
-                }
-            }
-            "endpoint" => {
-                if let Some(s) = string(a, v, diags) {
-                    if s == "local" {
-                        p.endpoint = Endpoint::Local;
-                        p.local_store = Some(crate::statedir::default_local_store(dir));
-                    } else if let Some(rest) = s.strip_prefix("http://").or_else(|| s.strip_prefix("https://")) {
-                        if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
-                            diags.push(Diag::error(a.span, "`endpoint` is not a valid URL: the host is missing or it contains spaces"));
-                        } else {
-                            p.endpoint = Endpoint::Url(s.trim_end_matches('/').to_string());
-                        }
-                    } else {
-                        diags.push(
-                            Diag::error(a.span, "`endpoint` must be \"local\" or a URL starting with http:// or https://")
-                                .help("omit it to use https://ssm.tencentcloudapi.com; \"local\" runs the embedded emulator"),
-                        );
-                    }
-                }
-            }
-            "profile" => {
-                if let Some(s) = string(a, v, diags) {
-                    if s.is_empty() {
-                        diags.push(Diag::error(a.span, "`profile` is empty"));
-                    } else {
-                        p.profile = Some(s);
-                    }
-                }
-            }
-            "rate_share" => match v {
-                Value::Number(n) if n.as_f64() > 0.0 && n.as_f64() <= 1.0 => {
-                    p.rate_share = Some(n.as_f64());
-                }
-                Value::Number(_) => diags.push(
-                    Diag::error(a.span, "`rate_share` must be more than 0 and at most 1")
-                        .help("it is the fraction of each documented rate limit this run may use, e.g. 0.5"),
-                ),
-                other => diags.push(Diag::error(
-                    a.span,
-                    format!("`rate_share` must be a number, not {}", other.a_type()),
-                )),
-            },
+            "region" => region(a, v, &mut p, diags),
+            "endpoint" => endpoint(a, v, dir, &mut p, diags),
+            "profile" => profile(a, v, &mut p, diags),
+            "rate_share" => rate_share(a, v, &mut p, diags),
             "rate_limits" => rate_limits(a, v, &mut p, diags),
             "local_store" => {
-                if let Some(s) = string(a, v, diags) {
-                    if s.is_empty() {
-                        diags.push(
-                            Diag::error(a.span, "`local_store` is empty")
-                                .help("omit it to use .ssmform/local.db in the configuration directory"),
-                        );
-                    } else {
-                        // Relative paths are relative to the configuration directory, like file().
-                        local_store = Some((dir.join(s), a.span));
-                    }
+                if let Some(path) = local_store_path(a, v, dir, diags) {
+                    local_store = Some((path, a.span));
                 }
             }
             _ => {}
@@ -182,6 +122,91 @@ pub(crate) fn evaluate(
         }
     }
     p
+}
+
+fn region(a: &Attr, v: Value, p: &mut Provider, diags: &mut Vec<Diag>) {
+    if let Some(s) = string(a, v, diags) {
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            diags.push(
+                Diag::error(a.span, "`region` is not a region name")
+                    .help("regions look like ap-guangzhou, ap-shanghai, na-siliconvalley"),
+            );
+        } else {
+            p.region = Some(s);
+        }
+    }
+}
+
+fn endpoint(a: &Attr, v: Value, dir: &Path, p: &mut Provider, diags: &mut Vec<Diag>) {
+    if let Some(s) = string(a, v, diags) {
+        if s == "local" {
+            p.endpoint = Endpoint::Local;
+            p.local_store = Some(crate::statedir::default_local_store(dir));
+        } else if let Some(rest) = s
+            .strip_prefix("http://")
+            .or_else(|| s.strip_prefix("https://"))
+        {
+            if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+                diags.push(Diag::error(
+                    a.span,
+                    "`endpoint` is not a valid URL: the host is missing or it contains spaces",
+                ));
+            } else {
+                p.endpoint = Endpoint::Url(s.trim_end_matches('/').to_string());
+            }
+        } else {
+            diags.push(
+                Diag::error(a.span, "`endpoint` must be \"local\" or a URL starting with http:// or https://")
+                    .help("omit it to use https://ssm.tencentcloudapi.com; \"local\" runs the embedded emulator"),
+            );
+        }
+    }
+}
+
+fn profile(a: &Attr, v: Value, p: &mut Provider, diags: &mut Vec<Diag>) {
+    if let Some(s) = string(a, v, diags) {
+        if s.is_empty() {
+            diags.push(Diag::error(a.span, "`profile` is empty"));
+        } else {
+            p.profile = Some(s);
+        }
+    }
+}
+
+fn rate_share(a: &Attr, v: Value, p: &mut Provider, diags: &mut Vec<Diag>) {
+    match v {
+        Value::Number(n) if n.as_f64() > 0.0 && n.as_f64() <= 1.0 => {
+            p.rate_share = Some(n.as_f64());
+        }
+        Value::Number(_) => diags.push(
+            Diag::error(a.span, "`rate_share` must be more than 0 and at most 1").help(
+                "it is the fraction of each documented rate limit this run may use, e.g. 0.5",
+            ),
+        ),
+        other => diags.push(Diag::error(
+            a.span,
+            format!("`rate_share` must be a number, not {}", other.a_type()),
+        )),
+    }
+}
+
+/// The `local_store` path, if valid; [`evaluate`] applies it once the endpoint is known.
+fn local_store_path(a: &Attr, v: Value, dir: &Path, diags: &mut Vec<Diag>) -> Option<PathBuf> {
+    let s = string(a, v, diags)?;
+    if s.is_empty() {
+        diags.push(
+            Diag::error(a.span, "`local_store` is empty")
+                .help("omit it to use .ssmform/local.db in the configuration directory"),
+        );
+        None
+    } else {
+        // Relative paths are relative to the configuration directory, like file().
+        Some(dir.join(s))
+    }
 }
 
 fn string(a: &Attr, v: Value, diags: &mut Vec<Diag>) -> Option<String> {

@@ -309,125 +309,155 @@ impl<'a> Collector<'a> {
         ops: &[hcl::edit::Decorated<TraversalOperator>],
         here: Span,
     ) -> usize {
-        let attr_at = |i: usize| -> Option<(String, Span)> {
-            match ops.get(i).map(|o| o.value()) {
-                Some(TraversalOperator::GetAttr(id)) => {
-                    Some((id.as_str().to_string(), span_of(&ops[i], self.file, here)))
-                }
-                _ => None,
-            }
+        let attrs = Attrs {
+            ops,
+            file: self.file,
+            here,
         };
         match root {
-            "var" | "local" => {
-                let kind = if root == "var" {
-                    RefKind::Var
-                } else {
-                    RefKind::Local
-                };
-                let Some((name, name_span)) = attr_at(0) else {
-                    self.root_only(root, root_span);
-                    return 0;
-                };
-                self.refs.push(Reference {
-                    kind,
-                    name,
-                    name_span: trim_dot(name_span),
-                    attr: None,
-                    span: root_span.to(name_span),
-                });
-                1
-            }
-            "secret" => {
-                let Some((label, label_span)) = attr_at(0) else {
-                    self.root_only(root, root_span);
-                    return 0;
-                };
-                let attr = attr_at(1);
-                if let Some((a, a_span)) = &attr
-                    && !SECRET_ATTRS.contains(&a.as_str())
-                {
-                    self.diags.push(
-                        Diag::error(
-                            trim_dot(*a_span),
-                            format!("a secret has no attribute `{a}`"),
-                        )
-                        .maybe_help(suggest::help(a, SECRET_ATTRS.iter().copied()))
-                        .note(
-                            format!("a secret's attributes are {}", SECRET_ATTRS.join(", ")),
-                            None,
-                        ),
-                    );
-                    return ops.len();
-                }
-                let end = attr.as_ref().map_or(label_span, |(_, s)| *s);
-                let consumed = if attr.is_some() { 2 } else { 1 };
-                self.refs.push(Reference {
-                    kind: RefKind::Secret,
-                    name: label,
-                    name_span: trim_dot(label_span),
-                    attr: attr.map(|(a, s)| (a, trim_dot(s))),
-                    span: root_span.to(end),
-                });
-                consumed
-            }
-            "data" => {
-                let Some((ty, ty_span)) = attr_at(0) else {
-                    self.root_only(root, root_span);
-                    return 0;
-                };
-                if ty != "ssm_secret" {
-                    self.diags.push(
-                        Diag::error(
-                            trim_dot(ty_span),
-                            format!("unknown data source type `{ty}`"),
-                        )
-                        .help("the only data source is `ssm_secret`: data.ssm_secret.LABEL"),
-                    );
-                    return ops.len();
-                }
-                let Some((label, label_span)) = attr_at(1) else {
-                    self.diags.push(
-                        Diag::error(
-                            root_span.to(ty_span),
-                            "`data.ssm_secret` alone is not a value",
-                        )
-                        .help("refer to a data source as `data.ssm_secret.LABEL.secret_string`"),
-                    );
-                    return ops.len();
-                };
-                let attr = attr_at(2);
-                if let Some((a, a_span)) = &attr
-                    && !DATA_ATTRS.contains(&a.as_str())
-                {
-                    self.diags.push(
-                        Diag::error(
-                            trim_dot(*a_span),
-                            format!("a data source has no attribute `{a}`"),
-                        )
-                        .maybe_help(suggest::help(a, DATA_ATTRS.iter().copied()))
-                        .note(
-                            format!("a data source's attributes are {}", DATA_ATTRS.join(", ")),
-                            None,
-                        ),
-                    );
-                    return ops.len();
-                }
-                let end = attr.as_ref().map_or(label_span, |(_, s)| *s);
-                let consumed = if attr.is_some() { 3 } else { 2 };
-                self.refs.push(Reference {
-                    kind: RefKind::Data,
-                    name: label,
-                    name_span: trim_dot(label_span),
-                    attr: attr.map(|(a, s)| (a, trim_dot(s))),
-                    span: root_span.to(end),
-                });
-                consumed
-            }
+            "var" => self.name_reference(RefKind::Var, root, root_span, attrs),
+            "local" => self.name_reference(RefKind::Local, root, root_span, attrs),
+            "secret" => self.secret_reference(root, root_span, attrs),
+            "data" => self.data_reference(root, root_span, attrs),
             other => {
                 let d = self.unknown_root(other, root_span);
                 self.diags.push(d);
                 ops.len()
             }
+        }
+    }
+
+    /// `var.X` or `local.X`.
+    fn name_reference(
+        &mut self,
+        kind: RefKind,
+        root: &str,
+        root_span: Span,
+        attrs: Attrs,
+    ) -> usize {
+        let Some((name, name_span)) = attrs.at(0) else {
+            self.root_only(root, root_span);
+            return 0;
+        };
+        self.refs.push(Reference {
+            kind,
+            name,
+            name_span: trim_dot(name_span),
+            attr: None,
+            span: root_span.to(name_span),
+        });
+        1
+    }
+
+    /// `secret.L` or `secret.L.attr`.
+    fn secret_reference(&mut self, root: &str, root_span: Span, attrs: Attrs) -> usize {
+        let Some((label, label_span)) = attrs.at(0) else {
+            self.root_only(root, root_span);
+            return 0;
+        };
+        let attr = attrs.at(1);
+        if let Some((a, a_span)) = &attr
+            && !SECRET_ATTRS.contains(&a.as_str())
+        {
+            self.diags.push(
+                Diag::error(
+                    trim_dot(*a_span),
+                    format!("a secret has no attribute `{a}`"),
+                )
+                .maybe_help(suggest::help(a, SECRET_ATTRS.iter().copied()))
+                .note(
+                    format!("a secret's attributes are {}", SECRET_ATTRS.join(", ")),
+                    None,
+                ),
+            );
+            return attrs.ops.len();
+        }
+        let end = attr.as_ref().map_or(label_span, |(_, s)| *s);
+        let consumed = if attr.is_some() { 2 } else { 1 };
+        self.refs.push(Reference {
+            kind: RefKind::Secret,
+            name: label,
+            name_span: trim_dot(label_span),
+            attr: attr.map(|(a, s)| (a, trim_dot(s))),
+            span: root_span.to(end),
+        });
+        consumed
+    }
+
+    /// `data.ssm_secret.L` or `data.ssm_secret.L.attr`.
+    fn data_reference(&mut self, root: &str, root_span: Span, attrs: Attrs) -> usize {
+        let Some((ty, ty_span)) = attrs.at(0) else {
+            self.root_only(root, root_span);
+            return 0;
+        };
+        if ty != "ssm_secret" {
+            self.diags.push(
+                Diag::error(
+                    trim_dot(ty_span),
+                    format!("unknown data source type `{ty}`"),
+                )
+                .help("the only data source is `ssm_secret`: data.ssm_secret.LABEL"),
+            );
+            return attrs.ops.len();
+        }
+        let Some((label, label_span)) = attrs.at(1) else {
+            self.diags.push(
+                Diag::error(
+                    root_span.to(ty_span),
+                    "`data.ssm_secret` alone is not a value",
+                )
+                .help("refer to a data source as `data.ssm_secret.LABEL.secret_string`"),
+            );
+            return attrs.ops.len();
+        };
+        let attr = attrs.at(2);
+        if let Some((a, a_span)) = &attr
+            && !DATA_ATTRS.contains(&a.as_str())
+        {
+            self.diags.push(
+                Diag::error(
+                    trim_dot(*a_span),
+                    format!("a data source has no attribute `{a}`"),
+                )
+                .maybe_help(suggest::help(a, DATA_ATTRS.iter().copied()))
+                .note(
+                    format!("a data source's attributes are {}", DATA_ATTRS.join(", ")),
+                    None,
+                ),
+            );
+            return attrs.ops.len();
+        }
+        let end = attr.as_ref().map_or(label_span, |(_, s)| *s);
+        let consumed = if attr.is_some() { 3 } else { 2 };
+        self.refs.push(Reference {
+            kind: RefKind::Data,
+            name: label,
+            name_span: trim_dot(label_span),
+            attr: attr.map(|(a, s)| (a, trim_dot(s))),
+            span: root_span.to(end),
+        });
+        consumed
+    }
+}
+
+/// The operators after a reference's root, read as `.name` attribute accesses.
+#[derive(Clone, Copy)]
+struct Attrs<'o> {
+    ops: &'o [hcl::edit::Decorated<TraversalOperator>],
+    file: FileId,
+    /// The span for operators without one.
+    here: Span,
+}
+
+impl Attrs<'_> {
+    /// The `i`th operator's name and span (with its dot), if it is an attribute access.
+    fn at(&self, i: usize) -> Option<(String, Span)> {
+        match self.ops.get(i).map(|o| o.value()) {
+            Some(TraversalOperator::GetAttr(id)) => Some((
+                id.as_str().to_string(),
+                span_of(&self.ops[i], self.file, self.here),
+            )),
+            _ => None,
         }
     }
 }

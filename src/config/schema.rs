@@ -1,5 +1,5 @@
-//! The schema (DESIGN §2): which blocks and attributes a configuration may contain, checked on the
-//! parsed files and turned into typed declarations.
+//! The schema (README.md#configuration-reference): which blocks and attributes a configuration may
+//! contain, checked on the parsed files and turned into typed declarations.
 //!
 //! Every problem is recorded and checking goes on, so one run reports all of them: unknown blocks
 //! and attributes (with a suggestion when one is close), missing required attributes, wrong

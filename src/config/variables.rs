@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use hcl::edit::expr::Expression;
 
 use super::diagnostics::Severity;
-use super::eval::{EvalError, Evaluator, NoReferences};
+use super::expr::{EvalError, Evaluator, NoReferences};
 use super::model::{VarValue, VariableDecl};
 use super::refs::{self, Functions};
 use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};

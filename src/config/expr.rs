@@ -22,7 +22,7 @@ use hcl::edit::expr::{
     BinaryOp, BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, Traversal,
     TraversalOperator, UnaryOperator,
 };
-use hcl::edit::template::{Directive, Element, Template};
+use hcl::edit::template::{Directive, Element, ForDirective, IfDirective, Template};
 
 use super::functions::{self, FuncCtx};
 use super::model::RefKind;
@@ -264,70 +264,89 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 Element::Directive(d) => match d.as_ref() {
-                    Directive::If(d) => {
-                        let c = self.eval(&d.if_expr.cond_expr, here)?;
-                        if matches!(c, Value::Unknown) {
-                            *unknown = true;
-                            continue;
-                        }
-                        let endif_start = d.endif_expr.strip.strip_start();
-                        if to_bool(
-                            &c,
-                            || self.span(&d.if_expr.cond_expr, here),
-                            "the `if` condition",
-                        )? {
-                            let last = match &d.else_expr {
-                                Some(e) => e.strip.strip_start(),
-                                None => endif_start,
-                            };
-                            self.template(
-                                &d.if_expr.template,
-                                d.if_expr.strip.strip_end(),
-                                last,
-                                here,
-                                out,
-                                unknown,
-                            )?;
-                        } else if let Some(e) = &d.else_expr {
-                            self.template(
-                                &e.template,
-                                e.strip.strip_end(),
-                                endif_start,
-                                here,
-                                out,
-                                unknown,
-                            )?;
-                        }
-                    }
-                    Directive::For(d) => {
-                        let f = &d.for_expr;
-                        let coll = self.eval(&f.collection_expr, here)?;
-                        let Some(items) = iterate(coll, || self.span(&f.collection_expr, here))?
-                        else {
-                            *unknown = true;
-                            continue;
-                        };
-                        for (k, v) in items {
-                            let pushed = self.push_loop_vars(
-                                f.key_var.as_ref().map(|k| k.as_str()),
-                                f.value_var.as_str(),
-                                k,
-                                v,
-                            );
-                            let r = self.template(
-                                &f.template,
-                                f.strip.strip_end(),
-                                d.endfor_expr.strip.strip_start(),
-                                here,
-                                out,
-                                unknown,
-                            );
-                            self.scope.truncate(self.scope.len() - pushed);
-                            r?;
-                        }
-                    }
+                    Directive::If(d) => self.template_if(d, here, out, unknown)?,
+                    Directive::For(d) => self.template_for(d, here, out, unknown)?,
                 },
             }
+        }
+        Ok(())
+    }
+
+    /// Appends the text of the branch an `%{if}` directive takes.
+    fn template_if(
+        &mut self,
+        d: &IfDirective,
+        here: Span,
+        out: &mut String,
+        unknown: &mut bool,
+    ) -> R<()> {
+        let c = self.eval(&d.if_expr.cond_expr, here)?;
+        if matches!(c, Value::Unknown) {
+            *unknown = true;
+            return Ok(());
+        }
+        let endif_start = d.endif_expr.strip.strip_start();
+        if to_bool(
+            &c,
+            || self.span(&d.if_expr.cond_expr, here),
+            "the `if` condition",
+        )? {
+            let last = match &d.else_expr {
+                Some(e) => e.strip.strip_start(),
+                None => endif_start,
+            };
+            self.template(
+                &d.if_expr.template,
+                d.if_expr.strip.strip_end(),
+                last,
+                here,
+                out,
+                unknown,
+            )?;
+        } else if let Some(e) = &d.else_expr {
+            self.template(
+                &e.template,
+                e.strip.strip_end(),
+                endif_start,
+                here,
+                out,
+                unknown,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Appends the text of a `%{for}` directive, once per item.
+    fn template_for(
+        &mut self,
+        d: &ForDirective,
+        here: Span,
+        out: &mut String,
+        unknown: &mut bool,
+    ) -> R<()> {
+        let f = &d.for_expr;
+        let coll = self.eval(&f.collection_expr, here)?;
+        let Some(items) = iterate(coll, || self.span(&f.collection_expr, here))? else {
+            *unknown = true;
+            return Ok(());
+        };
+        for (k, v) in items {
+            let pushed = self.push_loop_vars(
+                f.key_var.as_ref().map(|k| k.as_str()),
+                f.value_var.as_str(),
+                k,
+                v,
+            );
+            let r = self.template(
+                &f.template,
+                f.strip.strip_end(),
+                d.endfor_expr.strip.strip_start(),
+                here,
+                out,
+                unknown,
+            );
+            self.scope.truncate(self.scope.len() - pushed);
+            r?;
         }
         Ok(())
     }

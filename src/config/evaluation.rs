@@ -12,21 +12,22 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 
 use super::diagnostics::{Diagnostics, Severity};
-use super::eval::{EvalError, Evaluator, Poisoned, Resolve};
+use super::expr::{EvalError, Evaluator, Poisoned, Resolve};
 use super::fasthash::FastMap;
 use super::functions::decode_base64;
 use super::model::{Attr, NodeDecl, RefKind, VarValue};
 use super::names;
 use super::refs::Functions;
-use super::source::{At, Diag, Span};
+use super::source::{At, Diag, Sources, Span};
 use super::value::Value;
 use super::{Config, DataRequest, DataValues, DesiredSecret, Evaluation};
 use crate::secret::{ContentKind, SecretContent, SecretValue};
 
-/// The most content SSM stores in one secret version: 32 KB (reference §5). For `secret_binary`
-/// the base64 text sent to SSM is counted: the reference leaves open whether SSM counts that or
-/// the decoded bytes, and counting the larger figure means a configuration that validates is
-/// never refused by the API (the emulator counts the same way).
+/// The most content SSM stores in one secret version: 32 KB
+/// (docs/ssm-api.md#naming-rules-and-limits). For `secret_binary` the base64 text sent to SSM is
+/// counted: SSM's documentation leaves open whether it counts that or the decoded bytes, and
+/// counting the larger figure means a configuration that validates is never refused by the API
+/// (the emulator counts the same way).
 pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
 /// The longest description SSM accepts.
 pub const MAX_DESCRIPTION_BYTES: usize = 2048;
@@ -64,6 +65,70 @@ enum Outcome<T> {
     Failed,
 }
 
+/// What evaluation collects besides each node's value.
+struct Collected {
+    /// The secrets, pending data sources and deferred secrets found so far.
+    out: Evaluation,
+    diags: Vec<Diag>,
+    /// (secret_name, version_id) → the secret that declares it, with its header.
+    versions: FastMap<(String, String), (String, Span)>,
+    /// Each data source's (secret_name, version_id, address, header), checked against `versions`
+    /// once every secret is known.
+    data_versions: Vec<(String, String, String, Span)>,
+}
+
+impl Collected {
+    fn new(secrets: usize) -> Self {
+        Collected {
+            out: Evaluation::default(),
+            diags: Vec::new(),
+            versions: FastMap::with_capacity_and_hasher(secrets, Default::default()),
+            data_versions: Vec::new(),
+        }
+    }
+
+    /// Records that `address` declares version `version` of secret `name`: each secret version
+    /// is declared once.
+    fn claim_version(&mut self, name: &str, version: &str, address: &str, header: Span) {
+        let key = (name.to_string(), version.to_string());
+        if let Some((first, first_span)) = self.versions.get(&key) {
+            self.diags.push(
+                Diag::error(header, format!("{address} and {first} both declare version {version} of secret {name}"))
+                    .note(format!("{first} is declared here"), Some(*first_span))
+                    .help("each secret version is declared once; change secret_name or version_id of one of them"),
+            );
+        } else {
+            self.versions.insert(key, (address.to_string(), header));
+        }
+    }
+
+    /// The result: a warning for every data source that reads a version a secret manages, and
+    /// the diagnostics with their source lines, sorted.
+    fn finish(self, sources: &Sources) -> Evaluation {
+        let Collected {
+            mut out,
+            mut diags,
+            versions,
+            data_versions,
+        } = self;
+        for (name, version, data_address, span) in data_versions {
+            if let Some((secret, _)) = versions.get(&(name.clone(), version.clone())) {
+                diags.push(
+                    Diag::warning(span, format!("{data_address} reads version {version} of secret {name}, which {secret} manages"))
+                        .help(format!("the data source reads the value in SSM before apply changes it; refer to {secret}.secret_string for the declared value")),
+                );
+            }
+        }
+        let mut diagnostics = Diagnostics::new();
+        for d in diags {
+            diagnostics.push(sources.materialize(d));
+        }
+        diagnostics.sort();
+        out.diagnostics = diagnostics;
+        out
+    }
+}
+
 impl Config {
     /// Evaluates every node (or only those in `scope`, which should be a
     /// [`crate::graph::Graph::dependency_closure`]), given the data sources' values read so far.
@@ -71,13 +136,7 @@ impl Config {
         let timer = std::time::Instant::now();
         let graph = &self.graph;
         let mut states = vec![State::Absent; graph.len()];
-        let mut diags: Vec<Diag> = Vec::new();
-        let mut out = Evaluation::default();
-        // (secret_name, version_id) → the secret that declares it, with its header.
-        let mut versions: FastMap<(String, String), (String, Span)> =
-            FastMap::with_capacity_and_hasher(self.decls.secrets.len(), Default::default());
-        let mut data_versions: Vec<(String, String, String, Span)> = Vec::new();
-
+        let mut c = Collected::new(self.decls.secrets.len());
         for &id in graph.order() {
             let address = &graph.node(id).address;
             if scope.is_some_and(|s| !s.contains(address)) {
@@ -96,196 +155,14 @@ impl Config {
                 states: &states,
             };
             let state = match self.nodes[id] {
-                NodeDecl::Variable(i) => match &self.decls.variables[i].value {
-                    VarValue::Known { value, .. } => State::Value(value.clone()),
-                    VarValue::Unset => State::Value(Value::Unknown),
-                },
-                NodeDecl::Local(i) => {
-                    match self.eval_attr(&self.decls.locals[i].attr, &resolver, &mut diags) {
-                        Outcome::Known(v) => State::Value(v),
-                        Outcome::Unknown => State::Value(Value::Unknown),
-                        Outcome::Failed => State::Failed,
-                    }
-                }
-                NodeDecl::Data(i) => {
-                    let d = &self.decls.data[i];
-                    let name = self.name_attr(
-                        &d.secret_name,
-                        &resolver,
-                        &mut diags,
-                        names::secret_name_problem,
-                    );
-                    let version = self.name_attr(
-                        &d.version_id,
-                        &resolver,
-                        &mut diags,
-                        names::version_id_problem,
-                    );
-                    match (name, version) {
-                        (Outcome::Failed, _) | (_, Outcome::Failed) => State::Failed,
-                        (Outcome::Known(name), Outcome::Known(version)) => {
-                            data_versions.push((
-                                name.clone(),
-                                version.clone(),
-                                address.clone(),
-                                d.header,
-                            ));
-                            let (string, binary) = match data.0.get(address) {
-                                Some(SecretContent::String(v)) => (
-                                    Value::String(String::from_utf8_lossy(v.expose()).into_owned()),
-                                    Value::str(""),
-                                ),
-                                Some(SecretContent::Binary(v)) => (
-                                    Value::str(""),
-                                    Value::String(
-                                        base64::engine::general_purpose::STANDARD
-                                            .encode(v.expose()),
-                                    ),
-                                ),
-                                None => {
-                                    out.pending_data.push(DataRequest {
-                                        address: address.clone(),
-                                        secret_name: name.clone(),
-                                        version_id: version.clone(),
-                                        location: self.sources.location(d.header),
-                                    });
-                                    (Value::Unknown, Value::Unknown)
-                                }
-                            };
-                            State::Value(object([
-                                ("secret_name", Value::String(name)),
-                                ("version_id", Value::String(version)),
-                                ("secret_string", string),
-                                ("secret_binary", binary),
-                            ]))
-                        }
-                        (name, version) => State::Value(object([
-                            ("secret_name", known_or_unknown(name)),
-                            ("version_id", known_or_unknown(version)),
-                            ("secret_string", Value::Unknown),
-                            ("secret_binary", Value::Unknown),
-                        ])),
-                    }
-                }
-                NodeDecl::Secret(i) => {
-                    let s = &self.decls.secrets[i];
-                    let name = self.name_attr(
-                        &s.secret_name,
-                        &resolver,
-                        &mut diags,
-                        names::secret_name_problem,
-                    );
-                    let version = self.name_attr(
-                        &s.version_id,
-                        &resolver,
-                        &mut diags,
-                        names::version_id_problem,
-                    );
-                    // Only a secret something refers to needs its value as an object.
-                    let referenced = !graph.dependents_of(id).is_empty();
-                    let content = self.content_attr(
-                        s.kind, &s.content, address, referenced, &resolver, &mut diags,
-                    );
-                    let description = match &s.description {
-                        None => Outcome::Known(None),
-                        Some(a) => match self.string_attr(a, &resolver, &mut diags) {
-                            Outcome::Known(d) if d.len() > MAX_DESCRIPTION_BYTES => {
-                                diags.push(Diag::error(
-                                    a.span,
-                                    format!("the description of {address} is {} bytes; SSM accepts at most {MAX_DESCRIPTION_BYTES}", d.len()),
-                                ));
-                                Outcome::Failed
-                            }
-                            Outcome::Known(d) => Outcome::Known(Some(d)),
-                            Outcome::Unknown => Outcome::Unknown,
-                            Outcome::Failed => Outcome::Failed,
-                        },
-                    };
-                    if let (Outcome::Known(n), Outcome::Known(v)) = (&name, &version) {
-                        let key = (n.clone(), v.clone());
-                        if let Some((first, first_span)) = versions.get(&key) {
-                            diags.push(
-                                Diag::error(s.header, format!("{address} and {first} both declare version {v} of secret {n}"))
-                                    .note(format!("{first} is declared here"), Some(*first_span))
-                                    .help("each secret version is declared once; change secret_name or version_id of one of them"),
-                            );
-                        } else {
-                            versions.insert(key, (address.clone(), s.header));
-                        }
-                    }
-                    match (name, version, content, description) {
-                        (Outcome::Failed, ..)
-                        | (_, Outcome::Failed, ..)
-                        | (_, _, Outcome::Failed, _)
-                        | (.., Outcome::Failed) => State::Failed,
-                        (
-                            Outcome::Known(name),
-                            Outcome::Known(version),
-                            Outcome::Known((content, text)),
-                            Outcome::Known(description),
-                        ) => {
-                            let value = match text {
-                                None => Value::Null,
-                                Some(text) => secret_object(
-                                    &name,
-                                    &version,
-                                    s.kind,
-                                    Value::String(text),
-                                    description.as_deref(),
-                                ),
-                            };
-                            out.secrets.push(DesiredSecret {
-                                address: address.clone(),
-                                label: s.label.clone(),
-                                secret_name: name,
-                                version_id: version,
-                                content,
-                                sensitive: s.sensitive,
-                                description,
-                                location: self.sources.location(s.header),
-                            });
-                            State::Value(value)
-                        }
-                        (name, version, _, description) => {
-                            out.deferred.push(address.clone());
-                            let description = match description {
-                                Outcome::Known(d) => d,
-                                _ => None,
-                            };
-                            let mut v = secret_object(
-                                "",
-                                "",
-                                s.kind,
-                                Value::Unknown,
-                                description.as_deref(),
-                            );
-                            if let Value::Object(o) = &mut v {
-                                o.insert("secret_name".into(), known_or_unknown(name));
-                                o.insert("version_id".into(), known_or_unknown(version));
-                            }
-                            State::Value(v)
-                        }
-                    }
-                }
+                NodeDecl::Variable(i) => self.eval_variable(i),
+                NodeDecl::Local(i) => self.eval_local(i, &resolver, &mut c.diags),
+                NodeDecl::Data(i) => self.eval_data(i, address, data, &resolver, &mut c),
+                NodeDecl::Secret(i) => self.eval_secret(i, id, address, &resolver, &mut c),
             };
             states[id] = state;
         }
-
-        for (name, version, data_address, span) in data_versions {
-            if let Some((secret, _)) = versions.get(&(name.clone(), version.clone())) {
-                diags.push(
-                    Diag::warning(span, format!("{data_address} reads version {version} of secret {name}, which {secret} manages"))
-                        .help(format!("the data source reads the value in SSM before apply changes it; refer to {secret}.secret_string for the declared value")),
-                );
-            }
-        }
-
-        let mut diagnostics = Diagnostics::new();
-        for d in diags {
-            diagnostics.push(self.sources.materialize(d));
-        }
-        diagnostics.sort();
-        out.diagnostics = diagnostics;
+        let out = c.finish(&self.sources);
         tracing::debug!(
             elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
             secrets = out.secrets.len(),
@@ -293,6 +170,177 @@ impl Config {
             "config evaluated"
         );
         out
+    }
+
+    /// A variable: its value, unknown if it has none.
+    fn eval_variable(&self, i: usize) -> State {
+        match &self.decls.variables[i].value {
+            VarValue::Known { value, .. } => State::Value(value.clone()),
+            VarValue::Unset => State::Value(Value::Unknown),
+        }
+    }
+
+    /// A local value.
+    fn eval_local(&self, i: usize, resolver: &dyn Resolve, diags: &mut Vec<Diag>) -> State {
+        match self.eval_attr(&self.decls.locals[i].attr, resolver, diags) {
+            Outcome::Known(v) => State::Value(v),
+            Outcome::Unknown => State::Value(Value::Unknown),
+            Outcome::Failed => State::Failed,
+        }
+    }
+
+    /// A data source: an object of its attributes. Its content comes from `data`; when that does
+    /// not have it yet, it is unknown and the data source is pending.
+    fn eval_data(
+        &self,
+        i: usize,
+        address: &str,
+        data: &DataValues,
+        resolver: &dyn Resolve,
+        c: &mut Collected,
+    ) -> State {
+        let d = &self.decls.data[i];
+        let name = self.name_attr(
+            &d.secret_name,
+            resolver,
+            &mut c.diags,
+            names::secret_name_problem,
+        );
+        let version = self.name_attr(
+            &d.version_id,
+            resolver,
+            &mut c.diags,
+            names::version_id_problem,
+        );
+        match (name, version) {
+            (Outcome::Failed, _) | (_, Outcome::Failed) => State::Failed,
+            (Outcome::Known(name), Outcome::Known(version)) => {
+                c.data_versions.push((
+                    name.clone(),
+                    version.clone(),
+                    address.to_string(),
+                    d.header,
+                ));
+                let (string, binary) = match data.0.get(address) {
+                    Some(SecretContent::String(v)) => (
+                        Value::String(String::from_utf8_lossy(v.expose()).into_owned()),
+                        Value::str(""),
+                    ),
+                    Some(SecretContent::Binary(v)) => (
+                        Value::str(""),
+                        Value::String(base64::engine::general_purpose::STANDARD.encode(v.expose())),
+                    ),
+                    None => {
+                        c.out.pending_data.push(DataRequest {
+                            address: address.to_string(),
+                            secret_name: name.clone(),
+                            version_id: version.clone(),
+                            location: self.sources.location(d.header),
+                        });
+                        (Value::Unknown, Value::Unknown)
+                    }
+                };
+                State::Value(object([
+                    ("secret_name", Value::String(name)),
+                    ("version_id", Value::String(version)),
+                    ("secret_string", string),
+                    ("secret_binary", binary),
+                ]))
+            }
+            (name, version) => State::Value(object([
+                ("secret_name", known_or_unknown(name)),
+                ("version_id", known_or_unknown(version)),
+                ("secret_string", Value::Unknown),
+                ("secret_binary", Value::Unknown),
+            ])),
+        }
+    }
+
+    /// A secret: a [`DesiredSecret`] when all its attributes are known, deferred when one is
+    /// not; its value is an object of its attributes.
+    fn eval_secret(
+        &self,
+        i: usize,
+        id: usize,
+        address: &str,
+        resolver: &dyn Resolve,
+        c: &mut Collected,
+    ) -> State {
+        let s = &self.decls.secrets[i];
+        let name = self.name_attr(
+            &s.secret_name,
+            resolver,
+            &mut c.diags,
+            names::secret_name_problem,
+        );
+        let version = self.name_attr(
+            &s.version_id,
+            resolver,
+            &mut c.diags,
+            names::version_id_problem,
+        );
+        // Only a secret something refers to needs its value as an object.
+        let referenced = !self.graph.dependents_of(id).is_empty();
+        let content = self.content_attr(
+            s.kind,
+            &s.content,
+            address,
+            referenced,
+            resolver,
+            &mut c.diags,
+        );
+        let description =
+            self.description_attr(s.description.as_ref(), address, resolver, &mut c.diags);
+        if let (Outcome::Known(n), Outcome::Known(v)) = (&name, &version) {
+            c.claim_version(n, v, address, s.header);
+        }
+        match (name, version, content, description) {
+            (Outcome::Failed, ..)
+            | (_, Outcome::Failed, ..)
+            | (_, _, Outcome::Failed, _)
+            | (.., Outcome::Failed) => State::Failed,
+            (
+                Outcome::Known(name),
+                Outcome::Known(version),
+                Outcome::Known((content, text)),
+                Outcome::Known(description),
+            ) => {
+                let value = match text {
+                    None => Value::Null,
+                    Some(text) => secret_object(
+                        &name,
+                        &version,
+                        s.kind,
+                        Value::String(text),
+                        description.as_deref(),
+                    ),
+                };
+                c.out.secrets.push(DesiredSecret {
+                    address: address.to_string(),
+                    label: s.label.clone(),
+                    secret_name: name,
+                    version_id: version,
+                    content,
+                    sensitive: s.sensitive,
+                    description,
+                    location: self.sources.location(s.header),
+                });
+                State::Value(value)
+            }
+            (name, version, _, description) => {
+                c.out.deferred.push(address.to_string());
+                let description = match description {
+                    Outcome::Known(d) => d,
+                    _ => None,
+                };
+                let mut v = secret_object("", "", s.kind, Value::Unknown, description.as_deref());
+                if let Value::Object(o) = &mut v {
+                    o.insert("secret_name".into(), known_or_unknown(name));
+                    o.insert("version_id".into(), known_or_unknown(version));
+                }
+                State::Value(v)
+            }
+        }
     }
 
     fn eval_attr(&self, a: &Attr, resolver: &dyn Resolve, diags: &mut Vec<Diag>) -> Outcome<Value> {
@@ -335,6 +383,31 @@ impl Config {
                 diags.push(d);
                 Outcome::Failed
             }
+            Outcome::Unknown => Outcome::Unknown,
+            Outcome::Failed => Outcome::Failed,
+        }
+    }
+
+    /// A secret's `description`, if it has one: a string SSM accepts.
+    fn description_attr(
+        &self,
+        a: Option<&Attr>,
+        address: &str,
+        resolver: &dyn Resolve,
+        diags: &mut Vec<Diag>,
+    ) -> Outcome<Option<String>> {
+        let Some(a) = a else {
+            return Outcome::Known(None);
+        };
+        match self.string_attr(a, resolver, diags) {
+            Outcome::Known(d) if d.len() > MAX_DESCRIPTION_BYTES => {
+                diags.push(Diag::error(
+                    a.span,
+                    format!("the description of {address} is {} bytes; SSM accepts at most {MAX_DESCRIPTION_BYTES}", d.len()),
+                ));
+                Outcome::Failed
+            }
+            Outcome::Known(d) => Outcome::Known(Some(d)),
             Outcome::Unknown => Outcome::Unknown,
             Outcome::Failed => Outcome::Failed,
         }

@@ -3,18 +3,16 @@
 //! A node for every declaration, named by its address (`var.env`, `local.host`,
 //! `data.ssm_secret.root`, `secret.db_url`); an edge from a node to each node it depends on,
 //! for every reference in its expressions and every `depends_on` entry. The graph gives the
-//! evaluation order (dependencies first, otherwise declaration order), the apply waves (DESIGN
-//! §5), the closure used by `--target`, and the set of secrets to skip when one fails.
+//! evaluation order (dependencies first, otherwise declaration order), the apply waves (see
+//! docs/architecture.md#apply), the closure used by `--target`, and the set of secrets to skip when one fails.
 //!
 //! Cycles are found with Tarjan's algorithm (petgraph) when the graph is built; a [`Graph`]
 //! is always acyclic.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
-use crate::config::fasthash::FastMap;
+use crate::fasthash::FastMap;
 use std::fmt;
-
-use crate::config::source::Span;
 
 /// What a node stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,7 +157,7 @@ impl Graph {
                 None => {
                     return Err(UnknownAddress {
                         address: a.clone(),
-                        suggestion: crate::config::suggest::did_you_mean(
+                        suggestion: crate::suggest::did_you_mean(
                             a,
                             self.nodes.iter().map(|n| n.address.as_str()),
                         ),
@@ -260,20 +258,20 @@ impl Graph {
 /// A dependency cycle: each edge with the span of the reference that makes it, in order, the
 /// last edge returning to the first edge's source.
 #[derive(Clone, Debug)]
-pub(crate) struct Cycle {
-    pub(crate) edges: Vec<(usize, usize, Span)>,
+pub(crate) struct Cycle<S> {
+    pub(crate) edges: Vec<(usize, usize, S)>,
 }
 
-/// Collects nodes and edges, then checks for cycles.
-#[derive(Default)]
-pub(crate) struct GraphBuilder {
+/// Collects nodes and edges, then checks for cycles. Each edge carries a site `S` (where in the
+/// configuration the reference making it is), handed back with the cycles it is part of.
+pub(crate) struct GraphBuilder<S> {
     nodes: Vec<Node>,
     index: FastMap<String, usize>,
     /// (from, to) → the first reference making the edge.
-    edges: BTreeMap<(usize, usize), Span>,
+    edges: BTreeMap<(usize, usize), S>,
 }
 
-impl GraphBuilder {
+impl<S: Copy + Ord> GraphBuilder<S> {
     pub(crate) fn with_capacity(nodes: usize) -> Self {
         GraphBuilder {
             nodes: Vec::with_capacity(nodes),
@@ -295,12 +293,12 @@ impl GraphBuilder {
     }
 
     /// `from` depends on `to`, because of the reference at `span`.
-    pub(crate) fn add_edge(&mut self, from: usize, to: usize, span: Span) {
+    pub(crate) fn add_edge(&mut self, from: usize, to: usize, span: S) {
         self.edges.entry((from, to)).or_insert(span);
     }
 
     /// The graph, or every cycle in it (one per strongly connected component).
-    pub(crate) fn build(self) -> Result<Graph, Vec<Cycle>> {
+    pub(crate) fn build(self) -> Result<Graph, Vec<Cycle<S>>> {
         let n = self.nodes.len();
         let mut deps = vec![Vec::new(); n];
         let mut rdeps = vec![Vec::new(); n];
@@ -343,7 +341,7 @@ impl GraphBuilder {
         })
     }
 
-    fn cycles(&self, deps: &[Vec<usize>]) -> Vec<Cycle> {
+    fn cycles(&self, deps: &[Vec<usize>]) -> Vec<Cycle<S>> {
         let mut g =
             petgraph::graph::DiGraph::<(), ()>::with_capacity(self.nodes.len(), self.edges.len());
         for _ in &self.nodes {
@@ -414,12 +412,15 @@ fn shortest_cycle(start: usize, members: &BTreeSet<usize>, deps: &[Vec<usize>]) 
 mod tests {
     use super::*;
 
-    fn span() -> Span {
-        Span::new(0, 0..1)
+    fn span() -> (u32, u32) {
+        (0, 1)
     }
 
-    fn build(nodes: &[(&str, NodeKind)], edges: &[(&str, &str)]) -> Result<Graph, Vec<Cycle>> {
-        let mut b = GraphBuilder::default();
+    fn build(
+        nodes: &[(&str, NodeKind)],
+        edges: &[(&str, &str)],
+    ) -> Result<Graph, Vec<Cycle<(u32, u32)>>> {
+        let mut b = GraphBuilder::with_capacity(nodes.len());
         for (a, k) in nodes {
             b.add_node(a.to_string(), *k);
         }

@@ -13,19 +13,25 @@
 //!
 //! `emulator` is a local stand-in for Tencent Cloud that official SDKs cannot tell from the real API.
 //!
+//! [`workflow`] strings the stages into the sessions behind the commands; [`cli`] parses, prompts
+//! and prints around them, one file per command. The layers and what each module owns are drawn in
+//! `docs/architecture.md`.
+//!
 //! Where to start reading: [`secret`] (how plaintext is held and identified), then [`config`], then
-//! [`plan`]. The command line lives in [`cli`], one file per command.
+//! [`plan`], then [`workflow`].
 
 pub mod apply;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod emulator;
+pub mod fasthash;
 pub mod graph;
 pub mod plan;
 pub mod render;
 pub mod secret;
 pub mod ssm;
 pub mod statedir;
+pub mod suggest;
 pub mod term;
 pub mod workflow;

@@ -13,7 +13,6 @@ use base64::Engine as _;
 
 use super::diagnostics::{Diagnostics, Severity};
 use super::expr::{EvalError, Evaluator, Poisoned, Resolve};
-use super::fasthash::FastMap;
 use super::functions::decode_base64;
 use super::model::{Attr, NodeDecl, RefKind, VarValue};
 use super::names;
@@ -21,6 +20,7 @@ use super::refs::Functions;
 use super::source::{At, Diag, Sources, Span};
 use super::value::Value;
 use super::{Config, DataRequest, DataValues, DesiredSecret, Evaluation};
+use crate::fasthash::FastMap;
 use crate::secret::{ContentKind, SecretContent, SecretValue};
 
 /// The most content SSM stores in one secret version: 32 KB

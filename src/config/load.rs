@@ -12,17 +12,17 @@ use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
 use super::expr::{Poisoned, Resolve};
-use super::fasthash::FastMap;
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
 use super::provider::{self, Provider};
 use super::schema::{self, Decls};
 use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};
-use super::suggest;
 use super::value::Value;
 use super::variables::{self, Inputs};
 use super::{Config, LoadOptions, Mode};
+use crate::fasthash::FastMap;
 use crate::graph::{GraphBuilder, NodeKind};
 use crate::secret::ContentKind;
+use crate::suggest;
 
 /// Parses a source file's text, turning a syntax error into a diagnostic at its position.
 pub(crate) fn parse(sources: &Sources, file: FileId) -> Result<Body, Diag> {
@@ -379,7 +379,7 @@ struct Nodes {
 
 /// Nodes: one graph node per variable, local, data source and secret, in declaration
 /// order.
-fn declare_nodes(decls: &Decls) -> (GraphBuilder, Nodes) {
+fn declare_nodes(decls: &Decls) -> (GraphBuilder<Span>, Nodes) {
     let mut nodes: Vec<(Span, NodeDecl, String, NodeKind)> = Vec::new();
     for (i, v) in decls.variables.iter().enumerate() {
         nodes.push((
@@ -449,7 +449,12 @@ fn declare_nodes(decls: &Decls) -> (GraphBuilder, Nodes) {
 
 /// References: every reference checked (the provider block's too), each one between
 /// nodes becoming an edge.
-fn add_edges(builder: &mut GraphBuilder, nodes: &Nodes, decls: &Decls, diags: &mut Vec<Diag>) {
+fn add_edges(
+    builder: &mut GraphBuilder<Span>,
+    nodes: &Nodes,
+    decls: &Decls,
+    diags: &mut Vec<Diag>,
+) {
     for (id, decl) in nodes.decls.iter().enumerate() {
         for r in node_refs(decls, *decl) {
             if let Some(to) = check_reference(r, decls, &nodes.ids, &nodes.decls, diags) {
@@ -466,7 +471,7 @@ fn add_edges(builder: &mut GraphBuilder, nodes: &Nodes, decls: &Decls, diags: &m
 
 /// Graph: builds it, or reports every cycle.
 fn build_graph(
-    builder: GraphBuilder,
+    builder: GraphBuilder<Span>,
     nodes: &Nodes,
     decls: &Decls,
     diags: &mut Vec<Diag>,
@@ -813,7 +818,7 @@ fn check_reference(
     Some(id)
 }
 
-fn cycle_diag(c: &crate::graph::Cycle, nodes: &[NodeDecl], decls: &Decls) -> Diag {
+fn cycle_diag(c: &crate::graph::Cycle<Span>, nodes: &[NodeDecl], decls: &Decls) -> Diag {
     let name = |id: usize| node_address(decls, nodes[id]);
     let mut path: Vec<String> = c.edges.iter().map(|e| name(e.0)).collect();
     path.push(name(c.edges[0].0));

@@ -40,10 +40,8 @@
 //! evaluation.rs   Config::evaluate: every node in order → desired secrets, pending data sources
 //! names.rs        SSM's naming rules for secret names and version ids (used by evaluation.rs)
 //! diagnostics.rs  Diagnostic/Diagnostics: problems with file:line:col, rendered rustc style
-//! suggest.rs      "did you mean ...?" for misspelt names
 //! fmt.rs          `ssmform fmt`: the canonical layout, changing only whitespace
 //! fmt_lexer.rs    the token lexer fmt.rs works on (parsing proper is hcl-edit's)
-//! fasthash.rs     FNV-1a maps for names and addresses (speed at 10,000 secrets)
 //! ```
 //!
 //! # Secrets
@@ -93,7 +91,6 @@
 pub(crate) mod diagnostics;
 mod evaluation;
 pub(crate) mod expr;
-pub(crate) mod fasthash;
 pub mod fmt;
 mod fmt_lexer;
 pub(crate) mod functions;
@@ -104,7 +101,6 @@ pub mod provider;
 pub(crate) mod refs;
 pub(crate) mod schema;
 pub(crate) mod source;
-pub(crate) mod suggest;
 pub(crate) mod value;
 pub(crate) mod variables;
 
@@ -180,7 +176,7 @@ pub struct Config {
     /// The declaration behind each graph node, by node id.
     pub(crate) nodes: Vec<NodeDecl>,
     /// Graph node ids by name, per [`model::RefKind`] (`var`, `local`, `data`, `secret`).
-    pub(crate) ids: [fasthash::FastMap<String, usize>; 4],
+    pub(crate) ids: [crate::fasthash::FastMap<String, usize>; 4],
     pub(crate) decls: Decls,
     pub(crate) digest: [u8; 32],
     pub(crate) mode: Mode,

@@ -9,8 +9,8 @@ use super::expr::{EvalError, Evaluator, Resolve};
 use super::model::{Attr, ProviderDecl, RefKind};
 use super::refs::Functions;
 use super::source::Diag;
-use super::suggest;
 use super::value::Value;
+use crate::suggest;
 
 /// The documented per-action rate limits (docs/ssm-api.md#rate-limits), shared with the client's
 /// limiters. The provider block may lower them; raising one is a warning (for accounts with a

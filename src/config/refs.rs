@@ -11,7 +11,7 @@ use hcl::edit::template::{Directive, Element, Template};
 use super::functions;
 use super::model::{RefKind, Reference};
 use super::source::{Diag, FileId, Span};
-use super::suggest;
+use crate::suggest;
 
 /// Attributes a `secret.L` reference may read.
 pub(crate) const SECRET_ATTRS: &[&str] = &[

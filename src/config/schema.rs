@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::collections::hash_map::Entry;
 
-use super::fasthash::FastMap;
+use crate::fasthash::FastMap;
 
 use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Attribute, Block, Body, Structure};
@@ -17,9 +17,9 @@ use hcl::edit::structure::{Attribute, Block, Body, Structure};
 use super::model::{Attr, DataDecl, LocalDecl, ProviderDecl, SecretDecl, VarValue, VariableDecl};
 use super::refs::{self, Collector, Functions, span_of};
 use super::source::{Diag, FileId, SourceFile, Span};
-use super::suggest;
 use super::variables::VarType;
 use crate::secret::ContentKind;
+use crate::suggest;
 
 const BLOCK_TYPES: &[&str] = &["provider", "variable", "locals", "data", "secret"];
 const PROVIDER_ATTRS: &[&str] = &[

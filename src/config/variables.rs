@@ -24,8 +24,8 @@ use super::expr::{EvalError, Evaluator, NoReferences};
 use super::model::{VarValue, VariableDecl};
 use super::refs::{self, Functions};
 use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};
-use super::suggest;
 use super::value::{Number, Value};
+use crate::suggest;
 
 /// The prefix of environment variables that set input variables.
 pub const ENV_PREFIX: &str = "SSMFORM_VAR_";

@@ -1,17 +1,17 @@
 # JSON secrets and key-level diffs.
 #
-# settings.json is the service's configuration; settings.next.json is the next release of it
-# (a key changed, one added, one removed). Plan with --var settings_file=settings.next.json to see
-# what the change does to each secret without editing anything.
+# settings.hcl holds the service's settings for two releases: `current`, and `next` (a key changed,
+# one added, one removed). Plan with --var release=next to see what the next release does to each
+# secret without editing anything.
 
 provider "tencentcloud" {
   endpoint = "local"
 }
 
-variable "settings_file" {
+variable "release" {
   type        = string
-  default     = "settings.json"
-  description = "the JSON file (relative to this directory) that holds the service's settings"
+  default     = "current"
+  description = "which release's settings to deploy: current or next"
 }
 
 variable "api_token" {
@@ -21,21 +21,23 @@ variable "api_token" {
 }
 
 # A sensitive JSON secret (secrets are sensitive by default): the plan lists the keys that are
-# added, removed or changed, and masks every value.
+# added, removed or changed, and masks every value. The key names are shown because they are
+# written in this configuration; api_token's value is marked sensitive and stays masked.
 secret "service_config" {
   secret_name = "json-config-service"
   version_id  = "v1"
   secret_string = jsonencode(merge(
-    jsondecode(file(var.settings_file)),
+    local.settings[var.release],
     { api_token = var.api_token },
   ))
 }
 
 # The same settings without the token: nothing in it is secret, so `sensitive = false` lets the
-# plan show a real line diff of the file.
+# plan show a real line diff. Only values built from literals and non-sensitive variables may be
+# sensitive = false; a file read with file() could not be.
 secret "public_settings" {
   secret_name   = "json-config-public"
   version_id    = "v1"
   sensitive     = false
-  secret_string = file(var.settings_file)
+  secret_string = jsonencode(local.settings[var.release])
 }

@@ -25,10 +25,14 @@ use tokio::task::JoinSet;
 use super::journal::{Entry, Journal, OutcomeKind};
 use crate::config::DesiredSecret;
 use crate::plan::live::{LiveState, read_live};
+use crate::plan::marker;
 use crate::plan::{Action, Change, Plan};
 use crate::secret::{Fingerprint, PlanKey, SecretContent};
 use crate::ssm::retry::{CallError, Pacer};
-use crate::ssm::{Client, CreateSecretRequest, PutSecretValueRequest, UpdateSecretRequest};
+use crate::ssm::{
+    Client, CreateSecretRequest, DescribeSecretRequest, PutSecretValueRequest,
+    UpdateDescriptionRequest, UpdateSecretRequest,
+};
 
 /// How a change ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -450,7 +454,51 @@ impl Shared {
             .journal
             .append(outcome_entry(change, kind, rid, code))
             .await;
+        if matches!(outcome, Outcome::Applied { .. })
+            && !change.sensitive
+            && change.action != Action::CreateSecret
+        {
+            self.record_shown(change, content).await;
+        }
         outcome
+    }
+
+    /// After writing a `sensitive = false` version: record in the secret's description that its
+    /// content may be shown by later plans (see [`crate::plan::marker`]). Best effort: without
+    /// the record, later plans hide the live side, which is safe.
+    async fn record_shown(&self, change: &Change, content: &SecretContent) {
+        let describe = DescribeSecretRequest {
+            secret_name: change.secret_name.clone(),
+        };
+        let Ok(d) = self
+            .pacer
+            .call("DescribeSecret", || self.client.describe_secret(&describe))
+            .await
+        else {
+            tracing::warn!(address = %change.address, "could not read the description to record the non-sensitive content");
+            return;
+        };
+        let Some(description) = marker::with_entry(&d.description, &change.version_id, content)
+        else {
+            return;
+        };
+        if description == d.description {
+            return;
+        }
+        let update = UpdateDescriptionRequest {
+            secret_name: change.secret_name.clone(),
+            description,
+        };
+        if self
+            .pacer
+            .call("UpdateDescription", || {
+                self.client.update_description(&update)
+            })
+            .await
+            .is_err()
+        {
+            tracing::warn!(address = %change.address, "could not record the non-sensitive content in the description");
+        }
     }
 
     /// Compare the live state with what the plan saw.
@@ -546,10 +594,22 @@ impl Shared {
                     .map(|r| r.request_id)
             }
             Action::CreateSecret => {
+                // A `sensitive = false` secret is created with the record that its content may
+                // be shown by later plans.
+                let description = if change.sensitive {
+                    change.description.clone()
+                } else {
+                    marker::with_entry(
+                        change.description.as_deref().unwrap_or_default(),
+                        &version,
+                        content,
+                    )
+                    .or_else(|| change.description.clone())
+                };
                 let req = CreateSecretRequest {
                     secret_name: name,
                     version_id: Some(version),
-                    description: change.description.clone(),
+                    description,
                     content: Some(content.clone()),
                     ..Default::default()
                 };

@@ -12,14 +12,14 @@ use std::collections::BTreeSet;
 use base64::Engine as _;
 
 use super::diagnostics::{Diagnostics, Severity};
-use super::expr::{EvalError, Evaluator, Poisoned, Resolve};
+use super::expr::{EvalError, Evaluator, Poisoned, Resolve, Resolved};
 use super::functions::decode_base64;
 use super::model::{Attr, NodeDecl, RefKind, VarValue};
 use super::names;
 use super::refs::Functions;
 use super::source::{At, Diag, Sources, Span};
-use super::value::Value;
-use super::{Config, DataRequest, DataValues, DesiredSecret, Evaluation};
+use super::value::{Origin, Value};
+use super::{Config, DataRequest, DataValues, DesiredSecret, Evaluation, ShownKeys};
 use crate::fasthash::FastMap;
 use crate::secret::{ContentKind, SecretContent, SecretValue};
 
@@ -36,8 +36,17 @@ pub const MAX_DESCRIPTION_BYTES: usize = 2048;
 enum State {
     /// Not evaluated (outside the scope): treated as unknown.
     Absent,
-    Value(Value),
+    /// A value and the origin of the first mark inside it (found once, here, rather than at
+    /// every reference).
+    Value(Value, Option<Origin>),
     Failed,
+}
+
+impl State {
+    fn of(v: Value) -> State {
+        let mark = v.first_mark().cloned();
+        State::Value(v, mark)
+    }
 }
 
 static UNKNOWN: Value = Value::Unknown;
@@ -48,11 +57,11 @@ struct NodeResolver<'a> {
 }
 
 impl Resolve for NodeResolver<'_> {
-    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
+    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<Resolved<'_>, Poisoned>> {
         let id = *self.config.ids[kind as usize].get(name)?;
         Some(match &self.states[id] {
-            State::Absent => Ok(&UNKNOWN),
-            State::Value(v) => Ok(v),
+            State::Absent => Ok((&UNKNOWN, None)),
+            State::Value(v, mark) => Ok((v, mark.as_ref())),
             State::Failed => Err(Poisoned),
         })
     }
@@ -175,16 +184,16 @@ impl Config {
     /// A variable: its value, unknown if it has none.
     fn eval_variable(&self, i: usize) -> State {
         match &self.decls.variables[i].value {
-            VarValue::Known { value, .. } => State::Value(value.clone()),
-            VarValue::Unset => State::Value(Value::Unknown),
+            VarValue::Known { value, .. } => State::of(value.clone()),
+            VarValue::Unset => State::Value(Value::Unknown, None),
         }
     }
 
     /// A local value.
     fn eval_local(&self, i: usize, resolver: &dyn Resolve, diags: &mut Vec<Diag>) -> State {
         match self.eval_attr(&self.decls.locals[i].attr, resolver, diags) {
-            Outcome::Known(v) => State::Value(v),
-            Outcome::Unknown => State::Value(Value::Unknown),
+            Outcome::Known(v) => State::of(v),
+            Outcome::Unknown => State::Value(Value::Unknown, None),
             Outcome::Failed => State::Failed,
         }
     }
@@ -221,14 +230,18 @@ impl Config {
                     address.to_string(),
                     d.header,
                 ));
+                // A data source's content is sensitive, whatever reads it.
+                let origin = Origin::Data(address.to_string());
                 let (string, binary) = match data.0.get(address) {
                     Some(SecretContent::String(v)) => (
-                        Value::String(String::from_utf8_lossy(v.expose()).into_owned()),
+                        Value::String(String::from_utf8_lossy(v.expose()).into_owned())
+                            .mark(&origin),
                         Value::str(""),
                     ),
                     Some(SecretContent::Binary(v)) => (
                         Value::str(""),
-                        Value::String(base64::engine::general_purpose::STANDARD.encode(v.expose())),
+                        Value::String(base64::engine::general_purpose::STANDARD.encode(v.expose()))
+                            .mark(&origin),
                     ),
                     None => {
                         c.out.pending_data.push(DataRequest {
@@ -240,19 +253,22 @@ impl Config {
                         (Value::Unknown, Value::Unknown)
                     }
                 };
-                State::Value(object([
+                State::of(object([
                     ("secret_name", Value::String(name)),
                     ("version_id", Value::String(version)),
                     ("secret_string", string),
                     ("secret_binary", binary),
                 ]))
             }
-            (name, version) => State::Value(object([
-                ("secret_name", known_or_unknown(name)),
-                ("version_id", known_or_unknown(version)),
-                ("secret_string", Value::Unknown),
-                ("secret_binary", Value::Unknown),
-            ])),
+            (name, version) => State::Value(
+                object([
+                    ("secret_name", known_or_unknown(name)),
+                    ("version_id", known_or_unknown(version)),
+                    ("secret_string", Value::Unknown),
+                    ("secret_binary", Value::Unknown),
+                ]),
+                None,
+            ),
         }
     }
 
@@ -302,16 +318,37 @@ impl Config {
             (
                 Outcome::Known(name),
                 Outcome::Known(version),
-                Outcome::Known((content, text)),
+                Outcome::Known(content),
                 Outcome::Known(description),
             ) => {
-                let value = match text {
+                if let (false, Some(origin)) = (s.sensitive, &content.mark) {
+                    // `sensitive = false` only affects values built from literals and
+                    // non-sensitive variables: a configuration cannot declassify a secret.
+                    let at = s.sensitive_span.unwrap_or(s.header);
+                    c.diags.push(
+                        Diag::error(at, format!(
+                            "{address} has sensitive = false, but its {} derives from {}",
+                            s.content.name,
+                            origin.describe()
+                        ))
+                        .help("plans show the content of a sensitive = false secret as a line diff, which would print the secret in CI logs and pull-request comments; remove `sensitive = false` (plans then show only lengths and fingerprints)"),
+                    );
+                    return State::Failed;
+                }
+                // What `secret.L.secret_string` gives to others: marked unless this block
+                // declared, and proved, its content not sensitive.
+                let own = Origin::Secret(address.to_string());
+                let value = match content.text {
                     None => Value::Null,
                     Some(text) => secret_object(
                         &name,
                         &version,
                         s.kind,
-                        Value::String(text),
+                        Value::String(text).mark_if(if s.sensitive {
+                            Some(content.mark.as_ref().unwrap_or(&own))
+                        } else {
+                            None
+                        }),
                         description.as_deref(),
                     ),
                 };
@@ -320,12 +357,13 @@ impl Config {
                     label: s.label.clone(),
                     secret_name: name,
                     version_id: version,
-                    content,
+                    content: content.content,
                     sensitive: s.sensitive,
+                    shown_keys: content.shown_keys,
                     description,
                     location: self.sources.location(s.header),
                 });
-                State::Value(value)
+                State::of(value)
             }
             (name, version, _, description) => {
                 c.out.deferred.push(address.to_string());
@@ -338,7 +376,7 @@ impl Config {
                     o.insert("secret_name".into(), known_or_unknown(name));
                     o.insert("version_id".into(), known_or_unknown(version));
                 }
-                State::Value(v)
+                State::Value(v, None)
             }
         }
     }
@@ -356,15 +394,35 @@ impl Config {
         }
     }
 
-    /// A string attribute (numbers and bools convert, as HCL converts them for string
-    /// attributes).
+    /// A string attribute that plans show (names, version ids, descriptions): numbers and bools
+    /// convert, as HCL converts them for string attributes, and it may not derive from a
+    /// sensitive value.
     fn string_attr(
         &self,
         a: &Attr,
         resolver: &dyn Resolve,
         diags: &mut Vec<Diag>,
     ) -> Outcome<String> {
-        match self.eval_attr(a, resolver, diags) {
+        let value = match self.eval_attr(a, resolver, diags) {
+            Outcome::Known(v) => match v.first_mark() {
+                Some(origin) if !v.has_unknown() => {
+                    diags.push(
+                        Diag::error(
+                            a.span,
+                            format!("`{}` derives from {}", a.name, origin.describe()),
+                        )
+                        .help(format!(
+                            "plans and logs always show `{}`, so it must be built from literals and non-sensitive variables",
+                            a.name
+                        )),
+                    );
+                    return Outcome::Failed;
+                }
+                _ => Outcome::Known(v),
+            },
+            other => other,
+        };
+        match value {
             Outcome::Known(Value::String(s)) => Outcome::Known(s),
             Outcome::Known(Value::Number(n)) => Outcome::Known(n.to_string()),
             Outcome::Known(Value::Bool(b)) => Outcome::Known(b.to_string()),
@@ -447,8 +505,56 @@ impl Config {
         }
     }
 
-    /// `secret_string` / `secret_binary`: the content (decoded for binary) and, if `keep_text`,
-    /// the attribute's text (what `secret.L.secret_binary` evaluates to).
+    /// A content attribute's value, and which JSON key names a plan may show: every one when
+    /// nothing in it is marked; when it is written `jsonencode(object)`, the keys of the object's
+    /// unmarked parts; otherwise none.
+    fn content_value(
+        &self,
+        a: &Attr,
+        resolver: &dyn Resolve,
+        diags: &mut Vec<Diag>,
+    ) -> Outcome<(Value, ShownKeys)> {
+        let Some(arg) = jsonencode_argument(&a.expr) else {
+            return match self.eval_attr(a, resolver, diags) {
+                Outcome::Known(v) => {
+                    let shown = if v.has_mark() {
+                        ShownKeys::none()
+                    } else {
+                        ShownKeys::All
+                    };
+                    Outcome::Known((v, shown))
+                }
+                Outcome::Unknown => Outcome::Unknown,
+                Outcome::Failed => Outcome::Failed,
+            };
+        };
+        let mut ev = Evaluator::new(a.span.file, resolver, &self.dir, Functions::Allowed);
+        let v = match ev.eval(arg, a.span) {
+            Ok(v) if v.has_unknown() => return Outcome::Unknown,
+            Ok(v) => v,
+            Err(EvalError::Diag(d)) => {
+                diags.push(*d);
+                return Outcome::Failed;
+            }
+            Err(EvalError::Poisoned) => return Outcome::Failed,
+        };
+        let shown = if v.has_mark() {
+            let mut paths = BTreeSet::new();
+            public_key_paths(&v, &mut Vec::new(), &mut paths);
+            ShownKeys::Only(paths)
+        } else {
+            ShownKeys::All
+        };
+        let (plain, mark) = v.strip();
+        match super::functions::json_encode(&plain) {
+            Some(text) => Outcome::Known((Value::String(text).mark_if(mark.as_ref()), shown)),
+            None => Outcome::Unknown,
+        }
+    }
+
+    /// `secret_string` / `secret_binary`: the content (decoded for binary), its mark, the key
+    /// names a plan may show and, if `keep_text`, the attribute's text (what
+    /// `secret.L.secret_binary` evaluates to).
     fn content_attr(
         &self,
         kind: ContentKind,
@@ -457,20 +563,26 @@ impl Config {
         keep_text: bool,
         resolver: &dyn Resolve,
         diags: &mut Vec<Diag>,
-    ) -> Outcome<(SecretContent, Option<String>)> {
-        let text = match self.eval_attr(a, resolver, diags) {
-            Outcome::Known(Value::String(s)) => s,
-            Outcome::Known(Value::Number(n)) => n.to_string(),
-            Outcome::Known(Value::Bool(b)) => b.to_string(),
-            Outcome::Known(v) if v.has_unknown() => return Outcome::Unknown,
-            Outcome::Known(Value::Null) => {
+    ) -> Outcome<Content> {
+        let (value, shown_keys) = match self.content_value(a, resolver, diags) {
+            Outcome::Known(v) => v,
+            Outcome::Unknown => return Outcome::Unknown,
+            Outcome::Failed => return Outcome::Failed,
+        };
+        let (value, mark) = value.strip();
+        let text = match value {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            v if v.has_unknown() => return Outcome::Unknown,
+            Value::Null => {
                 diags.push(Diag::error(
                     a.span,
                     format!("the {} of {address} is null", a.name),
                 ));
                 return Outcome::Failed;
             }
-            Outcome::Known(other) => {
+            other => {
                 diags.push(
                     Diag::error(
                         a.span,
@@ -484,8 +596,6 @@ impl Config {
                 );
                 return Outcome::Failed;
             }
-            Outcome::Unknown => return Outcome::Unknown,
-            Outcome::Failed => return Outcome::Failed,
         };
         let (content, text) = match kind {
             ContentKind::String if keep_text => (
@@ -535,7 +645,12 @@ impl Config {
             );
             return Outcome::Failed;
         }
-        Outcome::Known((content, text))
+        Outcome::Known(Content {
+            content,
+            text,
+            mark,
+            shown_keys,
+        })
     }
 
     /// A diagnostic at a location this configuration handed out (a [`DesiredSecret`]'s or
@@ -574,6 +689,40 @@ impl Config {
         let span = Span::new(file, offset..end);
         self.sources
             .materialize(Diag::at(severity, At::Span(span), message))
+    }
+}
+
+/// A secret's evaluated content.
+struct Content {
+    content: SecretContent,
+    /// The attribute's text, when something refers to the secret.
+    text: Option<String>,
+    /// Where the content's first marked part came from, if any.
+    mark: Option<Origin>,
+    shown_keys: ShownKeys,
+}
+
+/// `x` when the expression is `jsonencode(x)`.
+fn jsonencode_argument(expr: &hcl::edit::expr::Expression) -> Option<&hcl::edit::expr::Expression> {
+    let hcl::edit::expr::Expression::FuncCall(f) = expr else {
+        return None;
+    };
+    if f.name.name.as_str() != "jsonencode" || f.args.len() != 1 || f.args.expand_final() {
+        return None;
+    }
+    f.args.iter().next()
+}
+
+/// The key paths of `v`'s objects whose keys are not marked (descending through unmarked objects
+/// only: a marked object hides its keys and everything below).
+fn public_key_paths(v: &Value, prefix: &mut Vec<String>, out: &mut BTreeSet<Vec<String>>) {
+    if let Value::Object(o) = v {
+        for (k, child) in o {
+            prefix.push(k.clone());
+            out.insert(prefix.clone());
+            public_key_paths(child, prefix, out);
+            prefix.pop();
+        }
     }
 }
 

@@ -13,6 +13,13 @@
 //! Semantics follow HCL's specification and Terraform's behaviour, with two deliberate
 //! differences: `&&`/`||` short-circuit, and a conditional evaluates only the branch it takes
 //! (so `var.path == "" ? "" : file(var.path)` works).
+//!
+//! Sensitivity follows the data ([`Value::Sensitive`]): every construct whose result depends on a
+//! marked input marks its result — operators, function calls (all arguments are unmarked before
+//! the call and the result is marked as a whole), templates, conditionals (a marked condition
+//! marks whichever branch is taken), `for` expressions (a marked collection or condition marks
+//! the result; a marked key marks the whole object), object constructors with a marked key,
+//! indexes with a marked key, and `try`/`can` when anything marked was read while trying.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -28,25 +35,29 @@ use super::functions::{self, FuncCtx};
 use super::model::RefKind;
 use super::refs::{Functions, span_of};
 use super::source::{Diag, FileId, Span};
-use super::value::{Number, Value};
+use super::value::{Number, Origin, Value};
 
 /// A dependency that failed to evaluate: whatever depends on it is skipped without a second
 /// error.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Poisoned;
 
+/// A resolved reference: the value and the origin of the first mark anywhere inside it (computed
+/// once per declaration, not per reference).
+pub(crate) type Resolved<'v> = (&'v Value, Option<&'v Origin>);
+
 /// Where references get their values.
 pub(crate) trait Resolve {
     /// The value of `var.X`, `local.X`, `secret.L` or `data.ssm_secret.L` (the last two as
     /// objects of their attributes). `None` if there is no such declaration.
-    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>>;
+    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<Resolved<'_>, Poisoned>>;
 }
 
 /// A resolver for contexts where references are not allowed (variable values).
 pub(crate) struct NoReferences;
 
 impl Resolve for NoReferences {
-    fn resolve(&self, _: RefKind, _: &str) -> Option<Result<&Value, Poisoned>> {
+    fn resolve(&self, _: RefKind, _: &str) -> Option<Result<Resolved<'_>, Poisoned>> {
         None
     }
 }
@@ -72,6 +83,9 @@ pub(crate) struct Evaluator<'a> {
     functions: Functions,
     /// For-expression variables, innermost last.
     scope: Vec<(String, Value)>,
+    /// The origin of the first marked value read (through a reference or a function) so far: what
+    /// `try` and `can` need to know whether their outcome depends on a sensitive value.
+    seen: Option<Origin>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -87,6 +101,16 @@ impl<'a> Evaluator<'a> {
             dir,
             functions,
             scope: Vec::new(),
+            seen: None,
+        }
+    }
+
+    /// Note that a marked value was read.
+    fn saw(&mut self, origin: Option<&Origin>) {
+        if self.seen.is_none()
+            && let Some(o) = origin
+        {
+            self.seen = Some(o.clone());
         }
     }
 
@@ -114,25 +138,34 @@ impl<'a> Evaluator<'a> {
             Expression::Object(o) => {
                 let mut out = BTreeMap::new();
                 let mut unknown = false;
+                // A key derived from a marked value makes the key names secret: the whole object
+                // is marked.
+                let mut key_mark: Option<Origin> = None;
                 for (k, v) in o.iter() {
                     let key = match k {
                         ObjectKey::Ident(id) => Some(id.as_str().to_string()),
-                        ObjectKey::Expression(e) => match self.eval(e, here)? {
-                            Value::String(s) => Some(s),
-                            Value::Number(n) => Some(n.to_string()),
-                            Value::Bool(b) => Some(b.to_string()),
-                            Value::Unknown => None,
-                            other => {
-                                return Err(Diag::error(
-                                    self.span(e, here),
-                                    format!(
-                                        "an object key must be a string, not {}",
-                                        other.a_type()
-                                    ),
-                                )
-                                .into());
+                        ObjectKey::Expression(e) => {
+                            let (key, mark) = self.eval(e, here)?.strip();
+                            if key_mark.is_none() {
+                                key_mark = mark;
                             }
-                        },
+                            match key {
+                                Value::String(s) => Some(s),
+                                Value::Number(n) => Some(n.to_string()),
+                                Value::Bool(b) => Some(b.to_string()),
+                                Value::Unknown => None,
+                                other => {
+                                    return Err(Diag::error(
+                                        self.span(e, here),
+                                        format!(
+                                            "an object key must be a string, not {}",
+                                            other.a_type()
+                                        ),
+                                    )
+                                    .into());
+                                }
+                            }
+                        }
                     };
                     let value = self.eval(v.expr(), here)?;
                     match key {
@@ -145,7 +178,7 @@ impl<'a> Evaluator<'a> {
                 Ok(if unknown {
                     Value::Unknown
                 } else {
-                    Value::Object(out)
+                    Value::Object(out).mark_if(key_mark.as_ref())
                 })
             }
             Expression::StringTemplate(t) => self.template_value(t, here),
@@ -160,24 +193,26 @@ impl<'a> Evaluator<'a> {
                 )
                 .into()),
             },
-            Expression::Conditional(c) => match self.eval(&c.cond_expr, here)? {
-                Value::Unknown => Ok(Value::Unknown),
-                v => {
-                    if to_bool(&v, || self.span(&c.cond_expr, here), "the condition")? {
-                        self.eval(&c.true_expr, here)
+            Expression::Conditional(c) => match self.eval(&c.cond_expr, here)?.split() {
+                (Value::Unknown, _) => Ok(Value::Unknown),
+                (v, mark) => {
+                    // Which branch is taken tells something about a marked condition.
+                    let taken = if to_bool(&v, || self.span(&c.cond_expr, here), "the condition")? {
+                        self.eval(&c.true_expr, here)?
                     } else {
-                        self.eval(&c.false_expr, here)
-                    }
+                        self.eval(&c.false_expr, here)?
+                    };
+                    Ok(taken.mark_if(mark.as_ref()))
                 }
             },
             Expression::FuncCall(f) => self.func_call(f, here),
             Expression::Traversal(t) => self.traversal(t, here),
             Expression::UnaryOp(u) => {
-                let v = self.eval(&u.expr, here)?;
+                let (v, mark) = self.eval(&u.expr, here)?.strip();
                 if matches!(v, Value::Unknown) {
                     return Ok(Value::Unknown);
                 }
-                match u.operator.value() {
+                let result: R<Value> = match u.operator.value() {
                     UnaryOperator::Neg => {
                         let n = to_number(&v, || self.span(expr, here), "the operand of `-`")?;
                         Ok(Value::Number(match n {
@@ -190,7 +225,8 @@ impl<'a> Evaluator<'a> {
                         || self.span(expr, here),
                         "the operand of `!`",
                     )?)),
-                }
+                };
+                result.map(|r| r.mark_if(mark.as_ref()))
             }
             Expression::BinaryOp(b) => self.binary(b, here),
             Expression::ForExpr(f) => self.for_expr(f, here),
@@ -207,13 +243,12 @@ impl<'a> Evaluator<'a> {
         {
             return self.eval(&i.expr, here);
         }
-        let mut out = String::new();
-        let mut unknown = false;
-        self.template(t, false, false, here, &mut out, &mut unknown)?;
-        Ok(if unknown {
+        let mut out = TemplateOut::default();
+        self.template(t, false, false, here, &mut out)?;
+        Ok(if out.unknown {
             Value::Unknown
         } else {
-            Value::String(out)
+            Value::String(out.text).mark_if(out.mark.as_ref())
         })
     }
 
@@ -225,8 +260,7 @@ impl<'a> Evaluator<'a> {
         trim_first: bool,
         trim_last: bool,
         here: Span,
-        out: &mut String,
-        unknown: &mut bool,
+        out: &mut TemplateOut,
     ) -> R<()> {
         let n = t.len();
         for i in 0..n {
@@ -250,22 +284,25 @@ impl<'a> Evaluator<'a> {
                     if trim_right {
                         s = s.trim_end();
                     }
-                    out.push_str(s);
+                    out.text.push_str(s);
                 }
                 Element::Interpolation(interp) => {
-                    let v = self.eval(&interp.expr, here)?;
+                    let (v, mark) = self.eval(&interp.expr, here)?.strip();
+                    out.mark_with(mark);
                     match v {
-                        Value::Unknown => *unknown = true,
+                        Value::Unknown => out.unknown = true,
                         v => {
-                            if !*unknown {
-                                push_interpolated(out, v, || self.span(&interp.expr, here))?;
+                            if !out.unknown {
+                                push_interpolated(&mut out.text, v, || {
+                                    self.span(&interp.expr, here)
+                                })?;
                             }
                         }
                     }
                 }
                 Element::Directive(d) => match d.as_ref() {
-                    Directive::If(d) => self.template_if(d, here, out, unknown)?,
-                    Directive::For(d) => self.template_for(d, here, out, unknown)?,
+                    Directive::If(d) => self.template_if(d, here, out)?,
+                    Directive::For(d) => self.template_for(d, here, out)?,
                 },
             }
         }
@@ -273,16 +310,11 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Appends the text of the branch an `%{if}` directive takes.
-    fn template_if(
-        &mut self,
-        d: &IfDirective,
-        here: Span,
-        out: &mut String,
-        unknown: &mut bool,
-    ) -> R<()> {
-        let c = self.eval(&d.if_expr.cond_expr, here)?;
+    fn template_if(&mut self, d: &IfDirective, here: Span, out: &mut TemplateOut) -> R<()> {
+        let (c, mark) = self.eval(&d.if_expr.cond_expr, here)?.strip();
+        out.mark_with(mark);
         if matches!(c, Value::Unknown) {
-            *unknown = true;
+            out.unknown = true;
             return Ok(());
         }
         let endif_start = d.endif_expr.strip.strip_start();
@@ -301,33 +333,21 @@ impl<'a> Evaluator<'a> {
                 last,
                 here,
                 out,
-                unknown,
             )?;
         } else if let Some(e) = &d.else_expr {
-            self.template(
-                &e.template,
-                e.strip.strip_end(),
-                endif_start,
-                here,
-                out,
-                unknown,
-            )?;
+            self.template(&e.template, e.strip.strip_end(), endif_start, here, out)?;
         }
         Ok(())
     }
 
     /// Appends the text of a `%{for}` directive, once per item.
-    fn template_for(
-        &mut self,
-        d: &ForDirective,
-        here: Span,
-        out: &mut String,
-        unknown: &mut bool,
-    ) -> R<()> {
+    fn template_for(&mut self, d: &ForDirective, here: Span, out: &mut TemplateOut) -> R<()> {
         let f = &d.for_expr;
-        let coll = self.eval(&f.collection_expr, here)?;
+        let (coll, mark) = self.eval(&f.collection_expr, here)?.split();
+        // How many times the text repeats tells something about a marked collection.
+        out.mark_with(mark);
         let Some(items) = iterate(coll, || self.span(&f.collection_expr, here))? else {
-            *unknown = true;
+            out.unknown = true;
             return Ok(());
         };
         for (k, v) in items {
@@ -343,7 +363,6 @@ impl<'a> Evaluator<'a> {
                 d.endfor_expr.strip.strip_start(),
                 here,
                 out,
-                unknown,
             );
             self.scope.truncate(self.scope.len() - pushed);
             r?;
@@ -370,7 +389,8 @@ impl<'a> Evaluator<'a> {
     // ---- for-expressions --------------------------------------------------------------------
 
     fn for_expr(&mut self, f: &ForExpr, here: Span) -> R<Value> {
-        let coll = self.eval(&f.intro.collection_expr, here)?;
+        // A marked collection (its length, its keys), condition or key marks the whole result.
+        let (coll, mut mark) = self.eval(&f.intro.collection_expr, here)?.split();
         let Some(items) = iterate(coll, || self.span(&f.intro.collection_expr, here))? else {
             return Ok(Value::Unknown);
         };
@@ -381,7 +401,7 @@ impl<'a> Evaluator<'a> {
         let mut unknown = false;
         for (k, v) in items {
             let pushed = self.push_loop_vars(key_var, value_var, k, v);
-            let r = self.for_item(f, here);
+            let r = self.for_item(f, here, &mut mark);
             self.scope.truncate(self.scope.len() - pushed);
             match r? {
                 ForItem::Skip => {}
@@ -407,15 +427,20 @@ impl<'a> Evaluator<'a> {
         Ok(if unknown {
             Value::Unknown
         } else if f.key_expr.is_some() {
-            Value::Object(object)
+            Value::Object(object).mark_if(mark.as_ref())
         } else {
-            Value::List(list)
+            Value::List(list).mark_if(mark.as_ref())
         })
     }
 
-    fn for_item(&mut self, f: &ForExpr, here: Span) -> R<ForItem> {
+    /// One item of a `for` expression; a marked condition or key sets `mark`.
+    fn for_item(&mut self, f: &ForExpr, here: Span, mark: &mut Option<Origin>) -> R<ForItem> {
         if let Some(c) = &f.cond {
-            match self.eval(&c.expr, here)? {
+            let (cond, cond_mark) = self.eval(&c.expr, here)?.strip();
+            if mark.is_none() {
+                *mark = cond_mark;
+            }
+            match cond {
                 Value::Unknown => return Ok(ForItem::Unknown),
                 v => {
                     if !to_bool(&v, || self.span(&c.expr, here), "the `if` condition")? {
@@ -427,7 +452,11 @@ impl<'a> Evaluator<'a> {
         let key = match &f.key_expr {
             Some(k) => {
                 let key_span = self.span(k, here);
-                match self.eval(k, here)? {
+                let (key, key_mark) = self.eval(k, here)?.strip();
+                if mark.is_none() {
+                    *mark = key_mark;
+                }
+                match key {
                     Value::Unknown => return Ok(ForItem::Unknown),
                     Value::String(s) => Some((s, key_span)),
                     Value::Number(n) => Some((n.to_string(), key_span)),
@@ -453,12 +482,10 @@ impl<'a> Evaluator<'a> {
     // ---- operators --------------------------------------------------------------------------
 
     fn binary(&mut self, b: &BinaryOp, here: Span) -> R<Value> {
-        let b_node = b;
         let (lhs, op, rhs) = (&b.lhs_expr, *b.operator.value(), &b.rhs_expr);
         let file = self.file;
         let lhs_span = move || span_of(lhs, file, here);
-        let rhs_span = move || span_of(rhs, file, here);
-        let l = self.eval(lhs, here)?;
+        let (l, l_mark) = self.eval(lhs, here)?.strip();
         // `&&` and `||` short-circuit (HCL evaluates both sides; not needing the right side is
         // what users mean by `var.x != null && length(var.x) > 0`).
         if let (BinaryOperator::And | BinaryOperator::Or, false) = (op, matches!(l, Value::Unknown))
@@ -469,13 +496,25 @@ impl<'a> Evaluator<'a> {
                 &format!("the left operand of `{}`", op_str(op)),
             )?;
             if (op == BinaryOperator::And && !lb) || (op == BinaryOperator::Or && lb) {
-                return Ok(Value::Bool(lb));
+                return Ok(Value::Bool(lb).mark_if(l_mark.as_ref()));
             }
         }
-        let r = self.eval(rhs, here)?;
+        let (r, r_mark) = self.eval(rhs, here)?.strip();
         if matches!(l, Value::Unknown) || matches!(r, Value::Unknown) {
             return Ok(Value::Unknown);
         }
+        let mark = l_mark.or(r_mark);
+        self.binary_plain(b, l, r, here)
+            .map(|v| v.mark_if(mark.as_ref()))
+    }
+
+    /// A binary operation on unmarked, known operands.
+    fn binary_plain(&self, b: &BinaryOp, l: Value, r: Value, here: Span) -> R<Value> {
+        let b_node = b;
+        let (lhs, op, rhs) = (&b.lhs_expr, *b.operator.value(), &b.rhs_expr);
+        let file = self.file;
+        let lhs_span = move || span_of(lhs, file, here);
+        let rhs_span = move || span_of(rhs, file, here);
         let sym = op_str(op);
         match op {
             BinaryOperator::Eq => Ok(Value::Bool(equal(&l, &r))),
@@ -533,15 +572,33 @@ impl<'a> Evaluator<'a> {
         }
         match name {
             "try" => {
+                // Which argument succeeds can depend on a marked value read by one that failed.
+                let outer = self.seen.take();
                 let mut last: Option<Box<Diag>> = None;
+                let mut failed_on_marked: Option<Origin> = None;
                 for a in f.args.iter() {
-                    match self.eval(a, here) {
-                        Ok(v) if v.has_unknown() => return Ok(Value::Unknown),
-                        Ok(v) => return Ok(v),
-                        Err(EvalError::Diag(d)) => last = Some(d),
+                    let result = self.eval(a, here);
+                    let seen = self.seen.take();
+                    match result {
+                        Ok(v) if v.has_unknown() => {
+                            self.seen = outer.or(seen);
+                            return Ok(Value::Unknown);
+                        }
+                        Ok(v) => {
+                            let v = v.mark_if(failed_on_marked.as_ref());
+                            self.seen = outer.or(failed_on_marked).or(seen);
+                            return Ok(v);
+                        }
+                        Err(EvalError::Diag(d)) => {
+                            last = Some(d);
+                            if failed_on_marked.is_none() {
+                                failed_on_marked = seen;
+                            }
+                        }
                         Err(EvalError::Poisoned) => return Err(EvalError::Poisoned),
                     }
                 }
+                self.seen = outer.or(failed_on_marked);
                 let mut d = Diag::error(call_span(), "no argument of `try` could be evaluated");
                 if let Some(l) = last {
                     d = d.note(format!("the last argument failed: {}", l.message), None);
@@ -552,10 +609,18 @@ impl<'a> Evaluator<'a> {
                 let Some(a) = f.args.iter().next() else {
                     return Err(Diag::error(call_span(), "`can` takes 1 argument").into());
                 };
-                return match self.eval(a, here) {
+                // Whether evaluation succeeds can depend on a marked value it read.
+                let outer = self.seen.take();
+                let result = self.eval(a, here);
+                let seen = self.seen.take();
+                let mark = seen
+                    .clone()
+                    .or_else(|| result.as_ref().ok().and_then(|v| v.first_mark().cloned()));
+                self.seen = outer.or(seen);
+                return match result {
                     Ok(v) if v.has_unknown() => Ok(Value::Unknown),
-                    Ok(_) => Ok(Value::Bool(true)),
-                    Err(EvalError::Diag(_)) => Ok(Value::Bool(false)),
+                    Ok(_) => Ok(Value::Bool(true).mark_if(mark.as_ref())),
+                    Err(EvalError::Diag(_)) => Ok(Value::Bool(false).mark_if(mark.as_ref())),
                     Err(EvalError::Poisoned) => Err(EvalError::Poisoned),
                 };
             }
@@ -563,8 +628,25 @@ impl<'a> Evaluator<'a> {
         }
         let written = f.args.len();
         let mut args = Vec::with_capacity(written);
+        // Functions see unmarked values and a marked argument marks the whole result — except
+        // that the functions that only move elements around keep the marks of elements inside
+        // unmarked arguments (so `merge(local.defaults, { password = var.password })` has public
+        // keys and one marked value).
+        let preserves = functions::PRESERVES_MARKS.contains(&name);
+        let mut mark: Option<Origin> = None;
         for a in f.args.iter() {
-            args.push(self.eval(a, here)?);
+            let v = self.eval(a, here)?;
+            let v = if preserves && !matches!(v, Value::Sensitive(_)) {
+                self.saw(v.first_mark());
+                v
+            } else {
+                let (v, m) = v.strip();
+                if mark.is_none() {
+                    mark = m;
+                }
+                v
+            };
+            args.push(v);
         }
         // The span of argument `i` (arguments expanded from `list...` share the list's span).
         let arg_span = move |i: usize| {
@@ -593,7 +675,17 @@ impl<'a> Evaluator<'a> {
             return Ok(Value::Unknown);
         }
         let ctx = FuncCtx { dir: self.dir };
-        functions::call(name, &ctx, args).map_err(|e| {
+        let result = functions::call(name, &ctx, args).map_err(|e| {
+            let e = match (&mark, functions::QUOTING.contains(&name)) {
+                (Some(origin), true) => functions::FuncError {
+                    arg: e.arg,
+                    message: format!(
+                        "the call failed; its message is withheld because an argument derives from {}",
+                        origin.describe()
+                    ),
+                },
+                _ => e,
+            };
             let (span, msg) = match e.arg {
                 Some(i) => (
                     arg_span(i),
@@ -602,7 +694,11 @@ impl<'a> Evaluator<'a> {
                 None => (call_span(), format!("`{name}`: {}", e.message)),
             };
             EvalError::from(Diag::error(span, msg))
-        })
+        })?;
+        // A function can also mark its result itself (file contents).
+        let result = result.mark_if(mark.as_ref());
+        self.saw(result.first_mark());
+        Ok(result)
     }
 
     // ---- traversals ---------------------------------------------------------------------------
@@ -616,11 +712,19 @@ impl<'a> Evaluator<'a> {
             .iter()
             .any(|o| matches!(o.value(), TraversalOperator::Index(_)));
         let mut keys: Vec<Option<Value>> = Vec::new();
+        // Which element a marked key selects tells something about the key: the result is marked.
+        let mut key_mark: Option<Origin> = None;
         if has_index {
             keys.reserve(t.operators.len());
             for op in &t.operators {
                 keys.push(match op.value() {
-                    TraversalOperator::Index(e) => Some(self.eval(e, here)?),
+                    TraversalOperator::Index(e) => {
+                        let (k, m) = self.eval(e, here)?.strip();
+                        if key_mark.is_none() {
+                            key_mark = m;
+                        }
+                        Some(k)
+                    }
                     _ => None,
                 });
             }
@@ -630,8 +734,9 @@ impl<'a> Evaluator<'a> {
                 if let Some((_, val)) = self.scope.iter().rev().find(|(n, _)| n == v.as_str()) {
                     (Cow::Borrowed(val), 0)
                 } else {
-                    let (value, consumed) =
+                    let (value, mark, consumed) =
                         self.resolve_reference(v.as_str(), &t.operators, || self.span(t, here))?;
+                    self.saw(mark);
                     (Cow::Borrowed(value), consumed)
                 }
             }
@@ -643,7 +748,8 @@ impl<'a> Evaluator<'a> {
             file: self.file,
             fallback: here,
         };
-        walk.apply(root, consumed).map(Cow::into_owned)
+        walk.apply(root, consumed)
+            .map(|v| v.into_owned().mark_if(key_mark.as_ref()))
     }
 
     /// Resolves `var.X`, `local.X`, `secret.L`, `data.ssm_secret.L`; returns the value and how
@@ -653,7 +759,7 @@ impl<'a> Evaluator<'a> {
         root: &str,
         ops: &[hcl::edit::Decorated<TraversalOperator>],
         here: impl Fn() -> Span,
-    ) -> R<(&'a Value, usize)> {
+    ) -> R<(&'a Value, Option<&'a Origin>, usize)> {
         let name_at = |i: usize| match ops.get(i).map(|o| o.value()) {
             Some(TraversalOperator::GetAttr(id)) => Some(id.as_str()),
             _ => None,
@@ -670,13 +776,30 @@ impl<'a> Evaluator<'a> {
             }
         };
         match self.resolver.resolve(kind, name) {
-            Some(Ok(v)) => Ok((v, consumed)),
+            Some(Ok((v, mark))) => Ok((v, mark, consumed)),
             Some(Err(Poisoned)) => Err(EvalError::Poisoned),
             None => Err(Diag::error(
                 here(),
                 format!("references are not allowed here ({}{name})", kind.prefix()),
             )
             .into()),
+        }
+    }
+}
+
+/// What a template has produced so far.
+#[derive(Default)]
+struct TemplateOut {
+    text: String,
+    unknown: bool,
+    /// The first marked value that went into the text (or decided its shape).
+    mark: Option<Origin>,
+}
+
+impl TemplateOut {
+    fn mark_with(&mut self, origin: Option<Origin>) {
+        if self.mark.is_none() {
+            self.mark = origin;
         }
     }
 }
@@ -899,11 +1022,25 @@ impl Walk<'_> {
 
     /// Applies attribute accesses, indexes and splats from operator `from` on, borrowing as
     /// long as possible.
+    /// A marked value met on the way marks the result.
     fn apply<'v>(&self, mut cur: Cow<'v, Value>, from: usize) -> R<Cow<'v, Value>> {
         let at = |i: usize| move |e: Miss| -> EvalError { Diag::error(self.span(i), e.0).into() };
+        let mut mark: Option<Origin> = None;
         for i in from..self.ops.len() {
+            cur = match cur {
+                Cow::Borrowed(Value::Sensitive(m)) => {
+                    mark.get_or_insert_with(|| m.origin.clone());
+                    Cow::Borrowed(&m.value)
+                }
+                Cow::Owned(Value::Sensitive(m)) => {
+                    let super::value::Marked { value, origin } = *m;
+                    mark.get_or_insert(origin);
+                    Cow::Owned(value)
+                }
+                other => other,
+            };
             if matches!(*cur, Value::Unknown) {
-                return Ok(cur);
+                return Ok(marked(cur, mark));
             }
             match self.ops[i].value() {
                 TraversalOperator::GetAttr(name) => {
@@ -955,11 +1092,19 @@ impl Walk<'_> {
                     for item in items {
                         out.push(self.apply(Cow::Owned(item), i + 1)?.into_owned());
                     }
-                    return Ok(Cow::Owned(Value::List(out)));
+                    return Ok(marked(Cow::Owned(Value::List(out)), mark));
                 }
             }
         }
-        Ok(cur)
+        Ok(marked(cur, mark))
+    }
+}
+
+/// `v`, marked if a mark was met on the way to it.
+fn marked(v: Cow<'_, Value>, mark: Option<Origin>) -> Cow<'_, Value> {
+    match mark {
+        Some(o) => Cow::Owned(v.into_owned().mark(&o)),
+        None => v,
     }
 }
 
@@ -1018,9 +1163,9 @@ mod tests {
 
     struct Vars(BTreeMap<String, Value>);
     impl Resolve for Vars {
-        fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
+        fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<Resolved<'_>, Poisoned>> {
             match kind {
-                RefKind::Var => self.0.get(name).map(Ok),
+                RefKind::Var => self.0.get(name).map(|v| Ok((v, v.first_mark()))),
                 _ => None,
             }
         }

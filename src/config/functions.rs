@@ -4,8 +4,12 @@
 //! on every run would make every plan show a change). File functions read relative to the
 //! configuration directory and refuse paths that leave it — see [`resolve_path`].
 //!
-//! Errors never include an argument's value (it may be a secret): they say which argument, its
-//! type and its length.
+//! Errors never include a sensitive argument's value: they say which argument, its type and its
+//! length. The few that name an argument (a file's path, a missing key) are in [`QUOTING`], and
+//! the evaluator replaces their message when an argument is marked sensitive.
+//!
+//! Functions see unmarked values (the evaluator strips the marks and marks the result); the file
+//! functions mark what they read, since a file's content is sensitive.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,11 +17,20 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use sha2::Digest as _;
 
-use super::value::{Number, Value};
+use super::value::{Number, Origin, Value};
 
 /// The largest file `file()`/`filebase64()` will read. A secret holds at most 32 KB, so a larger
 /// file is almost certainly the wrong file.
 pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// The functions whose error messages can quote an argument (a path, a key).
+pub(crate) const QUOTING: &[&str] = &["file", "filebase64", "lookup", "templatefile"];
+
+/// The functions that only move values around (select, merge, list): given unmarked
+/// collections, they keep the marks of the elements inside, which reach them unstripped. None of
+/// them looks into an element's value.
+pub(crate) const PRESERVES_MARKS: &[&str] =
+    &["concat", "element", "keys", "lookup", "merge", "values"];
 
 /// What a function needs besides its arguments.
 pub(crate) struct FuncCtx<'a> {
@@ -267,7 +280,8 @@ fn f_file(ctx: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
     let p = string(&mut a, 0)?;
     let bytes = read_file(ctx, &p)?;
     match String::from_utf8(bytes) {
-        Ok(s) => Ok(Value::String(s)),
+        // A file's content is sensitive, whatever the block that reads it says.
+        Ok(s) => Ok(Value::String(s).mark(&Origin::File)),
         Err(e) => Err(err(
             0,
             format!(
@@ -281,9 +295,7 @@ fn f_file(ctx: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
 fn f_filebase64(ctx: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
     let p = string(&mut a, 0)?;
     let bytes = read_file(ctx, &p)?;
-    Ok(Value::String(
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-    ))
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)).mark(&Origin::File))
 }
 
 // ---- encodings and hashes ------------------------------------------------------------------
@@ -365,6 +377,7 @@ pub(crate) fn json_encode(v: &Value) -> Option<String> {
 fn write_json(v: &Value, out: &mut String) -> bool {
     use std::fmt::Write as _;
     match v {
+        Value::Sensitive(m) => return write_json(&m.value, out),
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(Number::Int(i)) => {

@@ -11,12 +11,12 @@ use hcl::edit::structure::Body;
 use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
-use super::expr::{Poisoned, Resolve};
+use super::expr::{Poisoned, Resolve, Resolved};
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
 use super::provider::{self, Provider};
 use super::schema::{self, Decls};
 use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};
-use super::value::Value;
+use super::value::{Origin, Value};
 use super::variables::{self, Inputs};
 use super::{Config, LoadOptions, Mode};
 use crate::fasthash::FastMap;
@@ -367,6 +367,14 @@ fn assign_variables(
         vars: &opts.vars.vars,
     };
     variables::assign(&mut decls.variables, &inputs, dir, sources, diags);
+    // A sensitive variable's value is marked, wherever it came from, so that everything derived
+    // from it is marked too.
+    for var in &mut decls.variables {
+        if let (true, VarValue::Known { value, .. }) = (var.sensitive, &mut var.value) {
+            let v = std::mem::replace(value, Value::Null);
+            *value = v.mark(&Origin::Variable(var.name.clone()));
+        }
+    }
 }
 
 /// The dependency graph's nodes, in declaration order.
@@ -690,7 +698,7 @@ fn read_and_check(dir: &Path, names: &[&String]) -> Vec<FileResult> {
 struct VarResolver<'a>(&'a Decls);
 
 impl Resolve for VarResolver<'_> {
-    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<&Value, Poisoned>> {
+    fn resolve(&self, kind: RefKind, name: &str) -> Option<Result<Resolved<'_>, Poisoned>> {
         if kind != RefKind::Var {
             return None;
         }
@@ -700,8 +708,8 @@ impl Resolve for VarResolver<'_> {
             .iter()
             .find(|v| v.name == name)
             .map(|v| match &v.value {
-                VarValue::Known { value, .. } => Ok(value),
-                VarValue::Unset => Ok(&UNKNOWN),
+                VarValue::Known { value, .. } => Ok((value, value.first_mark())),
+                VarValue::Unset => Ok((&UNKNOWN, None)),
             })
     }
 }

@@ -104,7 +104,7 @@ pub(crate) mod source;
 pub(crate) mod value;
 pub(crate) mod variables;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Note, Severity};
@@ -301,6 +301,32 @@ pub struct Evaluation {
     pub diagnostics: Diagnostics,
 }
 
+/// Which key names of a JSON secret a plan may show. Key names are secret when they derive from a
+/// sensitive value; a plan shows `(sensitive key)` in their place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShownKeys {
+    /// Every key (the content derives from nothing sensitive).
+    All,
+    /// Only these key paths (each the keys from the top down): those of the object given to a
+    /// top-level `jsonencode(...)` that do not derive from a sensitive value.
+    Only(BTreeSet<Vec<String>>),
+}
+
+impl ShownKeys {
+    /// No key name may be shown.
+    pub fn none() -> Self {
+        ShownKeys::Only(BTreeSet::new())
+    }
+
+    /// Whether the key at `path` (the keys from the top down) may be shown.
+    pub fn shows(&self, path: &[String]) -> bool {
+        match self {
+            ShownKeys::All => true,
+            ShownKeys::Only(paths) => paths.contains(path),
+        }
+    }
+}
+
 /// A data source the planner must read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataRequest {
@@ -322,8 +348,11 @@ pub struct DesiredSecret {
     pub version_id: String,
     /// The content; for `secret_binary`, the decoded bytes.
     pub content: SecretContent,
-    /// `sensitive` (default true): false allows a plain-text diff in plans.
+    /// `sensitive` (default true): false allows a plain-text diff in plans. A secret is only
+    /// `sensitive = false` when its content derives from nothing sensitive (else loading fails).
     pub sensitive: bool,
+    /// Which key names of the content, when it is a JSON object, a plan may show.
+    pub shown_keys: ShownKeys,
     /// Used only when the secret has to be created.
     pub description: Option<String>,
     /// The `secret "<label>"` header.

@@ -6,6 +6,12 @@
 //!   everything that depends on it is skipped rather than reported as an error.
 //! - `Debug` never shows a string's content (only its length): a value may be a secret, and a
 //!   stray `{:?}` in a log line must not print it.
+//! - [`Value::Sensitive`] marks a sensitive value — one that comes from a sensitive variable, a
+//!   data source, another secret's content or a file — with where it came from. The evaluator
+//!   keeps the mark on everything derived from it: an operator, function, template, conditional
+//!   or `for` expression with a marked input gives a marked result, and an object whose keys
+//!   derive from a marked value is marked as a whole (its key names are secret too). Marks are
+//!   fine-grained: a list or an object with public keys may hold marked elements.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -120,6 +126,39 @@ impl From<hcl::edit::Number> for Number {
     }
 }
 
+/// Where a sensitive value came from, for messages ("derives from var.db_password, a sensitive
+/// variable"). Only names, never values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// A variable declared `sensitive = true`.
+    Variable(String),
+    /// A data source's content (its address).
+    Data(String),
+    /// A secret's content (its address).
+    Secret(String),
+    /// A file's content (`file`, `filebase64`).
+    File,
+}
+
+impl Origin {
+    /// `var.db_password, a sensitive variable`, `the content of data.ssm_secret.root`, ...
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Origin::Variable(n) => format!("var.{n}, a sensitive variable"),
+            Origin::Data(a) => format!("the content of {a}, a data source"),
+            Origin::Secret(a) => format!("the content of {a}, a secret"),
+            Origin::File => "the content of a file (file() and filebase64() read secrets)".into(),
+        }
+    }
+}
+
+/// A marked value and where its mark came from.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Marked {
+    pub(crate) value: Value,
+    pub(crate) origin: Origin,
+}
+
 /// The result of evaluating an expression.
 #[derive(Clone, PartialEq)]
 pub(crate) enum Value {
@@ -133,12 +172,89 @@ pub(crate) enum Value {
     Object(BTreeMap<String, Value>),
     /// Known only at plan time.
     Unknown,
+    /// A sensitive value. Never wraps another `Sensitive` nor `Unknown` (see [`Value::mark`]).
+    Sensitive(Box<Marked>),
 }
 
 impl Value {
+    /// This value marked sensitive (an unknown value stays unknown; a marked one keeps its
+    /// origin).
+    pub(crate) fn mark(self, origin: &Origin) -> Value {
+        match self {
+            Value::Unknown | Value::Sensitive(_) => self,
+            value => Value::Sensitive(Box::new(Marked {
+                value,
+                origin: origin.clone(),
+            })),
+        }
+    }
+
+    /// This value marked if `origin` is set.
+    pub(crate) fn mark_if(self, origin: Option<&Origin>) -> Value {
+        match origin {
+            Some(o) => self.mark(o),
+            None => self,
+        }
+    }
+
+    /// The value without its own (outermost) mark, and that mark's origin.
+    pub(crate) fn split(self) -> (Value, Option<Origin>) {
+        match self {
+            Value::Sensitive(m) => {
+                let Marked { value, origin } = *m;
+                (value, Some(origin))
+            }
+            v => (v, None),
+        }
+    }
+
+    /// The value with every mark removed, anywhere inside it, and the first mark's origin.
+    pub(crate) fn strip(self) -> (Value, Option<Origin>) {
+        let mut first = None;
+        let v = self.strip_into(&mut first);
+        (v, first)
+    }
+
+    fn strip_into(self, first: &mut Option<Origin>) -> Value {
+        match self {
+            Value::Sensitive(m) => {
+                let Marked { value, origin } = *m;
+                if first.is_none() {
+                    *first = Some(origin);
+                }
+                value.strip_into(first)
+            }
+            Value::List(l) if l.iter().any(Value::has_mark) => {
+                Value::List(l.into_iter().map(|v| v.strip_into(first)).collect())
+            }
+            Value::Object(o) if o.values().any(Value::has_mark) => Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| (k, v.strip_into(first)))
+                    .collect(),
+            ),
+            v => v,
+        }
+    }
+
+    /// The origin of the first mark anywhere inside the value.
+    pub(crate) fn first_mark(&self) -> Option<&Origin> {
+        match self {
+            Value::Sensitive(m) => Some(&m.origin),
+            Value::List(l) => l.iter().find_map(Value::first_mark),
+            Value::Object(o) => o.values().find_map(Value::first_mark),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is or contains a marked value.
+    pub(crate) fn has_mark(&self) -> bool {
+        self.first_mark().is_some()
+    }
+
     /// A short type name for messages: `string`, `number`, `bool`, `list`, `object`, `null`.
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
+            Value::Sensitive(m) => m.value.type_name(),
             Value::Null => "null",
             Value::Bool(_) => "bool",
             Value::Number(_) => "number",
@@ -163,6 +279,7 @@ impl Value {
     pub(crate) fn has_unknown(&self) -> bool {
         match self {
             Value::Unknown => true,
+            Value::Sensitive(m) => m.value.has_unknown(),
             Value::List(l) => l.iter().any(Value::has_unknown),
             Value::Object(o) => o.values().any(Value::has_unknown),
             _ => false,
@@ -174,8 +291,10 @@ impl Value {
     }
 
     /// The value in JSON, the way `jsonencode` writes it. `None` if it contains an unknown value.
+    /// Marks are dropped: callers that need them look first ([`Value::first_mark`]).
     pub(crate) fn to_json(&self) -> Option<serde_json::Value> {
         Some(match self {
+            Value::Sensitive(m) => m.value.to_json()?,
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => n.to_json(),
@@ -226,6 +345,8 @@ impl fmt::Debug for Value {
             Value::List(l) => f.debug_list().entries(l).finish(),
             Value::Object(o) => f.debug_map().entries(o.iter()).finish(),
             Value::Unknown => f.write_str("(known at plan time)"),
+            // Not even its shape: a sensitive object's keys are secret too.
+            Value::Sensitive(m) => write!(f, "(sensitive {})", m.value.type_name()),
         }
     }
 }

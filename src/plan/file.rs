@@ -400,6 +400,7 @@ mod tests {
                         DiffLine::Removed("plain-old".into()),
                         DiffLine::Added("plain-new".into()),
                     ],
+                    live_hidden: false,
                 }),
                 unverified: false,
                 sensitive: false,

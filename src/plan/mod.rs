@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod file;
 pub mod live;
+pub mod marker;
 pub mod model;
 pub mod refresh;
 

@@ -99,13 +99,31 @@ pub enum ContentDiff {
 }
 
 /// Key-level difference of two JSON objects. Nested objects are compared key by key; a nested key
-/// is named by its path (`db.host`).
+/// is named by its path (`db.host`). Only key names that derive from nothing sensitive are named;
+/// the others are counted in `hidden`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<String>,
     pub unchanged: usize,
+    #[serde(default, skip_serializing_if = "HiddenKeys::is_empty")]
+    pub hidden: HiddenKeys,
+}
+
+/// Keys whose names are secret: every key only the live side has (the live content is
+/// sensitive), and desired keys built from sensitive values. Shown as `(sensitive key)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HiddenKeys {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+}
+
+impl HiddenKeys {
+    pub fn is_empty(&self) -> bool {
+        self.added + self.removed + self.changed == 0
+    }
 }
 
 /// A line diff of non-sensitive text: changed lines with a little context, long runs of unchanged
@@ -113,6 +131,10 @@ pub struct KeyDiff {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineDiff {
     pub lines: Vec<DiffLine>,
+    /// The live side is not shown (ssmform did not write it as non-sensitive content): `lines`
+    /// are the desired content only, every one `Added`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live_hidden: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::diff::{content_diff, creation_diff};
+use super::diff::{Visibility, content_diff, creation_diff};
 use super::live::{LiveState, read_live};
 use super::model::{
     Action, Change, ContentDiff, ContentSummary, Note, NoteLocation, Plan, PlanMeta, Severity,
@@ -116,7 +116,41 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
-    Ok(classify(config, ctx, entries))
+    let live_shown = live_shown(ctx, &entries).await;
+    Ok(classify(config, ctx, entries, &live_shown))
+}
+
+/// The `sensitive = false` secrets whose live content may be shown: those whose live content
+/// ssmform wrote as such, as the marker in their description records (see [`super::marker`]).
+/// Only secrets whose content changes are asked (usually none, always few: one DescribeSecret
+/// each).
+async fn live_shown(
+    ctx: &RefreshContext<'_>,
+    entries: &[(DesiredSecret, LiveState)],
+) -> BTreeSet<String> {
+    let mut shown = BTreeSet::new();
+    for (secret, state) in entries {
+        let LiveState::Present(live) = state else {
+            continue;
+        };
+        if secret.sensitive || live == &secret.content || live.kind() != secret.content.kind() {
+            continue;
+        }
+        let request = crate::ssm::DescribeSecretRequest {
+            secret_name: secret.secret_name.clone(),
+        };
+        let described = ctx
+            .pacer
+            .call("DescribeSecret", || ctx.client.describe_secret(&request))
+            .await;
+        // Without the description, the live side stays hidden: safe, and the plan still works.
+        if let Ok(d) = described
+            && super::marker::allows(&d.description, &secret.version_id, live)
+        {
+            shown.insert(secret.address.clone());
+        }
+    }
+    shown
 }
 
 /// Addresses named in full after "N more secrets could not be read for the same reason".
@@ -381,9 +415,11 @@ fn classify(
     config: &Config,
     ctx: &RefreshContext<'_>,
     entries: Vec<(DesiredSecret, LiveState)>,
+    live_shown: &BTreeSet<String>,
 ) -> Refreshed {
     let mut classifier = Classifier {
         key: ctx.key,
+        live_shown,
         notes: targeting_note(ctx.targets).into_iter().collect(),
         creators: BTreeMap::new(),
         version_counts: BTreeMap::new(),
@@ -470,6 +506,8 @@ fn plan_meta(config: &Config, ctx: &RefreshContext<'_>) -> PlanMeta {
 /// Classifies secrets one by one, in dependency order, remembering what earlier ones decided.
 struct Classifier<'a> {
     key: &'a PlanKey,
+    /// Secrets whose live content may be shown.
+    live_shown: &'a BTreeSet<String>,
     notes: Vec<Note>,
     /// The first block (in dependency order) of each missing secret creates it; the others add
     /// versions after it.
@@ -496,12 +534,17 @@ impl Classifier<'_> {
             description: None,
             depends_on: Vec::new(),
         };
+        let seen = Visibility {
+            sensitive: secret.sensitive,
+            shown_keys: &secret.shown_keys,
+            live_shown: self.live_shown.contains(&secret.address),
+        };
         match state {
             LiveState::Present(live) => {
                 change.live = Some(summary(self.key, secret, live));
                 if live != &secret.content {
                     change.action = Action::Update;
-                    change.diff = content_diff(live, &secret.content, secret.sensitive);
+                    change.diff = content_diff(live, &secret.content, seen);
                 }
             }
             LiveState::Disabled {
@@ -514,11 +557,11 @@ impl Classifier<'_> {
             }
             LiveState::Disabled { versions, .. } | LiveState::VersionMissing { versions } => {
                 change.action = Action::CreateVersion;
-                change.diff = creation_diff(&secret.content, secret.sensitive);
+                change.diff = creation_diff(&secret.content, seen);
                 self.count_version(secret, *versions);
             }
             LiveState::SecretMissing => {
-                change.diff = creation_diff(&secret.content, secret.sensitive);
+                change.diff = creation_diff(&secret.content, seen);
                 match self.creators.get(&secret.secret_name) {
                     None => {
                         self.creators

@@ -180,6 +180,13 @@ fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec
         }
         ContentDiff::Lines(diff) => {
             out.push(line(6, mark, format!("{} <<-EOT", attr(content_attr))));
+            if diff.live_hidden {
+                out.push(line(
+                    10,
+                    Mark::Comment,
+                    "# (the live content is hidden: ssmform did not write it from a sensitive = false block)",
+                ));
+            }
             for l in &diff.lines {
                 match l {
                     DiffLine::Same(t) => out.push(line(10, Mark::None, printable(t))),
@@ -219,6 +226,9 @@ fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec
     out.push(line(2, Mark::None, "}"));
 }
 
+/// What a key whose name derives from a sensitive value is shown as.
+const SENSITIVE_KEY: &str = "(sensitive key)";
+
 fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
     let mut entries: Vec<(String, Mark)> = keys
         .added
@@ -228,6 +238,14 @@ fn key_lines(keys: &KeyDiff, out: &mut Vec<Line>) {
         .chain(keys.changed.iter().map(|k| (printable(k), Mark::Change)))
         .collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
+    // Keys whose names are secret come last, unnamed.
+    for (n, mark) in [
+        (keys.hidden.added, Mark::Add),
+        (keys.hidden.removed, Mark::Remove),
+        (keys.hidden.changed, Mark::Change),
+    ] {
+        entries.extend((0..n).map(|_| (SENSITIVE_KEY.to_string(), mark)));
+    }
     let width = entries
         .iter()
         .map(|(k, _)| k.chars().count())

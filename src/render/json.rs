@@ -102,6 +102,12 @@ impl JsonRenderer {
             change["keys"] = json!({
                 "added": k.added, "removed": k.removed, "changed": k.changed, "unchanged": k.unchanged,
             });
+            if !k.hidden.is_empty() {
+                // Keys whose names derive from a sensitive value: counted, never named.
+                change["keys"]["hidden"] = json!({
+                    "added": k.hidden.added, "removed": k.hidden.removed, "changed": k.hidden.changed,
+                });
+            }
         }
         let verb = match c.action.terraform_action() {
             "create" => "Plan to create",

@@ -139,6 +139,7 @@ mod tests {
                         removed: vec![],
                         changed: vec!["log_level".into()],
                         unchanged: 3,
+                        hidden: Default::default(),
                     }),
                 ),
                 change(&key, "c", Action::CreateSecret, 1, ContentDiff::None),
@@ -218,6 +219,7 @@ mod tests {
                     DiffLine::Removed("evil\r  + looks added\u{1b}[2K".into()),
                     DiffLine::Added("\u{202e}desrever\tok".into()),
                 ],
+                live_hidden: false,
             }),
         );
         c.sensitive = false;

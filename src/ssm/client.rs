@@ -369,6 +369,13 @@ impl Client {
         self.call(request).await
     }
 
+    pub async fn update_description(
+        &self,
+        request: &UpdateDescriptionRequest,
+    ) -> Result<UpdateDescriptionResponse, Error> {
+        self.call(request).await
+    }
+
     pub async fn enable_secret(
         &self,
         request: &EnableSecretRequest,

@@ -703,6 +703,16 @@ pub struct SecretNameResponse {
     pub request_id: String,
 }
 
+/// `UpdateDescription`: replace a secret's description (Enabled or Disabled secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdateDescriptionRequest {
+    #[serde(rename = "SecretName")]
+    pub secret_name: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+}
+
+pub type UpdateDescriptionResponse = SecretNameResponse;
 pub type EnableSecretResponse = SecretNameResponse;
 pub type DisableSecretResponse = SecretNameResponse;
 pub type RestoreSecretResponse = SecretNameResponse;
@@ -783,6 +793,7 @@ action!(UpdateSecretRequest, "UpdateSecret", UpdateSecretResponse, name: secret_
 action!(PutSecretValueRequest, "PutSecretValue", PutSecretValueResponse, name: secret_name, version: version_id, content: content);
 action!(DescribeSecretRequest, "DescribeSecret", DescribeSecretResponse, name: secret_name);
 action!(ListSecretVersionIdsRequest, "ListSecretVersionIds", ListSecretVersionIdsResponse, name: secret_name);
+action!(UpdateDescriptionRequest, "UpdateDescription", UpdateDescriptionResponse, name: secret_name);
 action!(EnableSecretRequest, "EnableSecret", EnableSecretResponse, name: secret_name);
 action!(DisableSecretRequest, "DisableSecret", DisableSecretResponse, name: secret_name);
 action!(RestoreSecretRequest, "RestoreSecret", RestoreSecretResponse, name: secret_name);

@@ -344,12 +344,12 @@ fn readme_plans_after_a_variable_change_are_what_the_readmes_show() {
     let cases = [
         Case {
             dir: "json-config",
-            vars: &["--var", "settings_file=settings.next.json"],
+            vars: &["--var", "release=next"],
             summary: "Plan: 0 to create, 2 to update, 0 unchanged.",
             lines: &[
-                "          - legacy_api = (sensitive)",
-                "          ~ pool_size  = (sensitive)",
-                "          + tracing    = (sensitive)",
+                "          ~ pool_size       = (sensitive)",
+                "          + tracing         = (sensitive)",
+                "          - (sensitive key) = (sensitive)",
                 "          -   \"pool_size\": 10,",
                 "          +   \"pool_size\": 20,",
             ],

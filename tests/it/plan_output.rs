@@ -19,9 +19,12 @@ secret "password" {
 }
 "#;
 
+/// `app-conf` holds `conf`, written (as far as plans can tell) by ssmform from a `sensitive =
+/// false` block, so that plans show its live side.
 async fn seeded(emu: &TestEmulator, conf: &str) -> Workspace {
     Seed::new()
         .secret("app-conf", "v1", conf)
+        .shown("app-conf", "v1", conf)
         .secret("app-password", "v1", "old-password")
         .write(emu)
         .await;

@@ -256,9 +256,29 @@ async fn non_sensitive_line_diff() {
                 sendfile on;\n  keepalive_timeout 65;\n  gzip off;\n  server {\n    listen 443 \
                 ssl;\n    server_name example.internal;\n    location / {\n      proxy_pass \
                 http://app:8080;\n    }\n  }\n}\n";
-    seed_secrets(&emu, &[("nginx-conf", "v1", live)]).await;
+    // ssmform wrote the live content from a `sensitive = false` block: plans may show it.
+    Seed::new()
+        .secret("nginx-conf", "v1", live)
+        .shown("nginx-conf", "v1", live)
+        .write(&emu)
+        .await;
     let ws = workspace(&emu, "line_diff");
     check("line_diff", &ws, &[], 2, ShowExpect::Snapshot);
+}
+
+#[tokio::test]
+async fn non_sensitive_line_diff_hides_live_content_ssmform_did_not_write() {
+    let emu = TestEmulator::start();
+    // Someone else wrote this (or a merge request points a `sensitive = false` block at a secret
+    // it does not own): the plan shows the declared lines and nothing of the live ones.
+    let live = "worker_processes 4;\nupstream_token = live-canary-token-5c1e\n";
+    seed_secrets(&emu, &[("nginx-conf", "v1", live)]).await;
+    let ws = workspace(&emu, "line_diff");
+    check("line_diff_live_hidden", &ws, &[], 2, ShowExpect::Snapshot);
+    let leaks = crate::support::Leaks::new(["live-canary-token-5c1e"]);
+    for format in ["text", "markdown", "json"] {
+        leaks.assert_output_clean(&ws.run(["plan", "cfg", "--format", format]));
+    }
 }
 
 #[tokio::test]

@@ -56,6 +56,8 @@ enum Step {
         version: String,
         content: Content,
     },
+    /// `UpdateDescription`.
+    Describe { name: String, description: String },
     /// `DisableSecret`.
     Disable(String),
     /// `DisableSecret`, then `DeleteSecret` with a 7-day recovery window (PendingDelete).
@@ -126,6 +128,22 @@ impl Seed {
         self
     }
 
+    /// Record on a secret made earlier that ssmform wrote `value` to `version` from a
+    /// `sensitive = false` block (the marker in its description that lets plans show the live
+    /// side of its diff), as `apply` does.
+    pub fn shown(mut self, name: impl Into<String>, version: &str, value: &str) -> Self {
+        let content = ssmform::secret::SecretContent::String(
+            ssmform::secret::SecretValue::from_string(value.to_string()),
+        );
+        let description =
+            ssmform::plan::marker::with_entry("", version, &content).expect("the marker fits");
+        self.steps.push(Step::Describe {
+            name: name.into(),
+            description,
+        });
+        self
+    }
+
     /// Disable a secret made earlier.
     pub fn disabled(mut self, name: impl Into<String>) -> Self {
         self.steps.push(Step::Disable(name.into()));
@@ -161,6 +179,13 @@ impl Seed {
                     content,
                 } => {
                     api.ok("PutSecretValue", body(name, version, content)).await;
+                }
+                Step::Describe { name, description } => {
+                    api.ok(
+                        "UpdateDescription",
+                        json!({"SecretName": name, "Description": description}),
+                    )
+                    .await;
                 }
                 Step::Disable(name) => {
                     api.ok("DisableSecret", json!({"SecretName": name})).await;

@@ -391,3 +391,82 @@ pub fn encrypt_document(
     let out = stores::emit(format, &doc, false, &file)?;
     Ok(out.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const KEY: &str = "AGE-SECRET-KEY-1QXRVEJH9S4NQU0FPD6V79ESZQ8S6PXH3L8V40EVPTHFH6KNKD4DQ7SKC4P";
+    const FORMATS: [Format; 5] = [
+        Format::Yaml,
+        Format::Json,
+        Format::Dotenv,
+        Format::Ini,
+        Format::Binary,
+    ];
+
+    /// Text that looks like the formats, so the parsers get past their first byte.
+    fn structured() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just("\n".to_string()),
+            Just("  ".to_string()),
+            Just("- ".to_string()),
+            Just(": ".to_string()),
+            Just("# c\n".to_string()),
+            Just("[s]\n".to_string()),
+            Just("k=v\n".to_string()),
+            Just("\"q\\u00e9\"".to_string()),
+            Just("'x''y'".to_string()),
+            Just("|-\n".to_string()),
+            Just(">\n".to_string()),
+            Just("{a: [1, {b: c}]}".to_string()),
+            Just("&a *a !!str ".to_string()),
+            Just("---\n".to_string()),
+            Just("ENC[AES256_GCM,data:AA==,iv:AA==,tag:AA==,type:str]".to_string()),
+            Just("sops:\n    lastmodified: 2020-01-01T00:00:00Z\n".to_string()),
+            "[a-z0-9_]{1,6}",
+        ];
+        proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat().into_bytes())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        #[test]
+        fn parsers_and_decryption_never_panic_on_random_bytes(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512)
+        ) {
+            let ids = Identities::from_text(KEY.as_bytes(), "k").unwrap();
+            for f in FORMATS {
+                let _ = stores::parse(f, &bytes, "fuzz");
+                let _ = decrypt(&bytes, f, "fuzz", &ids);
+                let _ = decrypt_with_data_key(&bytes, f, "fuzz", &[0u8; 32]);
+            }
+            let _ = config::rule_from_text(&bytes, Path::new("/c/.sops.yaml"), Path::new("/c/f"));
+            let _ = age::parse_identities(&bytes, "fuzz", true);
+        }
+
+        #[test]
+        fn parsers_never_panic_on_structured_text(bytes in structured()) {
+            let ids = Identities::from_text(KEY.as_bytes(), "k").unwrap();
+            for f in FORMATS {
+                if let Ok(doc) = stores::parse(f, &bytes, "fuzz") {
+                    let _ = stores::emit(f, &doc, true, "fuzz");
+                }
+                let _ = decrypt(&bytes, f, "fuzz", &ids);
+            }
+        }
+
+        #[test]
+        fn yaml_that_parses_reads_back_the_same_after_emitting(bytes in structured()) {
+            if let Ok(doc) = stores::yaml::parse(&bytes, "fuzz") {
+                let out = stores::yaml::emit(&doc);
+                let again = stores::yaml::parse(&out, "again");
+                prop_assert!(again.is_ok(), "{:?}", String::from_utf8_lossy(&out));
+                prop_assert_eq!(again.unwrap().flatten(), doc.flatten());
+            }
+        }
+    }
+}

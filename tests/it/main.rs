@@ -26,3 +26,4 @@ mod plan_files;
 mod plan_output;
 mod plan_secrets;
 mod plan_snapshots;
+mod sops_files;

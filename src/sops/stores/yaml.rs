@@ -31,7 +31,8 @@ const MAX_DEPTH: usize = 200;
 
 struct Parser<'a> {
     file: &'a str,
-    lines: Vec<Vec<u8>>,
+    /// The input's lines (plaintext when encrypting): zeroized when the parser is dropped.
+    lines: Vec<Zeroizing<Vec<u8>>>,
     /// Current line and byte column.
     ln: usize,
     col: usize,
@@ -49,9 +50,9 @@ fn is_blank(b: u8) -> bool {
 impl<'a> Parser<'a> {
     fn new(text: &[u8], file: &'a str) -> Self {
         let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
-        let mut lines: Vec<Vec<u8>> = text
+        let mut lines: Vec<Zeroizing<Vec<u8>>> = text
             .split(|b| *b == b'\n')
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .map(|l| Zeroizing::new(l.strip_suffix(b"\r").unwrap_or(l).to_vec()))
             .collect();
         if lines.last().is_some_and(|l| l.is_empty()) {
             lines.pop();
@@ -192,7 +193,7 @@ impl<'a> Parser<'a> {
         loop {
             // Directives and document markers.
             while !self.eof() {
-                let line = self.line().to_vec();
+                let line = Zeroizing::new(self.line().to_vec());
                 if line.starts_with(b"%") || Self::is_doc_marker(&line, b"...") {
                     self.next_line();
                 } else {
@@ -772,7 +773,7 @@ impl<'a> Parser<'a> {
         self.col += 1;
         let mut raw = Zeroizing::new(Vec::new());
         loop {
-            let rest = self.rest().to_vec();
+            let rest = Zeroizing::new(self.rest().to_vec());
             let mut i = 0;
             while i < rest.len() {
                 let b = rest[i];
@@ -865,15 +866,15 @@ impl<'a> Parser<'a> {
         self.next_line();
         // Content lines.
         let mut indent = explicit.map(|e| parent + e);
-        let mut lines: Vec<(usize, Vec<u8>)> = Vec::new(); // (indent, text after the block indent)
+        let mut lines: Vec<(usize, Zeroizing<Vec<u8>>)> = Vec::new(); // (indent, text after the block indent)
         let mut trailing_blank = 0;
         while !self.eof() {
-            let line = self.line().to_vec();
+            let line = Zeroizing::new(self.line().to_vec());
             let sp = line.iter().take_while(|b| **b == b' ').count();
             let is_empty = sp == line.len()
                 || trim_start(&line).is_empty() && sp < indent.unwrap_or(usize::MAX);
             if is_empty && indent.is_none_or(|n| sp < n || sp == line.len()) {
-                lines.push((0, Vec::new()));
+                lines.push((0, Zeroizing::new(Vec::new())));
                 trailing_blank += 1;
                 self.next_line();
                 continue;
@@ -891,7 +892,7 @@ impl<'a> Parser<'a> {
             if sp < n {
                 break;
             }
-            lines.push((sp - n, line[n..].to_vec()));
+            lines.push((sp - n, Zeroizing::new(line[n..].to_vec())));
             trailing_blank = 0;
             self.next_line();
         }

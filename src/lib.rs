@@ -30,6 +30,7 @@ pub mod graph;
 pub mod plan;
 pub mod render;
 pub mod secret;
+pub mod sops;
 pub mod ssm;
 pub mod statedir;
 pub mod suggest;

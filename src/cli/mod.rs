@@ -12,6 +12,7 @@ pub mod graph;
 pub mod man;
 pub mod plan;
 pub mod show;
+pub mod sops;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -53,6 +54,8 @@ pub enum Command {
     Show(show::Args),
     /// Run a local emulator of the SSM API
     Emulator(emulator::Args),
+    /// Write SOPS files (age): `ssmform sops encrypt FILE` encrypts a plaintext file
+    Sops(sops::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(completions::Args),
     /// Print the manual page (roff), or write one page per command with --out-dir
@@ -125,6 +128,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply(a) => apply::run(a),
         Command::Show(a) => show::run(a),
         Command::Emulator(a) => emulator::run(a),
+        Command::Sops(a) => sops::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
     };

@@ -27,3 +27,4 @@ mod plan_output;
 mod plan_secrets;
 mod plan_snapshots;
 mod repo_layers;
+mod sops_files;

@@ -438,6 +438,15 @@ impl<'a> IntoIterator for &'a Diagnostics {
     }
 }
 
+/// `1 character`, `7 characters`: how long a value is, for messages that cannot show it.
+pub(crate) fn characters(n: usize) -> String {
+    if n == 1 {
+        "1 character".to_string()
+    } else {
+        format!("{n} characters")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,10 +187,15 @@ impl<'a> Evaluator<'a> {
             Expression::Variable(v) => match self.scope.iter().rev().find(|(n, _)| n == v.as_str())
             {
                 Some((_, val)) => Ok(val.clone()),
+                // Not repeated: a bare word may be a value typed without quotes.
                 None => Err(Diag::error(
                     self.span(expr, here),
-                    format!("unknown name `{}`", v.as_str()),
+                    format!(
+                        "unknown name: a bare word ({}) where a value was expected",
+                        super::diagnostics::characters(v.as_str().chars().count())
+                    ),
                 )
+                .help("write text in quotes")
                 .into()),
             },
             Expression::Conditional(c) => match self.eval(&c.cond_expr, here)?.split() {
@@ -770,8 +775,14 @@ impl<'a> Evaluator<'a> {
             ("secret", Some(n), _) => (RefKind::Secret, n, 1),
             ("data", Some("ssm_secret"), Some(n)) => (RefKind::Data, n, 2),
             _ => {
+                let what = if matches!(root, "var" | "local" | "secret" | "data") {
+                    format!("`{root}`")
+                } else {
+                    // Not repeated: a bare word may be a value typed without quotes.
+                    format!("this {}-character name", root.chars().count())
+                };
                 return Err(
-                    Diag::error(here(), format!("`{root}` is not a valid reference here")).into(),
+                    Diag::error(here(), format!("{what} is not a valid reference here")).into(),
                 );
             }
         };

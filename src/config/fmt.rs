@@ -21,10 +21,16 @@ use super::source::{FileKind, SourceFile, Sources};
 /// Formats one file's text. `display` names the file in diagnostics (syntax errors).
 pub fn format_source(display: &Path, text: &str) -> Result<String, Diagnostics> {
     let mut sources = Sources::default();
+    // A value file's lines are never shown, not even masked: its every value may be a secret.
+    let kind = if display.to_string_lossy().ends_with(".vars.hcl") {
+        FileKind::VarFile
+    } else {
+        FileKind::Config
+    };
     let file = sources.add(SourceFile::new(
         display.to_path_buf(),
         text.to_string(),
-        FileKind::Config,
+        kind,
     ));
     let original = super::load::parse(&sources, file)
         .map_err(|d| Diagnostics::from(sources.materialize(d)))?;

@@ -95,6 +95,7 @@ pub mod fmt;
 mod fmt_lexer;
 pub(crate) mod functions;
 pub(crate) mod load;
+mod mask;
 pub(crate) mod model;
 pub(crate) mod names;
 pub mod provider;

@@ -281,6 +281,8 @@ impl<'a> Collector<'a> {
     }
 
     fn unknown_root(&self, name: &str, span: Span) -> Diag {
+        // A bare word may be a value typed without quotes (a password in a default, say): it is
+        // named only when it is one of the words below, or a for-expression variable's near miss.
         let d = Diag::error(span, format!("unknown name `{name}`"));
         match name {
             "path" | "terraform" | "module" | "count" | "each" | "self" => d.help(format!(
@@ -289,14 +291,18 @@ impl<'a> Collector<'a> {
             "locals" => d.help("refer to a local value as `local.NAME` (singular)"),
             "variable" | "vars" => d.help("refer to a variable as `var.NAME`"),
             "secrets" => d.help("refer to a secret as `secret.LABEL`"),
-            _ => {
-                let mut candidates: Vec<&str> = vec!["var", "local", "secret", "data"];
-                candidates.extend(self.scope.iter().map(String::as_str));
-                d.maybe_help(suggest::help(name, candidates)).note(
-                    "names are references (var.X, local.X, secret.L, data.ssm_secret.L) or for-expression variables; a string needs quotes",
-                    None,
-                )
-            }
+            _ => Diag::error(
+                span,
+                format!(
+                    "unknown name: a bare word ({}) that is neither a reference nor a for-expression variable",
+                    crate::config::diagnostics::characters(name.chars().count())
+                ),
+            )
+            .note(
+                "names are references (var.X, local.X, secret.L, data.ssm_secret.L) or for-expression variables; a string needs quotes",
+                None,
+            )
+            .help("write text in quotes; the word is not repeated here in case it is a value"),
         }
     }
 
@@ -552,7 +558,12 @@ mod tests {
     fn loop_variables_are_not_references_but_outside_names_are() {
         let (refs, diags) = refs_of(r#"[for s in var.l : upper(s)] == t"#);
         assert_eq!(refs, ["var.l"]);
-        assert_eq!(diags, ["unknown name `t`"]);
+        assert_eq!(
+            diags,
+            [
+                "unknown name: a bare word (1 character) that is neither a reference nor a for-expression variable"
+            ]
+        );
     }
 
     #[test]

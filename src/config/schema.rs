@@ -190,6 +190,12 @@ pub(crate) fn check_file(
 ) {
     let whole = Span::new(file, 0..0);
     for structure in body {
+        // Lines of blocks that can hold a secret — everything but the provider block and data
+        // sources, which hold names — are shown masked by tokens in diagnostics.
+        let holds_names = matches!(&structure, Structure::Block(b) if matches!(b.ident.as_str(), "provider" | "data"));
+        if !holds_names && let Some(r) = hcl::edit::Span::span(&structure) {
+            source.mask_tokens_in(r);
+        }
         match structure {
             Structure::Attribute(a) => {
                 let span = span_of(&a.key, file, whole);

@@ -5,8 +5,16 @@
 //! byte [`Span`]s; only at the end, when every secret literal in the files is known, are they
 //! turned into [`Diagnostic`]s with their source line. That order matters because a source line
 //! can itself hold a secret (`secret_string = "hunter2"`, a sensitive variable's default, a value
-//! in a `*.vars.hcl` file, a credential someone pasted into the provider block): every such
-//! literal is registered as a *redaction* and masked with `*` in any line a diagnostic shows.
+//! in a `*.vars.hcl` file, a credential someone pasted into the provider block). Two layers mask
+//! it with `*` in any line a diagnostic shows:
+//!
+//! - every line of a variable file, and of a block that can hold a secret (`variable`, `locals`,
+//!   `secret`, unknown blocks), is masked by tokens ([`super::mask`]): every literal, bare word and
+//!   comment;
+//! - elsewhere, the literals known to be secret are registered as *redactions* (a credential
+//!   pasted into the provider block, say).
+//!
+//! A syntax error's line is shown only up to the error, masked by tokens wherever it is.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -59,6 +67,10 @@ pub(crate) struct SourceFile {
     /// Byte ranges whose characters are masked in snippets (sorted on use).
     redactions: Vec<Range<usize>>,
     redactions_sorted: bool,
+    /// Byte ranges (blocks) whose lines are masked by tokens; the whole file for a variable file.
+    token_masked: Vec<Range<usize>>,
+    /// The token masks of the whole text, computed when a snippet first needs them.
+    token_masks: std::sync::OnceLock<Vec<Range<usize>>>,
 }
 
 impl SourceFile {
@@ -73,7 +85,49 @@ impl SourceFile {
             line_starts,
             redactions: Vec::new(),
             redactions_sorted: true,
+            token_masked: Vec::new(),
+            token_masks: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Mask the lines of `range` (a block) by tokens in snippets.
+    pub(crate) fn mask_tokens_in(&mut self, range: Range<usize>) {
+        self.token_masked.push(range);
+    }
+
+    /// Whether the line starting at `offset` is masked by tokens.
+    fn token_masked_at(&self, offset: usize) -> bool {
+        self.kind == FileKind::VarFile || self.token_masked.iter().any(|r| r.contains(&offset))
+    }
+
+    fn token_masks(&self) -> &[Range<usize>] {
+        self.token_masks.get_or_init(|| {
+            let mut m = super::mask::masks(&self.text);
+            m.sort_by_key(|r| r.start);
+            m
+        })
+    }
+
+    /// The masked text of `line`: redactions, and token masks where the line is masked by tokens.
+    fn masked_line(&self, line: Range<usize>) -> String {
+        let mut masks: Vec<Range<usize>> = self
+            .redactions
+            .iter()
+            .filter(|r| r.start < line.end && r.end > line.start)
+            .cloned()
+            .collect();
+        if self.token_masked_at(line.start) || self.token_masked_at(line.end.saturating_sub(1)) {
+            let all = self.token_masks();
+            let first = all.partition_point(|r| r.end <= line.start);
+            masks.extend(
+                all[first..]
+                    .iter()
+                    .take_while(|r| r.start < line.end)
+                    .cloned(),
+            );
+        }
+        masks.sort_by_key(|r| r.start);
+        super::mask::apply(&self.text, line, &masks)
     }
 
     /// 0-based line index of a byte offset.
@@ -142,34 +196,13 @@ impl SourceFile {
         }
     }
 
-    fn is_redacted(&self, offset: usize) -> bool {
-        // Redactions are few per line; a linear scan of the ones that start before `offset`
-        // would do, but the list is sorted so stop early.
-        for r in &self.redactions {
-            if r.start > offset {
-                break;
-            }
-            if offset < r.end {
-                return true;
-            }
-        }
-        false
-    }
-
     /// The snippet for a span: its first line, masked, with the underline clipped to that line.
     pub(crate) fn snippet(&self, range: Range<usize>) -> Snippet {
         let start = self.clamp(range.start);
         let end = self.clamp(range.end.max(range.start));
         let li = self.line_index(start);
         let line = self.line_range(li);
-        let mut text = String::with_capacity(line.len());
-        for (i, c) in self.text[line.clone()].char_indices() {
-            if self.is_redacted(line.start + i) && !c.is_whitespace() {
-                text.push('*');
-            } else {
-                text.push(c);
-            }
-        }
+        let text = self.masked_line(line.clone());
         let column = self.text[line.start..start.min(line.end).max(line.start)]
             .chars()
             .count()
@@ -187,8 +220,9 @@ impl SourceFile {
         }
     }
 
-    /// A snippet for a syntax error, where nothing is known about which literals are secret: the
-    /// contents of every quoted string on the line are masked. Value files show no line at all.
+    /// A snippet for a syntax error, where the tokens after the error cannot be trusted: the line
+    /// up to the error, masked by tokens (the file lexed up to the error). Variable files show no
+    /// line at all.
     pub(crate) fn syntax_error_snippet(&self, offset: usize) -> Option<Snippet> {
         if self.kind == FileKind::VarFile {
             return None;
@@ -196,36 +230,12 @@ impl SourceFile {
         let offset = self.clamp(offset);
         let li = self.line_index(offset);
         let line = self.line_range(li);
-        let mut text = String::new();
-        let mut in_string = false;
-        let mut escaped = false;
-        for c in self.text[line.clone()].chars() {
-            if in_string {
-                if escaped {
-                    escaped = false;
-                    text.push('*');
-                } else if c == '\\' {
-                    escaped = true;
-                    text.push('*');
-                } else if c == '"' {
-                    in_string = false;
-                    text.push(c);
-                } else if c.is_whitespace() {
-                    text.push(c);
-                } else {
-                    text.push('*');
-                }
-            } else {
-                if c == '"' {
-                    in_string = true;
-                }
-                text.push(c);
-            }
-        }
-        let column = self.text[line.start..offset.min(line.end).max(line.start)]
-            .chars()
-            .count()
-            + 1;
+        let shown = line.start..offset.min(line.end).max(line.start);
+        let prefix = &self.text[..shown.end];
+        let mut masks = super::mask::masks(prefix);
+        masks.sort_by_key(|r| r.start);
+        let text = super::mask::apply(prefix, shown.clone(), &masks);
+        let column = text.chars().count() + 1;
         Some(Snippet {
             text,
             column,
@@ -420,13 +430,28 @@ mod tests {
     }
 
     #[test]
-    fn syntax_error_lines_hide_string_contents() {
+    fn syntax_error_lines_are_shown_up_to_the_error_and_masked() {
         let f = SourceFile::new(
             "m.hcl".into(),
-            "x = \"a\\\"b c\" +\n".into(),
+            "x = \"a\\\"b c\" + bare_secret\" tail-secret\n".into(),
             FileKind::Config,
         );
         let s = f.syntax_error_snippet(14).unwrap();
         assert_eq!(s.text, "x = \"**** *\" +");
+        assert_eq!(s.column, 15);
+        // An error after a stray quote: the rest of the line is not shown at all.
+        let s = f.syntax_error_snippet(28).unwrap();
+        assert!(!s.text.contains("secret"), "{}", s.text);
+    }
+
+    #[test]
+    fn blocks_that_can_hold_secrets_are_masked_by_tokens() {
+        let text = "variable \"pw\" {\n  defualt = hunter2\n}\nprovider \"tencentcloud\" {\n  region = \"ap-guangzhou\"\n}\n";
+        let mut f = SourceFile::new("m.hcl".into(), text.into(), FileKind::Config);
+        f.mask_tokens_in(0..34);
+        let s = f.snippet(17..24);
+        assert_eq!(s.text, "  defualt = *******");
+        let at = text.find("region").unwrap();
+        assert_eq!(f.snippet(at..at + 6).text, "  region = \"ap-guangzhou\"");
     }
 }

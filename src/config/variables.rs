@@ -134,8 +134,12 @@ impl VarType {
                 .map(Value::List),
             (VarType::Map(t), Value::Object(items)) => items
                 .into_iter()
-                .map(|(k, x)| {
-                    let converted = t.convert(x).map_err(|e| format!("key `{k}`: {e}"))?;
+                .enumerate()
+                .map(|(i, (k, x))| {
+                    // The key is not repeated: a map's keys can be as secret as its values.
+                    let converted = t
+                        .convert(x)
+                        .map_err(|e| format!("the element with key number {} (in sorted order): {e}", i + 1))?;
                     Ok((k, converted))
                 })
                 .collect::<Result<BTreeMap<_, _>, String>>()
@@ -251,22 +255,11 @@ pub(crate) fn assign(
             continue;
         };
         let name = name.trim();
-        let origin = format!("--var {name}");
         let Some(&i) = index.get(name) else {
-            diags.push(
-                Diag::at(
-                    Severity::Error,
-                    At::Origin(origin.clone()),
-                    format!("--var sets `{name}`, but no variable `{name}` is declared"),
-                )
-                .maybe_help(suggest::help(name, names.iter().map(String::as_str)))
-                .note(
-                    format!("declare it: variable \"{name}\" {{ type = string }}"),
-                    None,
-                ),
-            );
+            diags.push(undeclared_var_arg(name, &names));
             continue;
         };
+        let origin = format!("--var {name}");
         let decl = &mut decls[i];
         match text_value(&decl.ty, text, dir) {
             Ok(v) => set(decl, v, origin.clone(), At::Origin(origin.clone()), diags),
@@ -277,6 +270,38 @@ pub(crate) fn assign(
             )),
         }
     }
+}
+
+/// A `--var` naming no declared variable. The text before `=` is repeated only when it looks like
+/// a misspelt variable name: it may be a value typed without its name (a base64 secret ends in
+/// `=`, say).
+fn undeclared_var_arg(name: &str, names: &[String]) -> Diag {
+    let suggestion = suggest::help(name, names.iter().map(String::as_str));
+    let looks_like_a_name = suggestion.is_some()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if looks_like_a_name {
+        return Diag::at(
+            Severity::Error,
+            At::Origin(format!("--var {name}")),
+            format!("--var sets `{name}`, but no variable `{name}` is declared"),
+        )
+        .maybe_help(suggestion)
+        .note(
+            format!("declare it: variable \"{name}\" {{ type = string }}"),
+            None,
+        );
+    }
+    Diag::at(
+        Severity::Error,
+        At::Origin("--var".into()),
+        format!(
+            "a --var argument sets a variable that is not declared (the {} characters before `=` are not repeated, in case they are a value typed without its name)",
+            name.chars().count()
+        ),
+    )
+    .help("write --var NAME=VALUE with the name of a declared variable")
 }
 
 /// Converts and stores a value, or records a type error at `at`.

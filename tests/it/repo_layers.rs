@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("fasthash", 0),
     ("suggest", 0),
     ("ssm", 1),
+    ("sops", 1),
     ("emulator", 2),
     ("graph", 2),
     ("config", 3),

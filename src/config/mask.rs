@@ -1,0 +1,316 @@
+//! Masking source lines by tokens: which characters of a line a diagnostic may show.
+//!
+//! A line shown from a variable file, or from a block that can hold a secret (`variable`,
+//! `locals`, `secret`, or a block ssmform does not know), has every literal masked: quoted strings
+//! and templates (between their quotes), heredoc bodies, numbers, comments, stray characters, and
+//! bare words that are neither keywords nor references. What stays visible is the structure a
+//! reader needs to find the problem: attribute and block names, block labels, function names,
+//! references (`var.x`, `local.y.z`), keywords and punctuation.
+//!
+//! The masks come from [`super::fmt_lexer`]'s tokens, not from patterns, so a value written
+//! without quotes, in a heredoc, or after a stray quote is masked as well as a quoted one. For a
+//! syntax error, where the tokens after the error cannot be trusted, the file is lexed only up to
+//! the error and the line is shown only up to it; if lexing stops earlier (an unterminated string
+//! or heredoc), everything from there on is masked.
+
+use std::ops::Range;
+
+use super::fmt_lexer::{Kind, Token, lex};
+
+/// Words that are part of HCL's syntax or its type constraints, never values.
+const KEYWORDS: &[&str] = &[
+    "true", "false", "null", "for", "in", "if", "else", "endif", "endfor", "string", "number",
+    "bool", "any", "list", "map", "set", "object", "tuple",
+];
+
+/// Names that start a reference. Words after them (`var.name`) are declaration names, shown.
+const ROOTS: &[&str] = &[
+    "var",
+    "local",
+    "secret",
+    "data",
+    "each",
+    "count",
+    "path",
+    "self",
+    "terraform",
+    "module",
+];
+
+/// The byte ranges of `text` to mask. When lexing fails at some offset (an unterminated string,
+/// heredoc or comment), everything from that offset to the end is masked.
+pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
+    let (tokens, failed_at) = match lex(text) {
+        Ok(t) => (t, None),
+        Err(at) => (lex_prefix(text, at), Some(at)),
+    };
+    let mut out = Vec::new();
+    let base = text.as_ptr() as usize;
+    let offset = |t: &Token| t.text.as_ptr() as usize - base;
+    let next = |i: usize| {
+        tokens[i + 1..]
+            .iter()
+            .find(|t| !matches!(t.kind, Kind::Newline))
+    };
+    let prev = |i: usize| {
+        tokens[..i]
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.kind, Kind::Newline))
+    };
+    // Whether the current traversal started at a reference root.
+    let mut in_reference = false;
+    // Open brackets: true for an expression (an object, a list, arguments), false for a block
+    // body. `name =` in a block body is an attribute; in an object it is a key, part of a value.
+    let mut nesting: Vec<bool> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        let start = offset(t);
+        let end = start + t.text.len();
+        let after_dot = prev(i).is_some_and(|p| p.is("."));
+        let shown = match t.kind {
+            Kind::Newline | Kind::Punct => {
+                if !(t.is(".") || t.is("[") || t.is("]")) {
+                    in_reference = false;
+                }
+                if t.is("{") {
+                    let block = prev(i).is_some_and(|p| {
+                        p.kind == Kind::Quoted
+                            || (p.kind == Kind::Ident && !KEYWORDS.contains(&p.text))
+                    }) && !nesting.last().copied().unwrap_or(false);
+                    nesting.push(!block);
+                } else if t.is("[") || t.is("(") {
+                    nesting.push(true);
+                } else if t.bracket_change() < 0 {
+                    nesting.pop();
+                }
+                true
+            }
+            Kind::Ident => {
+                let word = t.text;
+                if after_dot {
+                    in_reference
+                } else if KEYWORDS.contains(&word) {
+                    true
+                } else if ROOTS.contains(&word) {
+                    in_reference = true;
+                    true
+                } else {
+                    in_reference = false;
+                    let in_expression = nesting.last().copied().unwrap_or(false);
+                    // An attribute name or a block type (in a block body), or a function name.
+                    next(i).is_some_and(|n| {
+                        n.is("(")
+                            || (!in_expression
+                                && (n.is("=") || n.is("{") || n.kind == Kind::Quoted))
+                    })
+                }
+            }
+            Kind::Quoted => {
+                // A block label (`secret "db" {`) is a name; any other string is a value.
+                let label = next(i).is_some_and(|n| n.is("{") || n.kind == Kind::Quoted)
+                    && prev(i).is_some_and(|p| p.kind == Kind::Ident || p.kind == Kind::Quoted);
+                if !label && t.text.len() > 2 {
+                    template(&t.text[1..t.text.len() - 1], start + 1, &mut out);
+                }
+                continue;
+            }
+            Kind::Heredoc => {
+                // Keep the `<<EOT` introducer and the closing line; mask the body's text.
+                let body = t.text.find('\n').map_or(t.text.len(), |n| n + 1);
+                let close = t
+                    .text
+                    .trim_end_matches(['\n', '\r'])
+                    .rfind('\n')
+                    .map_or(body, |n| n + 1);
+                if close > body {
+                    template(&t.text[body..close], start + body, &mut out);
+                }
+                continue;
+            }
+            Kind::LineComment | Kind::BlockComment => {
+                let mark = if t.text.starts_with('#') { 1 } else { 2 };
+                out.push(start + mark.min(t.text.len())..end);
+                continue;
+            }
+            Kind::Number | Kind::Other => false,
+        };
+        if !shown {
+            out.push(start..end);
+        }
+    }
+    if let Some(at) = failed_at {
+        out.push(at..text.len());
+    }
+    out
+}
+
+/// Masks for a template's text at `base`: its literal text masked; the expressions in its
+/// `${...}` interpolations and `%{...}` directives masked as any expression is (so references
+/// stay visible).
+fn template(text: &str, base: usize, out: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    let mut literal_start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let opens = (b[i] == b'$' || b[i] == b'%') && b.get(i + 1) == Some(&b'{');
+        // `$${` and `%%{` are escapes: literal text.
+        if opens && i > 0 && b[i - 1] == b[i] {
+            i += 2;
+            continue;
+        }
+        if !opens {
+            i += 1;
+            continue;
+        }
+        let Some(close) = matching_brace(b, i + 1) else {
+            break;
+        };
+        if literal_start < i {
+            out.push(base + literal_start..base + i);
+        }
+        let inner = &text[i + 2..close];
+        for m in masks(inner) {
+            out.push(base + i + 2 + m.start..base + i + 2 + m.end);
+        }
+        i = close + 1;
+        literal_start = i;
+    }
+    if literal_start < b.len() {
+        out.push(base + literal_start..base + b.len());
+    }
+}
+
+/// The index of the `}` closing the `{` at `open`, skipping nested braces and quoted strings.
+fn matching_brace(b: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut i = open;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'{' if !in_string => depth += 1,
+            b'}' if !in_string => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The tokens before `at`, where lexing the whole text failed.
+fn lex_prefix(text: &str, at: usize) -> Vec<Token<'_>> {
+    let mut cut = at.min(text.len());
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    lex(&text[..cut]).unwrap_or_default()
+}
+
+/// `line` (a range of `text`) with the characters inside `masks` (sorted by start, possibly
+/// overlapping) replaced by `*`, whitespace kept. Linear in the line's length plus the masks that
+/// touch it.
+pub(crate) fn apply(text: &str, line: Range<usize>, masks: &[Range<usize>]) -> String {
+    let first = masks.partition_point(|m| m.end <= line.start);
+    let mut active = masks[first..].iter().peekable();
+    let mut covered_until = 0usize;
+    let mut out = String::with_capacity(line.len());
+    for (i, c) in text[line.clone()].char_indices() {
+        let at = line.start + i;
+        while let Some(m) = active.peek() {
+            if m.start > at {
+                break;
+            }
+            covered_until = covered_until.max(m.end);
+            active.next();
+        }
+        if at < covered_until && !c.is_whitespace() {
+            out.push('*');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masked(text: &str) -> String {
+        let mut m = masks(text);
+        m.sort_by_key(|r| r.start);
+        apply(text, 0..text.len(), &m)
+    }
+
+    #[test]
+    fn literals_are_masked_and_structure_is_kept() {
+        assert_eq!(masked(r#"default = "hunter2""#), r#"default = "*******""#);
+        assert_eq!(masked("default = hunter2"), "default = *******");
+        assert_eq!(masked("default = 123456"), "default = ******");
+        assert_eq!(
+            masked("value = var.db_password # old: hunter2"),
+            "value = var.db_password # **** *******"
+        );
+        assert_eq!(
+            masked(r#"secret_string = upper("a-b") == local.x.y"#),
+            r#"secret_string = upper("***") == local.x.y"#
+        );
+        assert_eq!(
+            masked(r#"variable "db_password" {"#),
+            r#"variable "db_password" {"#
+        );
+        assert_eq!(masked("x = hunter2.foo.bar"), "x = *******.***.***");
+        assert_eq!(
+            masked("x = [true, null, s3cr3t]"),
+            "x = [true, null, ******]"
+        );
+    }
+
+    #[test]
+    fn object_keys_are_values_but_attribute_names_are_not() {
+        assert_eq!(
+            masked("users = { alice = \"pw\" }\nblock {\n  name = 1\n}"),
+            "users = { ***** = \"**\" }\nblock {\n  name = *\n}"
+        );
+        assert_eq!(
+            masked("secret \"x\" {\n  secret_string = jsonencode({ k = v })\n}"),
+            "secret \"x\" {\n  secret_string = jsonencode({ * = * })\n}"
+        );
+    }
+
+    #[test]
+    fn heredoc_bodies_are_masked() {
+        let text = "x = <<EOT\npassword: hunter2\nEOT\n";
+        let m = {
+            let mut m = masks(text);
+            m.sort_by_key(|r| r.start);
+            m
+        };
+        assert_eq!(apply(text, 0..9, &m), "x = <<EOT");
+        assert_eq!(apply(text, 10..27, &m), "********* *******");
+    }
+
+    #[test]
+    fn references_in_templates_stay_visible() {
+        assert_eq!(
+            masked(r#"x = "pw-${var.db_password}-s3cr3t""#),
+            r#"x = "***${var.db_password}*******""#
+        );
+        assert_eq!(
+            masked(r#"x = "%{ if var.on }yes%{ endif }""#),
+            r#"x = "%{ if var.on }***%{ endif }""#
+        );
+        assert_eq!(masked(r#"x = "$${not} s3cr3t""#), r#"x = "******* ******""#);
+    }
+
+    #[test]
+    fn text_after_a_stray_quote_is_masked() {
+        assert_eq!(masked("x = \"ok\" + \"hunter2"), "x = \"**\" + ********");
+    }
+}

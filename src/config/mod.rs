@@ -98,6 +98,8 @@ pub(crate) mod load;
 mod mask;
 pub(crate) mod model;
 pub(crate) mod names;
+#[cfg(test)]
+mod noninterference;
 pub mod provider;
 pub(crate) mod refs;
 pub(crate) mod schema;

@@ -32,10 +32,12 @@ pub fn run(args: Args) -> CmdResult {
     };
     let mut diags = Diagnostics::new();
     let mut changed: Vec<(PathBuf, PathBuf, String)> = Vec::new();
+    // Read like validate reads: confined to the directory (a link out of it is refused unread).
+    let files = config::files::Confined::new(&args.dir);
     for name in &names {
         let path = args.dir.join(name);
         let display = config::load::display_path(&args.dir, name);
-        let text = match config::load::read_text(&path, &display) {
+        let text = match config::load::read_text(&files, name, &display) {
             Ok(t) => t,
             Err(d) => {
                 diags.push(d);

@@ -9,6 +9,7 @@ mod apply_interrupt;
 mod apply_pacing;
 mod config_cli;
 mod config_errors;
+mod config_files;
 mod config_fmt;
 mod config_props;
 mod config_valid;

@@ -26,5 +26,6 @@ mod plan_exit;
 mod plan_files;
 mod plan_output;
 mod plan_secrets;
+mod plan_server_messages;
 mod plan_snapshots;
 mod repo_layers;

@@ -152,7 +152,7 @@ mod tests {
             "%61%62%2D",
             "\\u0061\\u0062",
             "ab_cd_ef_gh",
-            "ab--cd-.ef-/gh",
+            "ab--cd.-ef/-gh",
             "starting `ab-cd.ef...`",
         ] {
             assert!(m.contains(form), "{form} in {m}");

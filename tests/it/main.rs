@@ -4,6 +4,7 @@
 mod support;
 
 mod apply_failures;
+mod apply_file_modes;
 mod apply_flow;
 mod apply_interrupt;
 mod apply_pacing;
@@ -24,6 +25,7 @@ mod emulator_store;
 mod examples;
 mod plan_exit;
 mod plan_files;
+mod plan_local_mode;
 mod plan_output;
 mod plan_secrets;
 mod plan_server_messages;

@@ -54,7 +54,7 @@ impl KeySource {
         match self {
             KeySource::PlanKeyEnv => "the SSMFORM_PLAN_KEY environment variable",
             KeySource::ApiSecretKey => {
-                "a key derived from the API secret key (for endpoint = \"local\": the key in .ssmform/plan.key)"
+                "a key derived from the API secret key or, for endpoint = \"local\", the key in .ssmform/plan.key"
             }
         }
     }

@@ -28,6 +28,7 @@ pub mod emulator;
 pub mod fasthash;
 pub mod graph;
 pub mod plan;
+pub mod privfile;
 pub mod render;
 pub mod secret;
 pub mod sops;

@@ -3,11 +3,15 @@
 //! layout; everything else asks it for paths.
 //!
 //! ```text
-//! <config dir>/.ssmform/
+//! <config dir>/.ssmform/      mode 0700
 //!   .gitignore        `*`: local state is never committed
 //!   journal/<run>.jsonl
 //!   local.db          the embedded emulator's store (endpoint = "local")
+//!   plan.key          the random plan key of endpoint = "local" (mode 0600)
 //! ```
+//!
+//! Nothing a configuration names may read here (see `config::files`); every file and directory is
+//! created owner-only from the start (see [`crate::privfile`]).
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +28,11 @@ pub fn default_local_store(config_dir: &Path) -> PathBuf {
     path(config_dir).join("local.db")
 }
 
+/// The random plan key of `endpoint = "local"` (see `workflow::local`).
+pub fn local_plan_key(config_dir: &Path) -> PathBuf {
+    path(config_dir).join("plan.key")
+}
+
 /// The directory of apply journals (not created).
 pub fn journal_dir(config_dir: &Path) -> PathBuf {
     path(config_dir).join("journal")
@@ -32,15 +41,16 @@ pub fn journal_dir(config_dir: &Path) -> PathBuf {
 /// Create `<config_dir>/.ssmform/` if needed, with a `.gitignore` that keeps it out of version
 /// control (it holds journals and the embedded emulator's store: local state, never to be committed).
 pub fn ensure(config_dir: &Path) -> std::io::Result<PathBuf> {
+    use std::io::Write as _;
     let dir = path(config_dir);
-    std::fs::create_dir_all(&dir)?;
-    let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        std::fs::write(
-            &ignore,
-            "# Created by ssmform: local state (apply journals, the embedded emulator's store).\n\
-             # Keep it out of version control; add `.ssmform/` to your own .gitignore too.\n*\n",
-        )?;
+    crate::privfile::create_dir_all(&dir)?;
+    match crate::privfile::create_new(&dir.join(".gitignore")) {
+        Ok(mut f) => f.write_all(
+            b"# Created by ssmform: local state (apply journals, the embedded emulator's store).\n\
+              # Keep it out of version control; add `.ssmform/` to your own .gitignore too.\n*\n",
+        )?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
     }
     Ok(dir)
 }

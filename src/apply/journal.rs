@@ -92,7 +92,7 @@ impl Journal {
     pub fn create(config_dir: &Path, run_id: &str) -> std::io::Result<Journal> {
         crate::statedir::ensure(config_dir)?;
         let dir = crate::statedir::journal_dir(config_dir);
-        std::fs::create_dir_all(&dir)?;
+        crate::privfile::create_dir_all(&dir)?;
         let path = dir.join(format!("{run_id}.jsonl"));
         let mut options = std::fs::OpenOptions::new();
         options.append(true).create_new(true);

@@ -61,7 +61,9 @@ pub struct Args {
     /// `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01`. throttle =
     /// RequestLimitExceeded, internal = InternalError, http502 = HTTP 502 with an HTML body, reset =
     /// connection dropped without a response, slow = the answer held back by slow_ms (default
-    /// 65000, past the SDKs' 60 s timeouts)
+    /// 65000, past the SDKs' 60 s timeouts), echo = an error (echo_code, default FailedOperation)
+    /// whose message quotes the request's values in many forms, with terminal escapes, for the
+    /// actions of echo_on=ACTION+ACTION (default all)
     #[arg(long, value_name = "SPEC", value_parser = FaultSpec::parse)]
     pub faults: Option<FaultSpec>,
 
@@ -143,13 +145,14 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
     if !config.faults.is_none() {
         let f = &config.faults;
         out.push_str(&format!(
-            "  faults:      throttle={} internal={} http502={} reset={} slow={} (slow_ms={}), seed {}\n",
+            "  faults:      throttle={} internal={} http502={} reset={} slow={} (slow_ms={}) echo={}, seed {}\n",
             f.throttle,
             f.internal,
             f.http502,
             f.reset,
             f.slow,
             f.slow_delay.as_millis(),
+            f.echo,
             emu.seed()
         ));
     }

@@ -1,10 +1,9 @@
 //! `ssmform fmt [DIR] [--check]`: canonical formatting of configuration files.
 //!
 //! Formats every `*.hcl` file of the directory, value files (`*.vars.hcl`) included. Nothing is
-//! written if any file has a syntax error; each changed file is replaced atomically (written
-//! beside it, then renamed), keeping its permissions.
+//! written if any file has a syntax error; each changed file is replaced atomically (written to a
+//! new private file beside it, then renamed), keeping its permissions.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::{CmdResult, Exit};
@@ -32,10 +31,12 @@ pub fn run(args: Args) -> CmdResult {
     };
     let mut diags = Diagnostics::new();
     let mut changed: Vec<(PathBuf, PathBuf, String)> = Vec::new();
+    // Read like validate reads: confined to the directory (a link out of it is refused unread).
+    let files = config::files::Confined::new(&args.dir);
     for name in &names {
         let path = args.dir.join(name);
         let display = config::load::display_path(&args.dir, name);
-        let text = match config::load::read_text(&path, &display) {
+        let text = match config::load::read_text(&files, name, &display) {
             Ok(t) => t,
             Err(d) => {
                 diags.push(d);
@@ -69,24 +70,16 @@ pub fn run(args: Args) -> CmdResult {
     Ok(Exit::Success)
 }
 
-/// Replaces a file's contents atomically, keeping its permissions.
+/// Replaces a file's contents atomically, keeping its permissions: the new content goes to a new
+/// temporary file (mode 0600 from the first byte, a random name, never an existing file or a link
+/// planted there), which gets the original's mode once complete and is renamed over it.
 fn replace(path: &Path, contents: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.ssmform-fmt.tmp"));
-    let perms = std::fs::metadata(path)?.permissions();
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents.as_bytes())?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, perms)?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt as _;
+        Some(std::fs::metadata(path)?.permissions().mode() & 0o7777)
+    };
+    #[cfg(not(unix))]
+    let mode = None;
+    crate::privfile::replace(path, contents.as_bytes(), mode)
 }

@@ -105,6 +105,10 @@ pub struct VarArgs {
     /// Read variables from an HCL file of `name = value` lines (repeatable, in order)
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
+    /// Let file(), filebase64() and linked configuration files read DIR (or one file) outside the
+    /// configuration directory (repeatable); what is read there is treated as sensitive
+    #[arg(long = "allow-read", value_name = "DIR")]
+    pub allow_read: Vec<PathBuf>,
 }
 
 impl VarArgs {
@@ -113,6 +117,7 @@ impl VarArgs {
         crate::config::VarInputs {
             vars: self.vars.clone(),
             var_files: self.var_files.clone(),
+            allow_read: self.allow_read.clone(),
         }
     }
 }

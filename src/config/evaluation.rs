@@ -382,7 +382,8 @@ impl Config {
     }
 
     fn eval_attr(&self, a: &Attr, resolver: &dyn Resolve, diags: &mut Vec<Diag>) -> Outcome<Value> {
-        let mut ev = Evaluator::new(a.span.file, resolver, &self.dir, Functions::Allowed);
+        let mut ev = Evaluator::new(a.span.file, resolver, &self.dir, Functions::Allowed)
+            .with_files(&self.files);
         match ev.eval(&a.expr, a.span) {
             Ok(Value::Unknown) => Outcome::Unknown,
             Ok(v) => Outcome::Known(v),

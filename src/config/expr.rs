@@ -80,6 +80,8 @@ pub(crate) struct Evaluator<'a> {
     file: FileId,
     resolver: &'a dyn Resolve,
     dir: &'a Path,
+    /// The reader for file functions (`None`: confined to `dir` alone).
+    files: Option<&'a super::files::Confined>,
     functions: Functions,
     /// For-expression variables, innermost last.
     scope: Vec<(String, Value)>,
@@ -99,6 +101,7 @@ impl<'a> Evaluator<'a> {
             file,
             resolver,
             dir,
+            files: None,
             functions,
             scope: Vec::new(),
             seen: None,
@@ -112,6 +115,13 @@ impl<'a> Evaluator<'a> {
         {
             self.seen = Some(o.clone());
         }
+    }
+
+    /// File functions read through `files` (the configuration's `--allow-read` entries and
+    /// denied paths) instead of a reader confined to the directory alone.
+    pub(crate) fn with_files(mut self, files: &'a super::files::Confined) -> Self {
+        self.files = Some(files);
+        self
     }
 
     fn span(&self, node: &impl hcl::edit::Span, fallback: Span) -> Span {
@@ -679,7 +689,10 @@ impl<'a> Evaluator<'a> {
         if args.iter().any(Value::has_unknown) {
             return Ok(Value::Unknown);
         }
-        let ctx = FuncCtx { dir: self.dir };
+        let ctx = FuncCtx {
+            dir: self.dir,
+            files: self.files,
+        };
         let result = functions::call(name, &ctx, args).map_err(|e| {
             let e = match (&mark, functions::QUOTING.contains(&name)) {
                 (Some(origin), true) => functions::FuncError {

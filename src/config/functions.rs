@@ -1,8 +1,8 @@
 //! The built-in functions, named and behaving as Terraform's do.
 //!
 //! Every function is pure and deterministic (no `timestamp()` or `uuid()`: a value that changes
-//! on every run would make every plan show a change). File functions read relative to the
-//! configuration directory and refuse paths that leave it — see [`resolve_path`].
+//! on every run would make every plan show a change). File functions read through
+//! `config::files`: relative to the configuration directory, and never outside it.
 //!
 //! Errors never include a sensitive argument's value: they say which argument, its type and its
 //! length. The few that name an argument (a file's path, a missing key) are in [`QUOTING`], and
@@ -12,16 +12,16 @@
 //! functions mark what they read, since a file's content is sensitive.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use sha2::Digest as _;
 
+use super::files::Confined;
 use super::value::{Number, Origin, Value};
 
-/// The largest file `file()`/`filebase64()` will read. A secret holds at most 32 KB, so a larger
-/// file is almost certainly the wrong file.
-pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// The largest file `file()`/`filebase64()` will read.
+pub(crate) const MAX_FILE_BYTES: u64 = super::files::MAX_FUNCTION_FILE_BYTES;
 
 /// The functions whose error messages can quote an argument (a path, a key).
 pub(crate) const QUOTING: &[&str] = &["file", "filebase64", "lookup", "templatefile"];
@@ -35,6 +35,8 @@ pub(crate) const PRESERVES_MARKS: &[&str] =
 /// What a function needs besides its arguments.
 pub(crate) struct FuncCtx<'a> {
     pub(crate) dir: &'a Path,
+    /// The reader for file functions; `None`: one confined to `dir` alone.
+    pub(crate) files: Option<&'a Confined>,
 }
 
 /// Why a call failed, and which argument (0-based) it was about.
@@ -220,60 +222,28 @@ fn num_value(n: Option<Number>, i: usize) -> Result<Value, FuncError> {
 
 // ---- files ----------------------------------------------------------------------------------
 
-/// Resolves a path written in configuration against the configuration directory.
-///
-/// Absolute paths and paths that leave the directory (through `..` or a symbolic link) are
-/// refused: a reviewed configuration must not be able to copy arbitrary files of the machine
-/// that runs it (a CI runner's credentials, say) into a secret, or — with `sensitive = false` —
-/// into a plan's text diff.
-pub(crate) fn resolve_path(dir: &Path, written: &str) -> Result<PathBuf, String> {
-    if written.is_empty() {
-        return Err("the path is empty".to_string());
-    }
-    let rel = Path::new(written);
-    if rel.is_absolute() || written.starts_with('~') {
-        return Err(format!(
-            "`{written}` is not relative: file paths are relative to the configuration directory and may not leave it"
-        ));
-    }
-    let base = dir
-        .canonicalize()
-        .map_err(|e| format!("cannot resolve the configuration directory: {e}"))?;
-    let full = base.join(rel);
-    let resolved = match full.canonicalize() {
-        Ok(p) => p,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "no such file: `{written}` (relative to the configuration directory)"
-            ));
-        }
-        Err(e) => return Err(format!("cannot read `{written}`: {e}")),
-    };
-    if !resolved.starts_with(&base) {
-        return Err(format!(
-            "`{written}` is outside the configuration directory; file paths may not leave it"
-        ));
-    }
-    Ok(resolved)
-}
-
+/// Reads a file named in configuration through the configuration's confined reader (see
+/// `config::files`: relative to the configuration directory, never outside it or the
+/// `--allow-read` entries, never `.ssmform/`, regular files of at most 1 MiB only).
 fn read_file(ctx: &FuncCtx, written: &str) -> Result<Vec<u8>, FuncError> {
-    let path = resolve_path(ctx.dir, written).map_err(|m| err(0, m))?;
-    let meta =
-        std::fs::metadata(&path).map_err(|e| err(0, format!("cannot read `{written}`: {e}")))?;
-    if !meta.is_file() {
-        return Err(err(0, format!("`{written}` is not a regular file")));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(err(
-            0,
-            format!(
-                "`{written}` is {} bytes; file functions read at most {MAX_FILE_BYTES} bytes (a secret holds at most 32 KB)",
-                meta.len()
-            ),
-        ));
-    }
-    std::fs::read(&path).map_err(|e| err(0, format!("cannot read `{written}`: {e}")))
+    let own;
+    let files = match ctx.files {
+        Some(f) => f,
+        None => {
+            own = Confined::new(ctx.dir);
+            &own
+        }
+    };
+    files
+        .read_path(written, MAX_FILE_BYTES)
+        .map(|f| f.bytes)
+        .map_err(|e| {
+            let mut message = e.describe(&format!("`{written}`"));
+            if let Some(help) = e.help() {
+                message.push_str(&format!(" ({help})"));
+            }
+            err(0, message)
+        })
 }
 
 fn f_file(ctx: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
@@ -1057,6 +1027,7 @@ mod tests {
             name,
             &FuncCtx {
                 dir: Path::new("."),
+                files: None,
             },
             args,
         )
@@ -1135,26 +1106,24 @@ mod tests {
         std::fs::write(dir.path().join("outside.txt"), "x").unwrap();
         std::fs::write(dir.path().join("cfg/inside.txt"), "x").unwrap();
         let cfg = dir.path().join("cfg");
-        assert!(resolve_path(&cfg, "inside.txt").is_ok());
-        assert!(
-            resolve_path(&cfg, "../outside.txt")
-                .unwrap_err()
-                .contains("outside")
-        );
-        assert!(
-            resolve_path(&cfg, "/etc/passwd")
-                .unwrap_err()
-                .contains("not relative")
-        );
+        let read = |p: &str| {
+            read_file(
+                &FuncCtx {
+                    dir: &cfg,
+                    files: None,
+                },
+                p,
+            )
+            .map_err(|e| e.message)
+        };
+        assert_eq!(read("inside.txt").unwrap(), b"x");
+        assert!(read("../outside.txt").unwrap_err().contains("outside"));
+        assert!(read("/etc/passwd").unwrap_err().contains("not relative"));
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("outside.txt"), cfg.join("link.txt"))
                 .unwrap();
-            assert!(
-                resolve_path(&cfg, "link.txt")
-                    .unwrap_err()
-                    .contains("outside")
-            );
+            assert!(read("link.txt").unwrap_err().contains("symbolic link"));
         }
     }
 

@@ -12,6 +12,7 @@ use sha2::Digest as _;
 
 use super::diagnostics::{Diagnostic, Diagnostics, Severity};
 use super::expr::{Poisoned, Resolve, Resolved};
+use super::files::{self, Confined, FileError};
 use super::model::{Attr, NodeDecl, RefKind, Reference, VarValue};
 use super::provider::{self, Provider};
 use super::schema::{self, Decls};
@@ -95,7 +96,9 @@ fn is_hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('#')
 }
 
-/// The `*.hcl` files of a directory (not recursive), sorted by name.
+/// The `*.hcl` entries of a directory (not recursive), sorted by name. Entries are listed whatever
+/// they are (a link, a FIFO, a directory): reading them through [`Confined`] decides, and refuses
+/// what is not a regular file inside the directory with an error naming it.
 pub(crate) fn list_hcl_files(dir: &Path) -> Result<Vec<String>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Diagnostic::without_location(
@@ -122,10 +125,7 @@ pub(crate) fn list_hcl_files(dir: &Path) -> Result<Vec<String>, Diagnostic> {
         if !name.ends_with(".hcl") || is_hidden(&name) {
             continue;
         }
-        // Follows symbolic links: a linked file is configuration too.
-        if std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file()) {
-            names.push(name);
-        }
+        names.push(name);
     }
     names.sort();
     Ok(names)
@@ -141,15 +141,16 @@ pub(crate) fn display_path(dir: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// Reads a file as UTF-8, with an error naming it.
-pub(crate) fn read_text(path: &Path, display: &Path) -> Result<String, Diagnostic> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Diagnostic::without_location(
-            Severity::Error,
-            display.display().to_string(),
-            format!("cannot read {}: {e}", display.display()),
-        )
-    })?;
+/// Reads the configuration directory's entry `name` as UTF-8 through `files` (confined to the
+/// directory: a link out of it is refused unread), with an error naming it.
+pub(crate) fn read_text(
+    files: &Confined,
+    name: &str,
+    display: &Path,
+) -> Result<String, Diagnostic> {
+    let bytes = files
+        .read_entry(name, files::MAX_CONFIG_FILE_BYTES)
+        .map_err(|e| file_error(&e, display))?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.as_bytes()[..valid]);
@@ -170,6 +171,16 @@ pub(crate) fn read_text(path: &Path, display: &Path) -> Result<String, Diagnosti
     })
 }
 
+/// A file that could not be read, as a diagnostic naming it.
+pub(crate) fn file_error(e: &FileError, display: &Path) -> Diagnostic {
+    let shown = display.display().to_string();
+    let d = Diagnostic::without_location(Severity::Error, shown.clone(), e.describe(&shown));
+    match e.help() {
+        Some(help) => d.with_help(help),
+        None => d,
+    }
+}
+
 /// Loads the configuration in `opts.dir`, one phase after another (see the module doc). Every
 /// phase records its problems and loading goes on, so one run reports them all. Only a file that
 /// cannot be read or parsed stops it early (later phases would only repeat a syntax error as
@@ -178,6 +189,13 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
     let dir = opts.dir;
     let names = list_hcl_files(dir).map_err(Diagnostics::from)?;
     let config_names = config_file_names(dir, &names)?;
+    let mut files = Confined::with_allowed(dir, &opts.vars.allow_read).map_err(|message| {
+        Diagnostics::from(Diagnostic::without_location(
+            Severity::Error,
+            "--allow-read",
+            message,
+        ))
+    })?;
 
     let timer = std::time::Instant::now();
     let phase = |name: &str| {
@@ -192,11 +210,11 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         mut decls,
         mut diags,
         digest,
-    } = parse_and_check_schema(dir, &config_names)?;
+    } = parse_and_check_schema(&files, &config_names)?;
     phase("parsed and schema checked");
 
     require_provider_block(&decls, &mut diags);
-    assign_variables(opts, &names, &mut decls, &mut sources, &mut diags);
+    assign_variables(opts, &files, &names, &mut decls, &mut sources, &mut diags);
     phase("variables assigned");
 
     let (mut builder, nodes) = declare_nodes(&decls);
@@ -217,6 +235,9 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         require_variable_values(&decls, &mut diags);
     }
     let provider = evaluate_provider(&decls, &sources, dir, &mut diags);
+    if let Some(store) = &provider.local_store {
+        files.deny_store(store);
+    }
     phase("checked");
 
     if diags.iter().any(Diag::is_error) {
@@ -237,6 +258,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         digest,
         mode: opts.mode,
         warnings,
+        files,
     })
 }
 
@@ -268,14 +290,17 @@ struct Parsed {
 /// Parse and schema: reads, parses and checks every configuration file (see [`read_and_check`]),
 /// merges their declarations and computes the digest. A file that cannot be read or parsed ends
 /// loading here.
-fn parse_and_check_schema(dir: &Path, config_names: &[&String]) -> Result<Parsed, Diagnostics> {
+fn parse_and_check_schema(
+    files: &Confined,
+    config_names: &[&String],
+) -> Result<Parsed, Diagnostics> {
     let mut sources = Sources::default();
     let mut outside = Diagnostics::new();
     let mut syntax: Vec<Diag> = Vec::new();
     let mut diags: Vec<Diag> = Vec::new();
     let mut decls = Decls::default();
     let mut digest = sha2::Sha256::new();
-    for (i, r) in read_and_check(dir, config_names).into_iter().enumerate() {
+    for (i, r) in read_and_check(files, config_names).into_iter().enumerate() {
         let name = config_names[i];
         match r.read_error {
             Some(d) => outside.push(d),
@@ -325,6 +350,7 @@ fn require_provider_block(decls: &Decls, diags: &mut Vec<Diag>) {
 /// order (see [`variables`]).
 fn assign_variables(
     opts: &LoadOptions,
+    files: &Confined,
     names: &[String],
     decls: &mut Decls,
     sources: &mut Sources,
@@ -362,6 +388,7 @@ fn assign_variables(
         .collect();
     let inputs = Inputs {
         env: &opts.env,
+        files,
         auto_files,
         var_files: &opts.vars.var_files,
         vars: &opts.vars.vars,
@@ -553,9 +580,9 @@ struct FileResult {
     diags: Vec<Diag>,
 }
 
-fn read_and_check_one(dir: &Path, name: &str, file: FileId) -> FileResult {
-    let display = display_path(dir, name);
-    let text = match read_text(&dir.join(name), &display) {
+fn read_and_check_one(files: &Confined, name: &str, file: FileId) -> FileResult {
+    let display = display_path(files.dir(), name);
+    let text = match read_text(files, name, &display) {
         Ok(t) => t,
         Err(d) => {
             return FileResult {
@@ -659,7 +686,7 @@ fn dedent_nested(t: &mut hcl::edit::template::Template, n: usize) {
 /// Reads, parses and checks the files on up to one thread per core. Each syntax tree becomes
 /// declarations (keeping only attribute expressions) as soon as it is parsed, so at most one
 /// whole tree per thread is in memory. Results come back in file order.
-fn read_and_check(dir: &Path, names: &[&String]) -> Vec<FileResult> {
+fn read_and_check(files: &Confined, names: &[&String]) -> Vec<FileResult> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(names.len());
@@ -667,7 +694,7 @@ fn read_and_check(dir: &Path, names: &[&String]) -> Vec<FileResult> {
         return names
             .iter()
             .enumerate()
-            .map(|(i, n)| read_and_check_one(dir, n, i as FileId))
+            .map(|(i, n)| read_and_check_one(files, n, i as FileId))
             .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -679,7 +706,7 @@ fn read_and_check(dir: &Path, names: &[&String]) -> Vec<FileResult> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(name) = names.get(i) else { break };
-                        done.push((i, read_and_check_one(dir, name, i as FileId)));
+                        done.push((i, read_and_check_one(files, name, i as FileId)));
                     }
                     done
                 })

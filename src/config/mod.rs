@@ -27,6 +27,7 @@
 //! # The files, in pipeline order
 //!
 //! ```text
+//! files.rs        the one gate for reading files a configuration names: confined, no FIFOs, limits
 //! source.rs       files and byte spans: file:line:col, and secret literals masked in shown lines
 //! load.rs         load(): reads and parses the files, runs the phases, builds the graph
 //! schema.rs       phase: allowed blocks and attributes; parsed files → typed declarations
@@ -55,9 +56,12 @@
 //!
 //! # Decisions worth knowing
 //!
-//! - `file()`/`filebase64()` paths are relative to the configuration directory and may not leave
-//!   it (no absolute paths, no `..` or symbolic link out of it): a reviewed configuration must not
-//!   be able to copy a CI runner's files into a secret or a plan. Files over 1 MiB are refused.
+//! - Everything read because the configuration says so — its files, `*.auto.vars.hcl`,
+//!   `file()`/`filebase64()` — goes through `config::files`: relative to the configuration
+//!   directory and never out of it (no absolute paths, no `..` or symbolic link out of it, nothing
+//!   under `.ssmform/`), regular files only, with size limits (1 MiB for file functions). A
+//!   configuration under review must not be able to copy a CI runner's files into a secret or a
+//!   plan. `--allow-read DIR` (the operator's choice) widens it.
 //! - Expressions are evaluated by `config::expr`, not `hcl::eval` (see that module for why).
 //! - `--var` always wins over `--var-file` (clap keeps them in two lists).
 //! - `SSMFORM_VAR_x` and `--var x=...` text is the value for `string`, `number`, `bool` and
@@ -91,6 +95,7 @@
 pub(crate) mod diagnostics;
 mod evaluation;
 pub(crate) mod expr;
+pub(crate) mod files;
 pub mod fmt;
 mod fmt_lexer;
 pub(crate) mod functions;
@@ -144,14 +149,19 @@ pub struct LoadOptions<'a> {
     pub mode: Mode,
 }
 
-/// Variable values given explicitly (on the command line): `name=value` assignments and value
-/// files, each in the order given. Later wins; `vars` always wins over `var_files`.
+/// What the command line gives the loader: variable values (`name=value` assignments and value
+/// files, each in the order given; later wins, `vars` always wins over `var_files`) and the paths
+/// outside the configuration directory that it may read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VarInputs {
     /// `name=value` texts.
     pub vars: Vec<String>,
     /// Paths of HCL files of `name = value` lines.
     pub var_files: Vec<PathBuf>,
+    /// `--allow-read`: directories (or files) outside the configuration directory that
+    /// `file()`/`filebase64()` and linked configuration files may read. Content read there is
+    /// sensitive whatever the block says.
+    pub allow_read: Vec<PathBuf>,
 }
 
 /// The `SSMFORM_VAR_*` variables of the process environment (others are not read; entries that
@@ -184,6 +194,8 @@ pub struct Config {
     pub(crate) digest: [u8; 32],
     pub(crate) mode: Mode,
     pub(crate) warnings: Diagnostics,
+    /// The reader for file functions (see [`files`]).
+    pub(crate) files: files::Confined,
 }
 
 impl std::fmt::Debug for Config {

@@ -21,6 +21,7 @@ use hcl::edit::expr::Expression;
 
 use super::diagnostics::Severity;
 use super::expr::{EvalError, Evaluator, NoReferences};
+use super::files;
 use super::model::{VarValue, VariableDecl};
 use super::refs::{self, Functions};
 use super::source::{At, Diag, FileId, FileKind, SourceFile, Sources, Span};
@@ -194,6 +195,8 @@ pub(crate) fn literal_value(
 /// The inputs that give variables their values (besides defaults).
 pub(crate) struct Inputs<'a> {
     pub(crate) env: &'a [(String, String)],
+    /// The configuration's confined reader, for `auto_files`.
+    pub(crate) files: &'a files::Confined,
     pub(crate) auto_files: Vec<PathBuf>,
     pub(crate) var_files: &'a [PathBuf],
     pub(crate) vars: &'a [String],
@@ -230,11 +233,18 @@ pub(crate) fn assign(
         }
     }
 
+    // `*.auto.vars.hcl` are the configuration's (confined to its directory); `--var-file` paths
+    // are the operator's (anywhere, but regular files within the limit all the same).
     for path in &inputs.auto_files {
-        var_file(decls, &index, &names, path, dir, sources, diags);
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let read = inputs.files.read_entry(&name, files::MAX_CONFIG_FILE_BYTES);
+        var_file(decls, &index, &names, path, read, dir, sources, diags);
     }
     for path in inputs.var_files {
-        var_file(decls, &index, &names, path, dir, sources, diags);
+        let read = files::read_operator_file(path, files::MAX_CONFIG_FILE_BYTES);
+        var_file(decls, &index, &names, path, read, dir, sources, diags);
     }
 
     for arg in inputs.vars {
@@ -340,25 +350,28 @@ fn text_value(ty: &VarType, text: &str, dir: &Path) -> Result<Value, String> {
 /// Reads a variable file (`*.auto.vars.hcl` or `--var-file`): `name = value` attributes. A name
 /// that is not declared is a warning (one file may serve several configurations), as in
 /// Terraform.
+#[allow(clippy::too_many_arguments)]
 fn var_file(
     decls: &mut [VariableDecl],
     index: &BTreeMap<String, usize>,
     names: &[String],
     path: &Path,
+    read: Result<Vec<u8>, files::FileError>,
     dir: &Path,
     sources: &mut Sources,
     diags: &mut Vec<Diag>,
 ) {
     let display = path;
     let origin_dir = display.display().to_string();
-    let bytes = match std::fs::read(path) {
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => {
-            diags.push(Diag::at(
-                Severity::Error,
-                At::Origin(origin_dir),
-                format!("cannot read variable file {}: {e}", display.display()),
-            ));
+            let shown = format!("variable file {}", display.display());
+            let mut d = Diag::at(Severity::Error, At::Origin(origin_dir), e.describe(&shown));
+            if let Some(help) = e.help() {
+                d = d.help(help);
+            }
+            diags.push(d);
             return;
         }
     };

@@ -121,6 +121,15 @@ pub struct FaultSpec {
     /// How long a `slow` response is held back: by default 65 s, past the 60 s default timeouts of
     /// Tencent's Go and Python SDKs. Set with `slow_ms=N` in the spec.
     pub slow_delay: Duration,
+    /// An error whose message quotes the request's values (parameters, SecretId, token) in many
+    /// forms — whole, truncated, upper-cased, JSON-escaped, URL-encoded, separators changed — and
+    /// carries terminal escape sequences and a fake line: what a client must never show as is.
+    pub echo: f64,
+    /// The actions `echo` applies to (`echo_on=CreateSecret+PutSecretValue`); empty: all.
+    pub echo_on: Vec<Action>,
+    /// The code of an `echo` error (`echo_code=InvalidParameterValue`); `FailedOperation` by
+    /// default.
+    pub echo_code: &'static str,
 }
 
 impl Default for FaultSpec {
@@ -132,17 +141,30 @@ impl Default for FaultSpec {
             reset: 0.0,
             slow: 0.0,
             slow_delay: Duration::from_secs(65),
+            echo: 0.0,
+            echo_on: Vec::new(),
+            echo_code: super::error::code::FAILED_OPERATION,
         }
     }
 }
 
+/// The codes `echo_code=` accepts.
+const ECHO_CODES: &[&str] = &[
+    super::error::code::FAILED_OPERATION,
+    super::error::code::INVALID_PARAMETER_VALUE,
+    super::error::code::INVALID_PARAMETER,
+    super::error::code::INTERNAL_ERROR,
+    super::error::code::RESOURCE_NOT_FOUND,
+];
+
 impl FaultSpec {
     pub fn is_none(&self) -> bool {
-        self.throttle + self.internal + self.http502 + self.reset + self.slow == 0.0
+        self.throttle + self.internal + self.http502 + self.reset + self.slow + self.echo == 0.0
     }
 
-    /// Parse `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01[,slow_ms=65000]`.
-    /// Every rate is in 0..=1 and together they may not exceed 1.
+    /// Parse `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01,echo=0.01[,slow_ms=65000]
+    /// [,echo_on=ACTION+ACTION][,echo_code=CODE]`. Every rate is in 0..=1 and together they may not
+    /// exceed 1.
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut f = FaultSpec::default();
         for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -150,6 +172,20 @@ impl FaultSpec {
                 .split_once('=')
                 .ok_or_else(|| format!("`{item}` is not NAME=RATE"))?;
             let (k, v) = (k.trim(), v.trim());
+            if k == "echo_on" {
+                for name in v.split('+').map(str::trim).filter(|n| !n.is_empty()) {
+                    let action = Action::parse(name)
+                        .ok_or_else(|| format!("echo_on: `{name}` is not an emulated action"))?;
+                    f.echo_on.push(action);
+                }
+                continue;
+            }
+            if k == "echo_code" {
+                f.echo_code = ECHO_CODES.iter().find(|c| **c == v).ok_or_else(|| {
+                    format!("echo_code `{v}` is not one of {}", ECHO_CODES.join(", "))
+                })?;
+                continue;
+            }
             if k == "slow_ms" {
                 let ms: u64 = v
                     .parse()
@@ -170,14 +206,15 @@ impl FaultSpec {
                 "http502" => f.http502 = rate,
                 "reset" => f.reset = rate,
                 "slow" => f.slow = rate,
+                "echo" => f.echo = rate,
                 _ => {
                     return Err(format!(
-                        "unknown fault `{k}` (known: throttle, internal, http502, reset, slow, slow_ms)"
+                        "unknown fault `{k}` (known: throttle, internal, http502, reset, slow, echo, slow_ms, echo_on, echo_code)"
                     ));
                 }
             }
         }
-        let total = f.throttle + f.internal + f.http502 + f.reset + f.slow;
+        let total = f.throttle + f.internal + f.http502 + f.reset + f.slow + f.echo;
         if total > 1.0 + 1e-9 {
             return Err(format!("the fault rates add up to {total}, more than 1"));
         }

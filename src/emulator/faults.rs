@@ -22,6 +22,9 @@ pub enum Fault {
     Reset,
     /// The normal answer, held back this long.
     Slow(Duration),
+    /// An error quoting the request's values (see [`echo_message`]), for the actions of
+    /// `echo_on`.
+    Echo,
 }
 
 pub struct Faults {
@@ -59,6 +62,7 @@ impl Faults {
             (s.http502, Fault::Http502),
             (s.reset, Fault::Reset),
             (s.slow, Fault::Slow(s.slow_delay)),
+            (s.echo, Fault::Echo),
         ] {
             edge += rate;
             if x < edge {
@@ -69,6 +73,48 @@ impl Faults {
     }
 }
 
+impl Faults {
+    /// Whether an `echo` fault applies to `action`.
+    pub fn echoes(&self, action: super::action::Action) -> bool {
+        self.spec.echo_on.is_empty() || self.spec.echo_on.contains(&action)
+    }
+
+    /// The code of an `echo` error.
+    pub fn echo_code(&self) -> &'static str {
+        self.spec.echo_code
+    }
+}
+
+/// A message that quotes every one of `values` the ways a careless service might: whole,
+/// truncated, upper-cased, JSON-escaped (plain and `\uXXXX`), URL-encoded, with separators
+/// changed and added; then an escape sequence that would clear a terminal, a window-title
+/// sequence and a line break followed by a fake ssmform line.
+pub fn echo_message(values: &[String]) -> String {
+    let mut forms: Vec<String> = Vec::new();
+    for v in values.iter().filter(|v| !v.is_empty()) {
+        let chars: Vec<char> = v.chars().collect();
+        let prefix: String = chars.iter().take(chars.len().div_ceil(2).max(8)).collect();
+        forms.push(format!("`{v}`"));
+        forms.push(format!("starting `{prefix}...`"));
+        forms.push(v.to_uppercase());
+        forms.push(serde_json::to_string(v).unwrap_or_default());
+        forms.push(v.encode_utf16().map(|u| format!("\\u{u:04x}")).collect());
+        forms.push(v.bytes().map(|b| format!("%{b:02X}")).collect());
+        forms.push(v.replace(['-', '.', '/', ':'], "_"));
+        forms.push(
+            chars
+                .chunks(3)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("-"),
+        );
+    }
+    format!(
+        "The request was rejected (injected by the emulator's --faults echo): {}\u{1b}[2J\u{1b}]0;pwned\u{7}\r\nApply complete! Resources: 0 added.",
+        forms.join(" | ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,7 +122,8 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_faults() {
         let spec =
-            FaultSpec::parse("throttle=0.2,internal=0.2,http502=0.1,reset=0.1,slow=0.1").unwrap();
+            FaultSpec::parse("throttle=0.2,internal=0.2,http502=0.1,reset=0.1,slow=0.1,echo=0.1")
+                .unwrap();
         let a = Faults::new(spec.clone(), Some(7));
         let b = Faults::new(spec, Some(7));
         let ra: Vec<_> = (0..200).map(|_| a.roll()).collect();
@@ -88,10 +135,40 @@ mod tests {
             Fault::Http502,
             Fault::Reset,
             Fault::Slow(Duration::from_secs(65)),
+            Fault::Echo,
         ] {
             assert!(ra.contains(&Some(f)), "{f:?} never drawn in 200 rolls");
         }
         assert!(ra.contains(&None));
+    }
+
+    #[test]
+    fn echo_quotes_values_in_many_forms() {
+        let m = echo_message(&["ab-cd.ef/gh".to_string()]);
+        for form in [
+            "`ab-cd.ef/gh`",
+            "AB-CD.EF/GH",
+            "\"ab-cd.ef/gh\"",
+            "%61%62%2D",
+            "\\u0061\\u0062",
+            "ab_cd_ef_gh",
+            "ab--cd.-ef/-gh",
+            "starting `ab-cd.ef...`",
+        ] {
+            assert!(m.contains(form), "{form} in {m}");
+        }
+        assert!(m.contains('\u{1b}') && m.contains("\r\nApply complete!"));
+        let spec = FaultSpec::parse(
+            "echo=1,echo_on=CreateSecret+PutSecretValue,echo_code=InvalidParameterValue",
+        )
+        .unwrap();
+        let f = Faults::new(spec, Some(1));
+        assert_eq!(f.roll(), Some(Fault::Echo));
+        assert!(f.echoes(super::super::action::Action::CreateSecret));
+        assert!(!f.echoes(super::super::action::Action::GetSecretValue));
+        assert_eq!(f.echo_code(), "InvalidParameterValue");
+        assert!(FaultSpec::parse("echo=1,echo_on=Nope").is_err());
+        assert!(FaultSpec::parse("echo=1,echo_code=Nope").is_err());
     }
 
     #[test]

@@ -74,6 +74,11 @@ impl Params {
         })
     }
 
+    /// Every parameter, as one JSON object.
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+
     /// `UnknownParameter` for any name not in `allowed`.
     pub fn reject_unknown(&self, allowed: &[&str]) -> Result<(), ApiError> {
         match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {

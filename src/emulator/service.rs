@@ -329,6 +329,14 @@ async fn checked(
         Some(Fault::Http502) => return Outcome::BadGateway,
         Some(Fault::Reset) => return Outcome::Drop,
         Some(Fault::Slow(d)) => sleep_unless_shutdown(state, d).await,
+        Some(Fault::Echo) if state.faults.echoes(action) => {
+            let values = echo_values(parts, &prepared.params(parts, body).ok());
+            return Outcome::Reply(Err(ApiError::new(
+                state.faults.echo_code(),
+                super::faults::echo_message(&values),
+            )));
+        }
+        Some(Fault::Echo) => {}
     }
     if let Admission::Throttled { current, limit } = state.traffic.admit(action, Instant::now()) {
         return Outcome::Reply(Err(ApiError::throttled(current, limit)));
@@ -351,6 +359,33 @@ async fn checked(
     .await
     .unwrap_or_else(|_| Err(ApiError::internal("the request handler failed")));
     Outcome::Reply(result)
+}
+
+/// What an `echo` fault quotes: every string parameter, the SecretId of the `Authorization`
+/// header and the session token.
+fn echo_values(parts: &Parts, params: &Option<Params>) -> Vec<String> {
+    fn strings(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(m) => m.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(p) = params {
+        strings(&Value::Object(p.as_map().clone()), &mut out);
+    }
+    if let Some(id) = header_str(parts, "authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').next())
+    {
+        out.push(id.to_string());
+    }
+    if let Some(token) = header_str(parts, "x-tc-token") {
+        out.push(token.to_string());
+    }
+    out
 }
 
 /// An authenticated request whose action parameters are still to be parsed.

@@ -14,7 +14,6 @@
 //! line diffs of `sensitive = false` secrets. Files are created with mode 0600, written to a
 //! temporary file first and renamed, so a crash never leaves half a plan under the final name.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +34,8 @@ pub enum KeySource {
     /// `SSMFORM_PLAN_KEY`.
     #[serde(rename = "SSMFORM_PLAN_KEY")]
     PlanKeyEnv,
-    /// Derived from the API secret key.
+    /// Derived from the API secret key (or, for `endpoint = "local"`, the random key in
+    /// `.ssmform/plan.key`: the name is kept for compatibility with existing plan files).
     #[serde(rename = "api-secret-key")]
     ApiSecretKey,
 }
@@ -53,7 +53,9 @@ impl KeySource {
     fn describe(self) -> &'static str {
         match self {
             KeySource::PlanKeyEnv => "the SSMFORM_PLAN_KEY environment variable",
-            KeySource::ApiSecretKey => "a key derived from the API secret key",
+            KeySource::ApiSecretKey => {
+                "a key derived from the API secret key or, for endpoint = \"local\", the key in .ssmform/plan.key"
+            }
         }
     }
 }
@@ -299,35 +301,14 @@ pub fn peek(path: &Path) -> Result<Peek, PlanFileError> {
     }
 }
 
-/// Write `plan` to `path` with mode 0600, atomically.
+/// Write `plan` to `path` with mode 0600 from the first byte, atomically (a new temporary file
+/// beside it, renamed over it).
 pub fn write(path: &Path, plan: &Plan, key: &PlanKey) -> Result<(), PlanFileError> {
     let bytes = encode(plan, key, KeySource::current());
-    let err = |error| PlanFileError::Write {
+    crate::privfile::replace(path, &bytes, None).map_err(|error| PlanFileError::Write {
         path: path.to_path_buf(),
         error,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| err(std::io::Error::other("the path names no file")))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = create_private(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 /// Read and check the plan file at `path`.
@@ -337,25 +318,6 @@ pub fn read(path: &Path, key: &PlanKey) -> Result<Plan, PlanFileError> {
         error,
     })?;
     decode(&bytes, key, path)
-}
-
-/// Create (truncating) a file readable and writable by its owner only.
-pub fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options.open(path)?;
-    // The mode only applies when the file is created; tighten a file that already existed.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(file)
 }
 
 #[cfg(test)]

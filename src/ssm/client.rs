@@ -27,11 +27,12 @@ use crate::ssm::credentials::Credentials;
 use crate::ssm::endpoint::Endpoint;
 use crate::ssm::error::{
     ApiError, CallContext, Error, InvalidRequest, TimeoutPhase, TransportError, TransportKind,
-    redact_message,
+    sanitise_error,
 };
 use crate::ssm::request::{
     Language, RequestSpec, SignedRequest, build_signed_request, default_request_client,
 };
+use crate::ssm::sanitise::{self, RequestValues};
 use crate::ssm::types::*;
 use crate::ssm::{API_VERSION, DEFAULT_ENDPOINT};
 
@@ -439,6 +440,23 @@ impl Client {
         }
     }
 
+    /// Every value a request carried, for checking what the server says about it: the string
+    /// parameters of its body, the secret content, the SecretId and the session token.
+    fn request_values(&self, body: &[u8], content: Option<&SecretContent>) -> RequestValues {
+        let mut values = RequestValues::from_json_body(body);
+        if let Some(c) = content {
+            values.add_content(c);
+        }
+        let credentials = &self.inner.credentials;
+        values.add(&credentials.secret_id);
+        if let Some(token) = &credentials.token
+            && let Ok(t) = std::str::from_utf8(token.expose())
+        {
+            values.add(t);
+        }
+        values
+    }
+
     fn context(
         &self,
         action: &str,
@@ -459,7 +477,7 @@ impl Client {
     /// Send, check, decode and log one call.
     async fn run<T>(
         &self,
-        request: SignedRequest,
+        mut request: SignedRequest,
         content: Option<&SecretContent>,
         holds_secrets: bool,
         decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
@@ -470,7 +488,10 @@ impl Client {
             request.secret_name.as_deref(),
             request.version_id.as_deref(),
         );
-        let exchanged = self.exchange(request, &call).await;
+        // The body is kept (shared, not copied; wiped when the last holder drops it) so that an
+        // error from the server can be checked against every value the request carried.
+        let body = Bytes::from_owner(std::mem::take(&mut request.body));
+        let exchanged = self.exchange(request, body.clone(), &call).await;
         let result = match exchanged {
             Ok(reply) => match decode(&reply.body) {
                 Ok(value) => {
@@ -503,15 +524,16 @@ impl Client {
                     (err, Some(reply.status), reply.request_id)
                 }
             },
-            Err((mut err, status)) => {
-                if let Error::Api(api) = &mut err {
-                    api.message = redact_message(std::mem::take(&mut api.message), content);
-                }
+            Err((err, status)) => {
                 let request_id = err.request_id().unwrap_or("").to_string();
                 (err, status, request_id)
             }
         };
-        let (err, status, request_id) = result;
+        let (mut err, status, _) = result;
+        // Nothing the server wrote is kept before it is cleaned of the request's values.
+        sanitise_error(&mut err, &self.request_values(&body, content));
+        drop(body);
+        let request_id = err.request_id().unwrap_or("").to_string();
         let call = err.call().clone();
         log_call(&call, status, &request_id, started, Outcome::Failed(&err));
         Err(err)
@@ -522,9 +544,13 @@ impl Client {
     async fn exchange(
         &self,
         request: SignedRequest,
+        body: Bytes,
         call: &CallContext,
     ) -> Result<Reply, (Error, Option<u16>)> {
-        let mut response = self.send_http(request, call).await.map_err(|e| (e, None))?;
+        let mut response = self
+            .send_http(request, body, call)
+            .await
+            .map_err(|e| (e, None))?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -541,16 +567,16 @@ impl Client {
     /// and signature, is wiped once its headers are copied) and wait for the response head.
     async fn send_http(
         &self,
-        mut request: SignedRequest,
+        request: SignedRequest,
+        body: Bytes,
         call: &CallContext,
     ) -> Result<reqwest::Response, Error> {
         let mut builder = self.inner.http.post(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let body = std::mem::take(&mut request.body);
         drop(request);
-        let http_request = builder.body(Bytes::from_owner(body)).build().map_err(|e| {
+        let http_request = builder.body(body).build().map_err(|e| {
             Error::InvalidRequest(Box::new(InvalidRequest {
                 reason: format!("the request cannot be sent: {}", deepest_cause(&e)),
                 call: call.clone(),
@@ -667,7 +693,12 @@ fn check_reply(
             body.len(),
         ));
     };
-    let request_id = response.request_id.unwrap_or_default();
+    // The RequestId is the server's text: it is logged, so it keeps only its alphabet.
+    let request_id = sanitise::only(
+        &response.request_id.unwrap_or_default(),
+        |c| c.is_ascii_alphanumeric() || c == '-',
+        64,
+    );
     if let Some(error) = response.error {
         let api = ApiError {
             code: error.code.unwrap_or_default(),
@@ -1161,7 +1192,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_api_message_quoting_the_content_is_withheld() {
+    async fn an_api_message_loses_every_form_of_the_request_values() {
+        let upper = CONTENT_CANARY.to_uppercase().replace('-', "_");
+        let prefix = &CONTENT_CANARY[..10];
+        let (addr, _rx) = server(move |_| {
+            ok_json(&format!(
+                r#"{{"Response":{{"Error":{{"Code":"FailedOperation","Message":"SecretString {upper} ({prefix}...) of app-db with key {SECRET_ID}\u001b[2J\nfake line"}},"RequestId":"r"}}}}"#
+            ))
+        })
+        .await;
+        let err = client_for(addr)
+            .update_secret(&update(CONTENT_CANARY))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("FailedOperation"));
+        let message = &err.api().unwrap().message;
+        assert_eq!(
+            message,
+            "SecretString [redacted] ([redacted]...) of [redacted] with key [redacted] fake line"
+        );
+
         let (addr, _rx) = server(|_| {
             ok_json(&format!(
                 r#"{{"Response":{{"Error":{{"Code":"InvalidParameterValue","Message":"SecretString {CONTENT_CANARY} is too long"}},"RequestId":"r"}}}}"#
@@ -1175,7 +1225,7 @@ mod tests {
         assert_eq!(err.code(), Some("InvalidParameterValue"));
         let text = format!("{err} {err:?}");
         assert!(!text.contains(CONTENT_CANARY), "{text}");
-        assert!(text.contains("withheld"), "{text}");
+        assert!(text.contains("its own message is not shown"), "{text}");
     }
 
     #[tokio::test]

@@ -20,14 +20,15 @@
 //! credential source and the SecretId's last four characters, a missing secret names the region, and
 //! so on ([`ApiError::hint`]). No message ever contains a request body or a response body: a response
 //! that cannot be decoded is described by its status, content type and length, never its text.
-//! The API's own `Message` is withheld if it quotes the secret content of the request it answers
-//! (see [`redact_message`]).
+//! Everything the server wrote (code, message, RequestId, content type) is untrusted: before an
+//! error is kept, [`sanitise_error`] removes from it anything that matches one of the request's
+//! values in any form, and every control character (see [`crate::ssm::sanitise`]).
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::secret::SecretContent;
 use crate::ssm::credentials::CredentialSource;
+use crate::ssm::sanitise::{self, RequestValues};
 
 /// What a caller should do about a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,7 +136,7 @@ impl CallContext {
 pub struct ApiError {
     /// The error code, e.g. `ResourceNotFound`; stable, unlike the message.
     pub code: String,
-    /// The API's message (withheld if it quoted the request's secret content).
+    /// The API's message, sanitised (see [`sanitise_error`]).
     pub message: String,
     pub request_id: String,
     pub call: CallContext,
@@ -554,62 +555,124 @@ impl Error {
     }
 }
 
-/// The API's message, unless it quotes the secret content of the request it answers.
-///
-/// Tencent's messages are not known to echo parameter values, but an error message is printed,
-/// logged and journaled, so the client does not rely on that: if `message` contains the content
-/// (as text, or as the base64 the request carried), the message is replaced by a note saying it was
-/// withheld. Short contents match often, so the message is then withheld more often than needed;
-/// that errs on the right side.
-pub fn redact_message(message: String, content: Option<&SecretContent>) -> String {
-    let Some(content) = content else {
-        return message;
-    };
-    if content.is_empty() {
-        return message;
-    }
-    let bytes = content.value().expose();
-    let quotes_content = match std::str::from_utf8(bytes) {
-        Ok(text) => quotes(&message, text),
-        Err(_) => false,
-    };
-    let quotes_base64 = matches!(content, SecretContent::Binary(_)) && {
-        use base64::Engine as _;
-        let encoded =
-            zeroize::Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes));
-        quotes(&message, &encoded)
-    };
-    if quotes_content || quotes_base64 {
-        let mut message = message;
-        zeroize::Zeroize::zeroize(&mut message);
-        format!(
-            "(the service's message was withheld because it quotes the secret content; {} bytes)",
-            content.len()
-        )
-    } else {
-        message
-    }
+/// The documented codes (docs/ssm-api.md#error-codes and #rate-limits): a known code is kept as it
+/// is; any other code is the server's text like any other, and is sanitised.
+pub const KNOWN_CODES: &[&str] = &[
+    "FailedOperation",
+    "FailedOperation.AccessKmsError",
+    "InternalError",
+    "InvalidParameterValue",
+    "OperationDenied.AutoRotatedResource",
+    "ResourceNotFound",
+    "ResourceUnavailable.NotPurchased",
+    "UnauthorizedOperation",
+    "ResourceNotFound.SecretNotExist",
+    "ResourceInUse.SecretExists",
+    "ResourceInUse.VersionIdExists",
+    "LimitExceeded",
+    "ResourceUnavailable.ResourceDisabled",
+    "ResourceUnavailable.ResourcePendingDeleted",
+    "ResourceUnavailable.ResourceUninitialized",
+    "OperationDenied.RoleNotExist",
+    "UnauthorizedOperation.AccessKmsError",
+    "InvalidParameter",
+    "MissingParameter",
+    "UnknownParameter",
+    "UnsupportedOperation",
+    "AuthFailure.SignatureFailure",
+    "AuthFailure.SignatureExpire",
+    "AuthFailure.SecretIdNotFound",
+    "AuthFailure.InvalidAuthorization",
+    "AuthFailure.TokenFailure",
+    "AuthFailure.UnauthorizedOperation",
+    "InvalidAction",
+    "NoSuchVersion",
+    "RequestSizeLimitExceeded",
+    "UnsupportedRegion",
+    "RequestLimitExceeded",
+    "RequestLimitExceeded.UinLimitExceeded",
+    "RequestLimitExceeded.GlobalRegionUinLimitExceeded",
+    "RequestLimitExceeded.IPLimitExceeded",
+    "LimitExceeded.RateLimitExceeded",
+    "UnsupportedProtocol",
+];
+
+/// How long a server's message may be once shown (characters).
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// Whether an error code is one whose message typically quotes a parameter's value
+/// (`InvalidParameterValue`, `InvalidParameter.*`, `UnknownParameter`, `MissingParameter`): for
+/// those the service's message is replaced by our own wording.
+pub fn code_quotes_parameters(code: &str) -> bool {
+    ["InvalidParameter", "UnknownParameter", "MissingParameter"]
+        .iter()
+        .any(|p| code.starts_with(p))
 }
 
-/// Whether `message` contains `text`: anywhere for texts of 4 bytes or more; as a whole word (not
-/// inside a longer run of letters and digits) for shorter ones, which otherwise occur by chance in
-/// almost any message ("x" in "exceeds").
-fn quotes(message: &str, text: &str) -> bool {
-    if text.len() >= 4 {
-        return message.contains(text);
+/// The wording shown instead of the service's message for codes that quote parameters.
+pub const PARAMETER_MESSAGE: &str = "the service rejected a parameter of the request (its own \
+     message is not shown: messages of this kind quote the values sent)";
+
+/// Makes everything the server wrote in `err` safe to show, log and keep (see
+/// [`crate::ssm::sanitise`]): a code that is not one of [`KNOWN_CODES`] keeps only `[A-Za-z0-9._]`
+/// and loses what matches a value, the RequestId keeps only
+/// `[A-Za-z0-9-]`; messages, content types and causes lose anything that matches one of the
+/// request's `values` in any form, and every control character and escape sequence. A code that
+/// quotes parameters gets our own wording instead of its message.
+pub fn sanitise_error(err: &mut Error, values: &RequestValues) {
+    let text = |s: &mut String, max: usize| {
+        let clean = values.sanitise(s, max);
+        zeroize::Zeroize::zeroize(s);
+        *s = clean;
+    };
+    match err {
+        Error::Api(api) => {
+            let code = sanitise::only(
+                &api.code,
+                |c| c.is_ascii_alphanumeric() || c == '.' || c == '_',
+                96,
+            );
+            api.code = values.sanitise(&code, 96);
+            let id = sanitise::only(
+                &api.request_id,
+                |c| c.is_ascii_alphanumeric() || c == '-',
+                64,
+            );
+            api.request_id = values.sanitise(&id, 64);
+            if code_quotes_parameters(&api.code) {
+                zeroize::Zeroize::zeroize(&mut api.message);
+                api.message = PARAMETER_MESSAGE.to_string();
+            } else {
+                text(&mut api.message, MAX_MESSAGE_CHARS);
+            }
+        }
+        Error::Transport(t) => {
+            text(&mut t.detail, MAX_MESSAGE_CHARS);
+            match &mut t.kind {
+                TransportKind::HttpStatus {
+                    content_type: Some(ct),
+                    ..
+                } => text(ct, 100),
+                TransportKind::Undecodable {
+                    content_type,
+                    reason,
+                    ..
+                } => {
+                    if let Some(ct) = content_type {
+                        text(ct, 100);
+                    }
+                    text(reason, MAX_MESSAGE_CHARS);
+                }
+                _ => {}
+            }
+        }
+        Error::InvalidRequest(_) => {}
     }
-    let alnum_at = |i: Option<char>| i.is_some_and(char::is_alphanumeric);
-    message.match_indices(text).any(|(at, _)| {
-        let before = message[..at].chars().next_back();
-        let after = message[at + text.len()..].chars().next();
-        !alnum_at(before) && !alnum_at(after)
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::SecretValue;
 
     fn call() -> CallContext {
         CallContext {
@@ -705,6 +768,7 @@ mod tests {
     #[test]
     fn every_documented_code_is_classified() {
         for (code, class) in CODES {
+            assert!(KNOWN_CODES.contains(code), "{code}");
             assert_eq!(classify_code(code), *class, "{code}");
             assert_eq!(api(code, "m").class(), *class, "{code}");
             assert_eq!(api(code, "m").code(), Some(*code));
@@ -973,34 +1037,74 @@ mod tests {
     }
 
     #[test]
-    fn messages_quoting_the_secret_are_withheld() {
+    fn server_text_loses_the_request_values_and_control_characters() {
+        use crate::secret::{SecretContent, SecretValue};
         const CANARY: &str = "canary-value-3e8b1d7a";
-        let content = SecretContent::String(SecretValue::from_string(CANARY.into()));
-        let redacted = redact_message(
-            format!("SecretString `{CANARY}` is invalid"),
-            Some(&content),
+        let mut values = RequestValues::from_json_body(
+            br#"{"SecretName":"app-db","SecretString":"canary-value-3e8b1d7a"}"#,
         );
-        assert!(!redacted.contains(CANARY), "{redacted}");
-        assert!(redacted.contains("withheld"), "{redacted}");
-        assert!(redacted.contains(&format!("{} bytes", CANARY.len())));
+        values.add_content(&SecretContent::String(SecretValue::from_string(
+            CANARY.into(),
+        )));
+        let mut e = api(
+            "FailedOperation",
+            "SecretString `CANARY_VALUE_3E8B` of app-db\u{1b}[2J is bad\nApply complete!",
+        );
+        sanitise_error(&mut e, &values);
+        let a = e.api().unwrap();
+        assert_eq!(
+            a.message,
+            "SecretString `[redacted]` of [redacted] is bad Apply complete!"
+        );
+
+        let mut e = api(
+            "InvalidParameterValue.SecretNameInvalid",
+            "name `canary-value-3e8b1d7a`",
+        );
+        sanitise_error(&mut e, &values);
+        assert_eq!(e.api().unwrap().message, PARAMETER_MESSAGE);
+        assert_eq!(e.code(), Some("InvalidParameterValue.SecretNameInvalid"));
+
+        let mut e = api("Failed\u{1b}[31mOperation.canary-value-3e8b1d7a", "m");
+        if let Error::Api(a) = &mut e {
+            a.request_id = "id\n\u{1b}]0;x\u{7}-1".into();
+        }
+        sanitise_error(&mut e, &values);
+        assert_eq!(e.code(), Some("Failed31mOperation.[redacted]"));
+        assert_eq!(e.request_id(), Some("id0x-1"));
 
         let bin = SecretContent::Binary(SecretValue::new(vec![0xde, 0xad, 0xbe, 0xef, 0x01]));
-        let redacted = redact_message("bad SecretBinary 3q2+7wE=".into(), Some(&bin));
-        assert!(!redacted.contains("3q2+7wE="), "{redacted}");
-
-        let short = SecretContent::String(SecretValue::from_string("x".into()));
-        let kept = redact_message("exceeds the frequency limit `50`".into(), Some(&short));
+        let mut values = RequestValues::new();
+        values.add_content(&bin);
         assert_eq!(
-            kept, "exceeds the frequency limit `50`",
-            "a short content inside a word"
+            values.sanitise("bad SecretBinary 3q2+7wE=", 100),
+            "bad SecretBinary [redacted]="
         );
-        let redacted = redact_message("value `x` is invalid".into(), Some(&short));
-        assert!(
-            redacted.contains("withheld"),
-            "a short content as a word: {redacted}"
+
+        let mut values = RequestValues::new();
+        values.add_content(&SecretContent::String(SecretValue::from_string("x".into())));
+        assert_eq!(
+            values.sanitise("exceeds the frequency limit `50`", 100),
+            "exceeds the frequency limit `50`",
         );
-        let kept = redact_message("SecretName is invalid".into(), Some(&content));
-        assert_eq!(kept, "SecretName is invalid");
-        assert_eq!(redact_message("m".into(), None), "m");
+        assert_eq!(
+            values.sanitise("value `x` is invalid", 100),
+            "value `[redacted]` is invalid"
+        );
+
+        let mut e = transport(TransportKind::HttpStatus {
+            status: 502,
+            content_type: Some("text/html; x=canary-value-3e8b1d7a\r\nX: y".into()),
+            body_len: 3,
+        });
+        sanitise_error(&mut e, &values_of(CANARY));
+        let text = e.to_string();
+        assert!(!text.contains("canary") && !text.contains('\r'), "{text}");
+    }
+
+    fn values_of(v: &str) -> RequestValues {
+        let mut r = RequestValues::new();
+        r.add(v);
+        r
     }
 }

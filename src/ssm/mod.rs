@@ -8,6 +8,8 @@
 //! - [`request`]: one signed request, put together by [`build_signed_request`].
 //! - [`client`]: the async HTTP client ([`Client`]): sends requests, reads and classifies answers.
 //! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
+//! - [`sanitise`]: text from the server made safe to show: request values removed in any form,
+//!   no control characters or escape sequences.
 //!
 //! A minimal call:
 //!
@@ -31,6 +33,7 @@ pub mod limiter;
 pub mod rates;
 pub mod request;
 pub mod retry;
+pub mod sanitise;
 pub mod sign;
 pub mod sign_legacy;
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub enum ConnectError {
         store: std::path::PathBuf,
         error: crate::emulator::StartError,
     },
+    #[error(transparent)]
+    LocalKey(#[from] super::local::LocalKeyError),
 }
 
 /// The region used when none is configured anywhere and the endpoint is an emulator.
@@ -66,7 +68,8 @@ pub fn rate_settings(config: &Config) -> RateSettings {
 }
 
 /// Start the embedded emulator on a loopback port, stored at `store` (WAL-mode SQLite, safe to
-/// share between concurrent ssmform processes), with its fixed development credentials.
+/// share between concurrent ssmform processes), accepting only credentials drawn at random for
+/// this process.
 async fn start_local(
     config: &Config,
     store: &std::path::Path,
@@ -76,13 +79,14 @@ async fn start_local(
         error,
     })?;
     if let Some(parent) = store.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| ConnectError::LocalStateDir {
+        crate::privfile::create_dir_all(parent).map_err(|error| ConnectError::LocalStateDir {
             path: parent.to_path_buf(),
             error,
         })?;
     }
     let emulator_config = crate::emulator::EmulatorConfig {
         db: Some(store.to_path_buf()),
+        credentials: vec![super::local::random_credential()],
         ..Default::default()
     };
     crate::emulator::Emulator::start(emulator_config)
@@ -94,16 +98,14 @@ async fn start_local(
 }
 
 /// The plan key for `config` without connecting: `SSMFORM_PLAN_KEY` when set, else derived from
-/// the credentials the provider block would use (the embedded emulator's fixed ones for
-/// `endpoint = "local"`). `show` needs nothing more.
+/// the credentials the provider block would use, or for `endpoint = "local"` the key in
+/// `.ssmform/plan.key` (see [`super::local`]). `show` needs nothing more.
 pub fn plan_key_for(config: &Config) -> Result<PlanKey, ConnectError> {
     if let Some(key) = PlanKey::from_env() {
         return Ok(key);
     }
     let secret_key = match &config.provider().endpoint {
-        Endpoint::Local => {
-            crate::secret::SecretValue::from_string(crate::emulator::DEV_SECRET_KEY.to_string())
-        }
+        Endpoint::Local => return Ok(super::local::plan_key(config.dir(), false)?),
         _ => {
             Lookup::process()
                 .credentials(config.provider().profile.as_deref())?
@@ -126,10 +128,10 @@ impl Connection {
                     .unwrap_or_else(|| crate::statedir::default_local_store(config.dir()));
                 let running = start_local(config, &store).await?;
                 let url = running.endpoint();
-                let dev = &running.credentials()[0];
+                let own = &running.credentials()[0];
                 let creds = Credentials::new(
-                    dev.secret_id.clone(),
-                    crate::secret::SecretValue::from_string(dev.secret_key.clone()),
+                    own.secret_id.clone(),
+                    crate::secret::SecretValue::from_string(own.secret_key.clone()),
                 );
                 (url, "local".to_string(), creds, Some(running))
             }
@@ -154,7 +156,10 @@ impl Connection {
             }
             Err(e) => return Err(e.into()),
         };
-        let key = PlanKey::from_env_or_api_key(&credentials.secret_key);
+        let key = match &local {
+            Some(_) => super::local::plan_key(config.dir(), true)?,
+            None => PlanKey::from_env_or_api_key(&credentials.secret_key),
+        };
         let client = Client::new(ClientConfig::new(endpoint_url, region.clone()), credentials)?;
         Ok(Connection {
             client,

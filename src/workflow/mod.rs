@@ -5,6 +5,7 @@
 //!
 //! - [`connect`]: from a provider block to an open connection (endpoint, region, credentials,
 //!   limiters, plan key; the embedded emulator for `endpoint = "local"`);
+//! - [`local`]: `endpoint = "local"`'s random emulator credentials and its plan key file;
 //! - [`plan`]: load and refresh into a [`crate::plan::Plan`];
 //! - [`apply`]: open and verify a saved plan, execute a plan with its journal.
 //!
@@ -13,6 +14,7 @@
 
 pub mod apply;
 pub mod connect;
+pub mod local;
 pub mod plan;
 
 use std::path::{Path, PathBuf};

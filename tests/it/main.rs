@@ -4,11 +4,13 @@
 mod support;
 
 mod apply_failures;
+mod apply_file_modes;
 mod apply_flow;
 mod apply_interrupt;
 mod apply_pacing;
 mod config_cli;
 mod config_errors;
+mod config_files;
 mod config_fmt;
 mod config_props;
 mod config_valid;
@@ -23,8 +25,10 @@ mod emulator_store;
 mod examples;
 mod plan_exit;
 mod plan_files;
+mod plan_local_mode;
 mod plan_output;
 mod plan_secrets;
+mod plan_server_messages;
 mod plan_snapshots;
 mod repo_layers;
 mod sops_files;

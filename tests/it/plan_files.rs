@@ -285,7 +285,8 @@ async fn show_refuses_a_plan_checked_under_another_key() {
     .assert_exit(1)
     .assert_stderr_contains(
         "(it was written with the SSMFORM_PLAN_KEY environment variable; this run uses a key \
-             derived from the API secret key)",
+             derived from the API secret key or, for endpoint = \"local\", the key in \
+             .ssmform/plan.key)",
     );
 }
 

@@ -609,9 +609,21 @@ pub struct SpawnedEmulator {
 impl SpawnedEmulator {
     /// Start with these extra arguments after `emulator --listen 127.0.0.1:0`.
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with(extra, None)
+    }
+
+    /// [`SpawnedEmulator::start`] under a umask.
+    pub fn start_with_umask(extra: &[&str], umask: u32) -> Self {
+        Self::start_with(extra, Some(umask))
+    }
+
+    fn start_with(extra: &[&str], umask: Option<u32>) -> Self {
         let mut run = Ssmform::new(["emulator", "--listen", "127.0.0.1:0"]);
         for a in extra {
             run = run.arg(*a);
+        }
+        if let Some(m) = umask {
+            run = run.umask(m);
         }
         let mut child = run.spawn();
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));

@@ -79,6 +79,7 @@ pub struct Ssmform {
     no_color: bool,
     clean_env: bool,
     cwd: Option<PathBuf>,
+    umask: Option<u32>,
 }
 
 impl Ssmform {
@@ -93,6 +94,7 @@ impl Ssmform {
             no_color: true,
             clean_env: false,
             cwd: None,
+            umask: None,
         }
     }
 
@@ -134,6 +136,12 @@ impl Ssmform {
             .env("TENCENTCLOUD_REGION", REGION)
     }
 
+    /// Run under this umask (through `sh -c 'umask ...; exec ssmform ...'`).
+    pub fn umask(mut self, umask: u32) -> Self {
+        self.umask = Some(umask);
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cwd = Some(dir.as_ref().to_path_buf());
         self
@@ -154,7 +162,16 @@ impl Ssmform {
     }
 
     fn command(&self) -> Command {
-        let mut c = Command::new(ssmform_bin());
+        let mut c = match self.umask {
+            None => Command::new(ssmform_bin()),
+            Some(m) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!("umask {m:03o} && exec \"$0\" \"$@\""))
+                    .arg(ssmform_bin());
+                c
+            }
+        };
         c.args(&self.args);
         if self.clean_env {
             c.env_clear();

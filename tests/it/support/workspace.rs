@@ -281,6 +281,31 @@ impl Workspace {
         self.run_with(args, &[])
     }
 
+    /// Run to completion under `umask` (through `sh -c 'umask ...; exec ssmform ...'`), to check
+    /// the modes of the files a run creates whatever the caller's umask.
+    pub fn run_with_umask<I, S>(&self, umask: u32, args: I) -> Output
+    where
+        I: IntoIterator<Item = S> + Clone,
+        S: AsRef<OsStr>,
+    {
+        let line = format!(
+            "umask {umask:03o} && {}",
+            self.command_line(None, args.clone(), &[])
+        );
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(format!("umask {umask:03o} && exec \"$0\" \"$@\""))
+            .arg(ssmform_bin())
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path("home"))
+            .envs(&self.env)
+            .current_dir(self.working_dir())
+            .stdin(Stdio::null());
+        Output::of(line, c)
+    }
+
     /// Run to completion from `dir` instead of the working directory.
     pub fn run_in<I, S>(&self, dir: &Path, args: I) -> Output
     where

@@ -12,6 +12,8 @@ mod config_errors;
 mod config_fmt;
 mod config_props;
 mod config_valid;
+mod credentials_fake;
+mod credentials_sources;
 mod emulator_api;
 mod emulator_auth;
 mod emulator_cli;

@@ -13,6 +13,7 @@ mod config_fmt;
 mod config_props;
 mod config_valid;
 mod credentials_fake;
+mod credentials_leaks;
 mod credentials_refresh;
 mod credentials_sources;
 mod emulator_api;

@@ -14,6 +14,7 @@ mod config_props;
 mod config_valid;
 mod credentials_fake;
 mod credentials_leaks;
+mod credentials_python;
 mod credentials_refresh;
 mod credentials_sources;
 mod emulator_api;

@@ -410,16 +410,19 @@ fn session_duration(a: &Attr, v: Value, diags: &mut Vec<Diag>) -> Option<u32> {
     match n {
         Some(n) if n >= 1 && n <= i128::from(MAX_SESSION_DURATION) => Some(n as u32),
         _ => {
+            let not = match &v {
+                Value::Number(_) => String::new(),
+                other => format!(", not {}", other.a_type()),
+            };
             diags.push(
                 Diag::error(
                     a.span,
                     format!(
                         "`session_duration` must be a whole number of seconds from 1 to \
-                         {MAX_SESSION_DURATION}, not {}",
-                        v.a_type()
+                         {MAX_SESSION_DURATION}{not}"
                     ),
                 )
-                .help("the default is 7200 (two hours)"),
+                .help("the default is 7200 (two hours); STS grants at most 43200 (12 hours)"),
             );
             None
         }

@@ -131,7 +131,11 @@ fn a_token_quoted_back_by_sts_is_never_shown() {
     assert_eq!(seen[0].header("x-tc-version"), Some("2018-08-13"));
     assert_eq!(seen[0].method, "POST");
     let body: serde_json::Value = serde_json::from_slice(&seen[0].body).unwrap();
-    assert_eq!(body["WebIdentityToken"], token.as_str(), "the token went to STS only");
+    assert_eq!(
+        body["WebIdentityToken"],
+        token.as_str(),
+        "the token went to STS only"
+    );
     assert_eq!(body["RoleArn"], ROLE_ARN);
 }
 

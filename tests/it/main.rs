@@ -13,6 +13,7 @@ mod config_fmt;
 mod config_props;
 mod config_valid;
 mod credentials_ci;
+mod credentials_emulator;
 mod credentials_fake;
 mod credentials_leaks;
 mod credentials_python;

@@ -604,13 +604,19 @@ impl Fetch for WebIdentityFetch {
 /// Errors say what is wrong with the file, never what it holds.
 pub fn read_token_file(path: &Path) -> Result<SecretValue, String> {
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
+    let unreadable = |e: std::io::Error| match e.kind() {
         std::io::ErrorKind::NotFound => format!("the token file {shown} does not exist"),
         std::io::ErrorKind::PermissionDenied => {
             format!("the token file {shown} cannot be read: permission denied")
         }
         _ => format!("the token file {shown} cannot be read: {e}"),
-    })?;
+    };
+    // A FIFO or a device named by a hostile configuration would block or never end: look before
+    // opening (opening a FIFO already blocks).
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(format!("the token file {shown} is not a regular file"));
+    }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut buf = Zeroizing::new(Vec::with_capacity(4096));
     file.take(MAX_TOKEN_FILE_BYTES + 1)
         .read_to_end(&mut buf)
@@ -913,6 +919,10 @@ mod tests {
                 .unwrap_err()
                 .contains("does not exist")
         );
+        let err = read_token_file(dir.path()).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = read_token_file(Path::new("/dev/zero")).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
         let odd = dir.path().join("odd");
         std::fs::write(&odd, format!(r#"{{"token": "{token}"}}"#)).unwrap();
         let err = read_token_file(&odd).unwrap_err();

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use super::{CmdResult, Exit};
 use crate::emulator::{
-    Action, Credential, DEV_SECRET_ID, Emulator, EmulatorConfig, FaultSpec, RateLimits, STATS_PATH,
+    Action, Credential, DEFAULT_INSTANCE_ROLE, DEV_SECRET_ID, Emulator, EmulatorConfig, FaultSpec,
+    RateLimits, RoleRule, STATS_PATH, StsConfig,
 };
 
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,9 @@ use crate::emulator::{
                   Tencent's SDKs, tccli and ssmform itself work against it unchanged: point their \
                   endpoint at the printed address (e.g. `tccli ssm ListSecrets --endpoint \
                   http://127.0.0.1:9000`, or `endpoint = \"http://127.0.0.1:9000\"` in the provider \
-                  block) and use the credentials it prints. Per-action statistics are served at \
+                  block) and use the credentials it prints. The same port serves STS (AssumeRole, \
+                  AssumeRoleWithWebIdentity: set `sts_endpoint` to the address) and the CVM \
+                  metadata service (`metadata_endpoint`). Per-action statistics are served at \
                   GET /_emulator/stats. Stop it with Ctrl-C."
 )]
 pub struct Args {
@@ -79,6 +82,33 @@ pub struct Args {
     /// (repeatable; the others keep their documented limits)
     #[arg(long = "rate-limit", value_name = "ACTION=N", value_parser = RateLimits::parse_override)]
     pub rate_limits: Vec<(Action, u32)>,
+
+    /// Make STS strict: only the roles named exist, each assumable by PRINCIPAL only, which is a
+    /// SecretId (AssumeRole), `oidc` (any web identity), `oidc:PROVIDER` (web identity through that
+    /// identity provider) or `*`. Repeatable; without it any role exists and anyone may assume it
+    #[arg(long = "role", value_name = "NAME=PRINCIPAL", value_parser = RoleRule::parse)]
+    pub roles: Vec<RoleRule>,
+
+    /// Accept only web-identity tokens whose `aud` claim includes AUD (default: any audience)
+    #[arg(long, value_name = "AUD")]
+    pub oidc_audience: Option<String>,
+
+    /// Accept only AssumeRoleWithWebIdentity calls naming this identity provider (`ProviderId`)
+    #[arg(long, value_name = "ID")]
+    pub oidc_provider: Option<String>,
+
+    /// Issue temporary credentials valid for at most SECS seconds (default: the requested
+    /// DurationSeconds, 7200 unless asked otherwise), to test refreshing
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=43200))]
+    pub credential_lifetime: Option<u32>,
+
+    /// The CVM instance role the metadata service serves
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_INSTANCE_ROLE, conflicts_with = "no_instance_role")]
+    pub instance_role: String,
+
+    /// The metadata service answers that no role is bound to the instance (HTTP 404)
+    #[arg(long)]
+    pub no_instance_role: bool,
 }
 
 impl Args {
@@ -103,6 +133,13 @@ impl Args {
             faults: self.faults.clone().unwrap_or_default(),
             seed: self.seed,
             rate_limits,
+            sts: StsConfig {
+                roles: self.roles.clone(),
+                oidc_audience: self.oidc_audience.clone(),
+                oidc_provider: self.oidc_provider.clone(),
+                credential_lifetime: self.credential_lifetime,
+                instance_role: (!self.no_instance_role).then(|| self.instance_role.clone()),
+            },
         }
     }
 }
@@ -162,6 +199,35 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
             config.latency.as_millis()
         ));
     }
+    let sts = &config.sts;
+    let roles = if sts.roles.is_empty() {
+        "any role, for anyone".to_string()
+    } else {
+        let names: Vec<&str> = sts.roles.iter().map(|r| r.name.as_str()).collect();
+        format!("only {}", names.join(", "))
+    };
+    out.push_str(&format!(
+        "  sts:         {endpoint} (sts_endpoint): {roles}; web identity: {} audience, {} provider\n",
+        sts.oidc_audience
+            .as_deref()
+            .map_or("any".to_string(), |a| format!("`{a}`")),
+        sts.oidc_provider
+            .as_deref()
+            .map_or("any".to_string(), |p| format!("`{p}`")),
+    ));
+    if let Some(secs) = sts.credential_lifetime {
+        out.push_str(&format!(
+            "               temporary credentials live {secs} s\n"
+        ));
+    }
+    out.push_str(&format!(
+        "  metadata:    {endpoint} (metadata_endpoint): {}\n",
+        sts.instance_role
+            .as_deref()
+            .map_or("no instance role".to_string(), |r| format!(
+                "instance role `{r}`"
+            ))
+    ));
     out.push_str(&format!("  statistics:  {endpoint}{STATS_PATH}\n\n"));
     let cred = &emu.credentials()[0];
     if cred.secret_id == DEV_SECRET_ID {

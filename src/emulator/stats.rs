@@ -12,6 +12,8 @@
 //!   (see [`super::limits`]).
 //!
 //! Every action appears, with zeros when it was never called, so consumers can rely on the keys.
+//! Under `sts`, `AssumeRole`, `AssumeRoleWithWebIdentity` and `MetadataCredentials` (instance-role
+//! credentials served) each have `calls` and `errors`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -36,6 +38,10 @@ pub struct ActionStats {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsSnapshot {
     pub actions: BTreeMap<String, ActionStats>,
+    /// The emulated STS's actions and the metadata service's credential requests
+    /// (`MetadataCredentials`): calls and refusals.
+    #[serde(default)]
+    pub sts: BTreeMap<String, super::sts::StsStats>,
 }
 
 impl StatsSnapshot {
@@ -116,6 +122,7 @@ impl Traffic {
                     (a.name().to_string(), s)
                 })
                 .collect(),
+            sts: BTreeMap::new(),
         }
     }
 }

@@ -136,6 +136,19 @@ pub(crate) fn evaluate(
             }
             Err(EvalError::Poisoned) => continue,
         };
+        // Provider settings show in plans, errors and logs; only a web-identity token (a
+        // credential, held as a secret) may come from a sensitive value.
+        let v = if a.name.ends_with("web_identity_token") {
+            v.strip().0
+        } else if let Some(origin) = v.first_mark() {
+            diags.push(
+                Diag::error(a.span, format!("`{}` derives from {}", a.name, origin.describe()))
+                    .help("provider settings are shown in plans and logs: build them from literals and non-sensitive variables"),
+            );
+            continue;
+        } else {
+            v
+        };
         match a.name.as_str() {
             "region" => region(a, v, &mut p, diags),
             "endpoint" => endpoint(a, v, dir, &mut p, diags),

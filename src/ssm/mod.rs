@@ -24,6 +24,7 @@
 //! ```
 
 pub mod client;
+pub mod control;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
@@ -33,6 +34,8 @@ pub mod request;
 pub mod retry;
 pub mod sign;
 pub mod sign_legacy;
+#[cfg(test)]
+mod sim;
 #[cfg(test)]
 mod test_support;
 pub mod types;

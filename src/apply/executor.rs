@@ -1,6 +1,9 @@
 //! The executor: carries out a plan's changes wave by wave.
 //!
-//! For each change, in its wave, with at most `parallelism` requests in flight:
+//! For each change, in its wave, with at most `parallelism` changes in progress, and of those only
+//! as many as the write's pace needs (Little's law on the rate of the slowest action in the change's
+//! chain of requests and the chain's observed latency, [`Pacer::work_in_flight`]) so that each
+//! stale check happens just before its write, not seconds ahead of it:
 //!
 //! 1. if a change it depends on did not succeed, skip it (and say which and why);
 //! 2. if Ctrl-C was pressed, do not start it;
@@ -21,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+use crate::ssm::limiter::Gate;
 
 use super::journal::{Entry, Journal, OutcomeKind};
 use crate::config::DesiredSecret;
@@ -174,6 +179,7 @@ pub trait ApplyObserver: Send + Sync {
 /// How to run.
 #[derive(Clone, Copy, Debug)]
 pub struct ExecOptions {
+    /// Changes in progress at most.
     pub parallelism: usize,
     /// Re-read each live value before writing it.
     pub stale_check: bool,
@@ -218,7 +224,20 @@ impl Executor {
             first_write: Mutex::new(None),
             last_write: Mutex::new(None),
         });
-        let semaphore = Arc::new(Semaphore::new(self.options.parallelism.max(1)));
+        let parallelism = self.options.parallelism.max(1);
+        let semaphore = Arc::new(Semaphore::new(parallelism));
+        // One gate per kind of change: its size follows that chain's pace.
+        let gates: BTreeMap<&'static str, Arc<Gate>> =
+            [Action::Update, Action::CreateVersion, Action::CreateSecret]
+                .into_iter()
+                .map(|a| {
+                    let chain = chain(a, shared.stale_check);
+                    (
+                        write_action(a),
+                        Gate::new(shared.pacer.work_in_flight(chain, parallelism)),
+                    )
+                })
+                .collect();
         let waves = plan.summary().waves;
         let mut results: BTreeMap<String, ChangeResult> = BTreeMap::new();
 
@@ -260,8 +279,12 @@ impl Executor {
                     observer.clone(),
                     change.clone(),
                 );
+                let gate = gates[write_action(change.action)].clone();
+                let chain = chain(change.action, shared.stale_check);
                 set.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                    gate.set_limit(shared.pacer.work_in_flight(chain, parallelism));
+                    let _slot = gate.acquire().await;
                     let t0 = Instant::now();
                     if shared.interrupted.load(Ordering::SeqCst) {
                         return ChangeResult {
@@ -272,6 +295,7 @@ impl Executor {
                     }
                     observer.change_started(&change);
                     let outcome = shared.execute(&change, &content).await;
+                    gate.set_limit(shared.pacer.work_in_flight(chain, parallelism));
                     let result = ChangeResult {
                         change,
                         outcome,
@@ -315,6 +339,35 @@ impl Executor {
             retries: stats.retries.load(Ordering::Relaxed),
             elapsed: started.elapsed(),
         }
+    }
+}
+
+/// The API action that writes a change.
+fn write_action(action: Action) -> &'static str {
+    match action {
+        Action::Update => "UpdateSecret",
+        Action::CreateVersion => "PutSecretValue",
+        Action::CreateSecret | Action::NoOp => "CreateSecret",
+    }
+}
+
+/// The requests a change makes in turn: the stale check's reads (what `read_live` asks for the
+/// live state the change expects), then the write.
+fn chain(action: Action, stale_check: bool) -> &'static [&'static str] {
+    match (action, stale_check) {
+        (Action::Update, true) => &["GetSecretValue", "UpdateSecret"],
+        (Action::CreateVersion, true) => &[
+            "GetSecretValue",
+            "DescribeSecret",
+            "ListSecretVersionIds",
+            "PutSecretValue",
+        ],
+        (Action::CreateSecret | Action::NoOp, true) => {
+            &["GetSecretValue", "DescribeSecret", "CreateSecret"]
+        }
+        (Action::Update, false) => &["UpdateSecret"],
+        (Action::CreateVersion, false) => &["PutSecretValue"],
+        (Action::CreateSecret | Action::NoOp, false) => &["CreateSecret"],
     }
 }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::{CmdResult, Exit};
 use crate::emulator::{
     Action, Credential, DEV_SECRET_ID, Emulator, EmulatorConfig, FaultSpec, RateLimits, STATS_PATH,
+    parse_background,
 };
 
 #[derive(Debug, clap::Args)]
@@ -57,6 +58,10 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency: u64,
 
+    /// Spread each response's delay uniformly over --latency ± this many milliseconds (jitter)
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_spread: u64,
+
     /// Inject failures at these rates (0–1 each, 1 in total at most):
     /// `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01`. throttle =
     /// RequestLimitExceeded, internal = InternalError, http502 = HTTP 502 with an HTML body, reset =
@@ -77,6 +82,12 @@ pub struct Args {
     /// (repeatable; the others keep their documented limits)
     #[arg(long = "rate-limit", value_name = "ACTION=N", value_parser = RateLimits::parse_override)]
     pub rate_limits: Vec<(Action, u32)>,
+
+    /// Simulate other clients using N requests per second of ACTION's quota, evenly spaced, e.g.
+    /// `--background-load GetSecretValue=100` for production readers beside a drift job
+    /// (repeatable; counted apart in the stats)
+    #[arg(long = "background-load", value_name = "ACTION=N", value_parser = parse_background)]
+    pub background: Vec<(Action, u32)>,
 }
 
 impl Args {
@@ -98,9 +109,11 @@ impl Args {
             db: self.db.clone(),
             credentials,
             latency: Duration::from_millis(self.latency),
+            latency_spread: Duration::from_millis(self.latency_spread),
             faults: self.faults.clone().unwrap_or_default(),
             seed: self.seed,
             rate_limits,
+            background: self.background.iter().copied().collect(),
         }
     }
 }
@@ -153,11 +166,24 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
             emu.seed()
         ));
     }
-    if !config.latency.is_zero() {
+    if !config.latency.is_zero() || !config.latency_spread.is_zero() {
+        let spread = if config.latency_spread.is_zero() {
+            String::new()
+        } else {
+            format!(" ± {}", config.latency_spread.as_millis())
+        };
         out.push_str(&format!(
-            "  latency:     {} ms per response\n",
+            "  latency:     {}{spread} ms per response\n",
             config.latency.as_millis()
         ));
+    }
+    if !config.background.is_empty() {
+        let b: Vec<String> = config
+            .background
+            .iter()
+            .map(|(a, n)| format!("{a} {n}/s"))
+            .collect();
+        out.push_str(&format!("  other clients: {}\n", b.join(", ")));
     }
     out.push_str(&format!("  statistics:  {endpoint}{STATS_PATH}\n\n"));
     let cred = &emu.credentials()[0];

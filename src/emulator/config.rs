@@ -196,11 +196,23 @@ pub struct EmulatorConfig {
     pub credentials: Vec<Credential>,
     /// Added to every API response.
     pub latency: Duration,
+    /// Each response's delay is drawn uniformly from `latency ± latency_spread` (never below
+    /// zero), as answers from a far endpoint vary.
+    pub latency_spread: Duration,
     pub faults: FaultSpec,
     /// Seed for the fault dice; `None` draws one (the same seed replays the same fault sequence
     /// for the same sequence of requests).
     pub seed: Option<u64>,
     pub rate_limits: RateLimits,
+    /// Other clients, simulated: each action here loses this many requests per second of its
+    /// quota, evenly spaced (counted as `background_calls` / `background_throttled` in the
+    /// stats), as production readers do to a drift job's GetSecretValue quota.
+    pub background: BTreeMap<Action, u32>,
+}
+
+/// Parse one `ACTION=N` background load (N ≥ 1 requests per second).
+pub fn parse_background(s: &str) -> Result<(Action, u32), String> {
+    RateLimits::parse_override(s).map_err(|e| e.replace("the limit in", "the rate in"))
 }
 
 impl Default for EmulatorConfig {
@@ -210,9 +222,11 @@ impl Default for EmulatorConfig {
             db: None,
             credentials: Vec::new(),
             latency: Duration::ZERO,
+            latency_spread: Duration::ZERO,
             faults: FaultSpec::default(),
             seed: None,
             rate_limits: RateLimits::default(),
+            background: BTreeMap::new(),
         }
     }
 }
@@ -266,6 +280,17 @@ mod tests {
         assert_eq!(l.limit(Action::UpdateSecret), Some(20));
         assert_eq!(l.limit(Action::GetSecretValue), Some(300));
         assert_eq!(RateLimits::Off.limit(Action::UpdateSecret), None);
+    }
+
+    #[test]
+    fn background_loads_parse() {
+        assert_eq!(
+            parse_background("GetSecretValue=100"),
+            Ok((Action::GetSecretValue, 100))
+        );
+        let e = parse_background("GetSecretValue=0").unwrap_err();
+        assert!(e.contains("the rate in"), "{e}");
+        assert!(parse_background("Nope=1").is_err());
     }
 
     #[test]

@@ -79,6 +79,13 @@ pub const HEADROOM: f64 = 1.5;
 pub const SLACK: usize = 4;
 /// Requests of one action in flight at most, whatever the estimate: each holds a connection.
 pub const MAX_IN_FLIGHT: usize = 1024;
+/// The default of `--parallelism`, the units of work (reads, changes) in progress at most: enough
+/// for GetSecretValue's 300/s at 1 s of latency with the headroom above (ssmform keeps fewer in
+/// flight whenever the rate needs fewer), few enough for the connections to stay well within an
+/// ordinary limit of open files.
+pub const DEFAULT_PARALLELISM: usize = 512;
+/// The largest `--parallelism` accepted.
+pub const MAX_PARALLELISM: usize = 4096;
 /// The latency assumed before the first answer (a far cloud endpoint).
 pub const INITIAL_LATENCY: Duration = Duration::from_millis(100);
 /// How long the grant times of throttled requests are kept: the estimate looks one second back

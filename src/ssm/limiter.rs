@@ -37,6 +37,14 @@ use super::control::{self, Controller, Latency, Reaction};
 /// machine against a local emulator with room to spare (measured: over 20 ms happens) and ordinary
 /// jitter to a cloud endpoint, for 4% of the rate.
 pub const WINDOW_MARGIN: Duration = Duration::from_millis(40);
+/// Grants are spaced at up to this many times the window's average rate: a saturated sliding
+/// window would otherwise hand out a whole window's permits at once and again each time they
+/// leave it, and a server that admits a burst over tens of milliseconds (queueing for its workers)
+/// spreads the arrivals of a burst wider than [`WINDOW_MARGIN`]. Spacing keeps the throughput (the
+/// window still holds `permits`) and costs only the first window's head start.
+pub const PACE_FACTOR: f64 = 1.5;
+/// Grants that may go out back to back before the spacing applies.
+pub const BURST: u32 = 4;
 /// While the permits grow back after a throttle, a waiter looks again this often rather than
 /// sleeping until a grant leaves the window.
 const REGROW_POLL: Duration = Duration::from_millis(20);
@@ -66,11 +74,15 @@ impl WindowConfig {
     }
 }
 
-/// The pure sliding-window state: grant times of the last window.
+/// The pure sliding-window state: grant times of the last window, and the spacing of grants
+/// (GCRA: the theoretical time of the next grant at [`PACE_FACTOR`] × the average rate, with
+/// [`BURST`] grants of tolerance).
 #[derive(Debug)]
 pub struct SlidingWindow {
     window: Duration,
     grants: VecDeque<Duration>,
+    /// When the next grant is due at the paced rate.
+    next_due: Duration,
 }
 
 impl SlidingWindow {
@@ -78,7 +90,13 @@ impl SlidingWindow {
         SlidingWindow {
             window,
             grants: VecDeque::new(),
+            next_due: Duration::ZERO,
         }
+    }
+
+    /// The gap between paced grants for `permits` per window.
+    fn spacing(&self, permits: usize) -> Duration {
+        self.window.div_f64(permits as f64 * PACE_FACTOR)
     }
 
     fn forget_before(&mut self, now: Duration) {
@@ -91,22 +109,29 @@ impl SlidingWindow {
         }
     }
 
-    /// Grant at `now` if fewer than `permits` grants are in the window; return how many grants
-    /// the second before `now` held. Otherwise return the earliest time one more will fit.
+    /// Grant at `now` if fewer than `permits` grants are in the window and the spacing allows
+    /// it; return how many grants the second before `now` held. Otherwise return the earliest time
+    /// one more may fit.
     pub fn try_acquire(&mut self, now: Duration, permits: u32) -> Result<u32, Duration> {
         self.forget_before(now);
         let held = self.grants.len();
         let permits = permits.max(1) as usize;
-        if held < permits {
-            let second_ago = now.saturating_sub(SECOND);
-            let recent = held - self.grants.partition_point(|&t| t < second_ago);
-            self.grants.push_back(now);
-            Ok(recent as u32)
-        } else {
+        if held >= permits {
             // The grant that must leave the window before a new one fits.
             let blocking = self.grants[held - permits];
-            Err(blocking + self.window)
+            return Err(blocking + self.window);
         }
+        let spacing = self.spacing(permits);
+        let tolerance = spacing * (BURST - 1);
+        let earliest = self.next_due.saturating_sub(tolerance);
+        if now < earliest {
+            return Err(earliest);
+        }
+        self.next_due = self.next_due.max(now) + spacing;
+        let second_ago = now.saturating_sub(SECOND);
+        let recent = held - self.grants.partition_point(|&t| t < second_ago);
+        self.grants.push_back(now);
+        Ok(recent as u32)
     }
 }
 
@@ -556,8 +581,10 @@ mod tests {
                 "{in_window} grants in the window from {t:?}"
             );
         }
-        // and the rate is the full 5 per second: 40 grants take 7 windows
-        assert_eq!(*grants.last().unwrap(), 7 * SEC);
+        // and the rate is the full 5 per second: 40 grants take 7 windows (and the spacing of the
+        // first window's grants)
+        let last = *grants.last().unwrap();
+        assert!(last >= 7 * SEC && last <= 7 * SEC + SEC / 7, "{last:?}");
     }
 
     #[test]
@@ -617,6 +644,35 @@ mod tests {
             );
         }
         assert_eq!(got.last().unwrap().1, 3 * SEC);
+    }
+
+    #[test]
+    fn grants_are_spaced_instead_of_handing_out_a_window_at_once() {
+        // 300 permits per 1.04 s: a saturated caller gets BURST at once, then one every
+        // 1.04 s / 450 = 2.3 ms
+        let mut w = SlidingWindow::new(WindowConfig::for_limit(300).window);
+        let mut now = Duration::ZERO;
+        let mut grants = Vec::new();
+        while grants.len() < 900 {
+            match w.try_acquire(now, 300) {
+                Ok(_) => grants.push(now),
+                Err(at) => now = at,
+            }
+        }
+        assert_eq!(
+            grants.iter().filter(|&&t| t == Duration::ZERO).count(),
+            BURST as usize
+        );
+        for (i, &t) in grants.iter().enumerate() {
+            let within_100ms = grants[i..].iter().take_while(|&&u| u < t + ms(100)).count();
+            assert!(
+                within_100ms <= 45 + BURST as usize,
+                "{within_100ms} from {t:?}"
+            );
+        }
+        // the throughput is the window's: 900 grants in about three windows
+        let last = *grants.last().unwrap();
+        assert!(last < ms(3 * 1040), "{last:?}");
     }
 
     #[tokio::test(start_paused = true)]

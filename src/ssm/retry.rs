@@ -206,17 +206,14 @@ impl Pacer {
 
 impl Pacer {
     /// Units of work that may be in flight at once when each makes one request of every action in
-    /// `chain` in turn and `bottleneck` (one of them) sets the pace: Little's law on the
-    /// bottleneck's rate in force and the sum of the chain's latencies, capped at `cap`. Apply uses
-    /// it for changes (a stale-check read, then a write), so that the read happens just before the
-    /// write instead of far ahead of it.
-    pub fn work_in_flight(
-        &self,
-        bottleneck: &'static str,
-        chain: &[&'static str],
-        cap: usize,
-    ) -> usize {
-        let rate = self.limiters.get(bottleneck).rate();
+    /// `chain` in turn: Little's law on the slowest action's rate in force and the sum of the
+    /// chain's latencies, capped at `cap`. Apply uses it for changes (stale-check reads, then a
+    /// write), so that the reads happen just before the write instead of far ahead of it.
+    pub fn work_in_flight(&self, chain: &[&'static str], cap: usize) -> usize {
+        let rate = chain
+            .iter()
+            .map(|a| self.limiters.get(a).rate())
+            .fold(f64::INFINITY, f64::min);
         let latency: std::time::Duration =
             chain.iter().map(|a| self.limiters.get(a).latency()).sum();
         control::in_flight_for(rate, latency, cap)

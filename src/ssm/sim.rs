@@ -256,7 +256,16 @@ mod tests {
         d.as_secs_f64()
     }
 
+    /// The figures of a run, as assertion messages show them (and printed with `SIM_REPORT=1`).
     fn figures(label: &str, t: Duration, server: &Server) -> String {
+        let f = figures_of(label, t, server);
+        if std::env::var_os("SIM_REPORT").is_some() {
+            eprintln!("{f}");
+        }
+        f
+    }
+
+    fn figures_of(label: &str, t: Duration, server: &Server) -> String {
         format!(
             "{label}: {:.2}s, {} calls, {} throttled, background {}/{}, fraction {:.4}, busiest \
              {} (ours {}), most in flight {}",
@@ -350,11 +359,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn beside_another_client_it_converges_to_the_remainder() {
-        for ms in [20, 150] {
+        // Until the first throttle comes back, a round trip of requests is on its way at the
+        // paced rate, and all of them find the window full: rate × latency throttles, under 1%
+        // of this run's requests at 20 ms, some 4% at 150 ms.
+        for (ms, most) in [(20, 0.02), (150, 0.05)] {
             // another client reads 100/s of GetSecretValue's 300/s: 200/s are left, 5 s for 1,000
             let (t, server, _) = run(Behaviour::at(ms), 100, 1.0, 1000).await;
             let f = figures(&format!("beside 100/s at {ms} ms"), t, &server);
-            assert!(server.throttled_fraction() <= 0.02, "{f}");
+            assert!(server.throttled_fraction() <= most, "{f}");
             assert!(secs(t) <= 1.3 * 5.0, "{f}");
             assert!(server.busiest_second() <= 300, "{f}");
         }

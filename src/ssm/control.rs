@@ -45,7 +45,7 @@ use std::time::Duration;
 const SECOND: Duration = Duration::from_secs(1);
 
 /// How far below the measured share of the quota the permits drop on a congestion event.
-pub const ESTIMATE_MARGIN: f64 = 0.03;
+pub const ESTIMATE_MARGIN: f64 = 0.05;
 /// Answers to requests sent after a suspected throttle that refute it (the server accepted them,
 /// so its window was not full): the throttle is then treated as stray.
 pub const CONFIRM_AFTER: u32 = 3;

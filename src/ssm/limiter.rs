@@ -42,9 +42,9 @@ pub const WINDOW_MARGIN: Duration = Duration::from_millis(40);
 /// leave it, and a server that admits a burst over tens of milliseconds (queueing for its workers)
 /// spreads the arrivals of a burst wider than [`WINDOW_MARGIN`]. Spacing keeps the throughput (the
 /// window still holds `permits`) and costs only the first window's head start.
-pub const PACE_FACTOR: f64 = 1.5;
+pub const PACE_FACTOR: f64 = 2.0;
 /// Grants that may go out back to back before the spacing applies.
-pub const BURST: u32 = 4;
+pub const BURST: u32 = 8;
 /// While the permits grow back after a throttle, a waiter looks again this often rather than
 /// sleeping until a grant leaves the window.
 const REGROW_POLL: Duration = Duration::from_millis(20);
@@ -649,7 +649,7 @@ mod tests {
     #[test]
     fn grants_are_spaced_instead_of_handing_out_a_window_at_once() {
         // 300 permits per 1.04 s: a saturated caller gets BURST at once, then one every
-        // 1.04 s / 450 = 2.3 ms
+        // 1.04 s / 600 = 1.7 ms
         let mut w = SlidingWindow::new(WindowConfig::for_limit(300).window);
         let mut now = Duration::ZERO;
         let mut grants = Vec::new();
@@ -666,7 +666,7 @@ mod tests {
         for (i, &t) in grants.iter().enumerate() {
             let within_100ms = grants[i..].iter().take_while(|&&u| u < t + ms(100)).count();
             assert!(
-                within_100ms <= 45 + BURST as usize,
+                within_100ms <= 58 + BURST as usize,
                 "{within_100ms} from {t:?}"
             );
         }

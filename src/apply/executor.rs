@@ -2,8 +2,9 @@
 //!
 //! For each change, in its wave, with at most `parallelism` changes in progress, and of those only
 //! as many as the write's pace needs (Little's law on the rate of the slowest action in the change's
-//! chain of requests and the chain's observed latency, [`Pacer::work_in_flight`]) so that each
-//! stale check happens just before its write, not seconds ahead of it:
+//! chain of requests and the chain's observed latency, journal syncs included,
+//! [`Pacer::work_in_flight`]) so that each stale check happens just before its write, not seconds
+//! ahead of it:
 //!
 //! 1. if a change it depends on did not succeed, skip it (and say which and why);
 //! 2. if Ctrl-C was pressed, do not start it;
@@ -203,6 +204,8 @@ struct Shared {
     interrupted: Arc<AtomicBool>,
     first_write: Mutex<Option<Instant>>,
     last_write: Mutex<Option<Instant>>,
+    /// Smoothed time a change spends appending to the journal (two synced lines), in seconds.
+    journal_time: Mutex<f64>,
 }
 
 impl Executor {
@@ -223,6 +226,7 @@ impl Executor {
             stale_check: self.options.stale_check,
             first_write: Mutex::new(None),
             last_write: Mutex::new(None),
+            journal_time: Mutex::new(0.0),
         });
         let parallelism = self.options.parallelism.max(1);
         let semaphore = Arc::new(Semaphore::new(parallelism));
@@ -234,7 +238,7 @@ impl Executor {
                     let chain = chain(a, shared.stale_check);
                     (
                         write_action(a),
-                        Gate::new(shared.pacer.work_in_flight(chain, parallelism)),
+                        Gate::new(shared.work_in_flight(chain, parallelism)),
                     )
                 })
                 .collect();
@@ -283,7 +287,7 @@ impl Executor {
                 let chain = chain(change.action, shared.stale_check);
                 set.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-                    gate.set_limit(shared.pacer.work_in_flight(chain, parallelism));
+                    gate.set_limit(shared.work_in_flight(chain, parallelism));
                     let _slot = gate.acquire().await;
                     let t0 = Instant::now();
                     if shared.interrupted.load(Ordering::SeqCst) {
@@ -295,7 +299,7 @@ impl Executor {
                     }
                     observer.change_started(&change);
                     let outcome = shared.execute(&change, &content).await;
-                    gate.set_limit(shared.pacer.work_in_flight(chain, parallelism));
+                    gate.set_limit(shared.work_in_flight(chain, parallelism));
                     let result = ChangeResult {
                         change,
                         outcome,
@@ -425,6 +429,27 @@ enum Check {
 }
 
 impl Shared {
+    /// Changes of `chain` to keep in progress (see [`Pacer::work_in_flight`]).
+    fn work_in_flight(&self, chain: &[&'static str], cap: usize) -> usize {
+        let journal = Duration::from_secs_f64(*self.journal_time.lock().expect("lock"));
+        self.pacer.work_in_flight(chain, journal, cap)
+    }
+
+    /// Append to the journal, timing it for [`Shared::work_in_flight`].
+    async fn record(&self, entry: Entry) -> std::io::Result<()> {
+        let t0 = Instant::now();
+        let result = self.journal.append(entry).await;
+        // Two appends per change: count each twice in the smoothed per-change time.
+        let sample = 2.0 * t0.elapsed().as_secs_f64();
+        let mut smoothed = self.journal_time.lock().expect("lock");
+        *smoothed = if *smoothed == 0.0 {
+            sample
+        } else {
+            0.875 * *smoothed + 0.125 * sample
+        };
+        result
+    }
+
     fn fingerprint(&self, change: &Change, content: &SecretContent) -> Fingerprint {
         Fingerprint::of(&self.key, &change.secret_name, &change.version_id, content)
     }
@@ -464,7 +489,7 @@ impl Shared {
             desired_fingerprint: change.desired.fingerprint,
             time: now(),
         };
-        if let Err(e) = self.journal.append(intent).await {
+        if let Err(e) = self.record(intent).await {
             // Writing without a journal line would break the promise the journal makes.
             return Outcome::Failed {
                 code: None,
@@ -499,10 +524,7 @@ impl Shared {
             } => (OutcomeKind::Failed, request_id.clone(), code.clone()),
             _ => unreachable!("a write ends applied or failed"),
         };
-        let _ = self
-            .journal
-            .append(outcome_entry(change, kind, rid, code))
-            .await;
+        let _ = self.record(outcome_entry(change, kind, rid, code)).await;
         outcome
     }
 

@@ -13,6 +13,9 @@
 //! 1` per 1.02 s, the first design) cost 6% at the 25/s that `rate_share = 0.5` leaves of 50/s, 10%
 //! at 10/s, half of 2/s, and covered bursts for only 20 ms.
 //!
+//! Within the window, grants are spaced (GCRA) at up to [`PACE_FACTOR`] × the average rate after a
+//! burst of [`BURST`], so the server never receives a window's worth at once.
+//!
 //! A caller first takes a slot among the requests in flight (a [`Gate`] whose size follows the
 //! rate × the observed latency, [`crate::ssm::control::in_flight_for`]), then waits for a grant;
 //! both queues are first come, first served (Tokio's semaphore and mutex are FIFO). The grant is a
@@ -44,7 +47,7 @@ pub const WINDOW_MARGIN: Duration = Duration::from_millis(40);
 /// window still holds `permits`) and costs only the first window's head start.
 pub const PACE_FACTOR: f64 = 2.0;
 /// Grants that may go out back to back before the spacing applies.
-pub const BURST: u32 = 8;
+pub const BURST: u32 = 4;
 /// While the permits grow back after a throttle, a waiter looks again this often rather than
 /// sleeping until a grant leaves the window.
 const REGROW_POLL: Duration = Duration::from_millis(20);

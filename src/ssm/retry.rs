@@ -206,17 +206,17 @@ impl Pacer {
 
 impl Pacer {
     /// Units of work that may be in flight at once when each makes one request of every action in
-    /// `chain` in turn: Little's law on the slowest action's rate in force and the sum of the
-    /// chain's latencies, capped at `cap`. Apply uses it for changes (stale-check reads, then a
-    /// write), so that the reads happen just before the write instead of far ahead of it.
-    pub fn work_in_flight(&self, chain: &[&'static str], cap: usize) -> usize {
+    /// `chain` in turn and spends `extra` on other things (apply's journal syncs): Little's law on
+    /// the slowest action's rate in force and the chain's latencies plus `extra`, capped at `cap`.
+    /// Apply uses it for changes (stale-check reads, then a write), so that the reads happen just
+    /// before the write instead of far ahead of it.
+    pub fn work_in_flight(&self, chain: &[&'static str], extra: Duration, cap: usize) -> usize {
         let rate = chain
             .iter()
             .map(|a| self.limiters.get(a).rate())
             .fold(f64::INFINITY, f64::min);
-        let latency: std::time::Duration =
-            chain.iter().map(|a| self.limiters.get(a).latency()).sum();
-        control::in_flight_for(rate, latency, cap)
+        let latency: Duration = chain.iter().map(|a| self.limiters.get(a).latency()).sum();
+        control::in_flight_for(rate, latency + extra, cap)
     }
 }
 

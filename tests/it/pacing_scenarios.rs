@@ -228,7 +228,9 @@ async fn an_apply_beside_another_writer_writes_every_value() {
     within_limits(&run, &limits);
     let u = run.stats.action(Action::UpdateSecret);
     every_throttle_retried(&u, 150, 0);
-    assert!(u.throttled_fraction() <= 0.05, "{u:?}");
+    // Each congestion event costs the requests in flight when it happens (five or so here), and
+    // finding 30/s of 50/s takes one or two: a few percent of so small a run, both clients counted.
+    assert!(u.throttled_fraction() <= 0.10, "{u:?}");
     let api = run.emu.api();
     for s in &secrets {
         assert_eq!(value(&api, &s.name).await, s.value);

@@ -8,6 +8,11 @@
 //! - [`request`]: one signed request, put together by [`build_signed_request`].
 //! - [`client`]: the async HTTP client ([`Client`]): sends requests, reads and classifies answers.
 //! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
+//! - [`rates`], [`limiter`], [`control`], [`retry`]: pacing and retries: per-action limits, the
+//!   sliding window and requests in flight, the controller that reads throttles, and the [`Pacer`]
+//!   every call goes through (docs/pacing.md).
+//!
+//! [`Pacer`]: retry::Pacer
 //!
 //! A minimal call:
 //!

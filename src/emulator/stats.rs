@@ -2,7 +2,8 @@
 //! tests and benchmarks can check a client's pacing:
 //!
 //! ```json
-//! {"actions": {"UpdateSecret": {"calls": 120, "throttled": 3, "errors": 1, "max_in_any_second": 50}, ...}}
+//! {"actions": {"UpdateSecret": {"calls": 120, "throttled": 3, "errors": 1, "max_in_any_second": 50,
+//!                               "background_calls": 0, "background_throttled": 0}, ...}}
 //! ```
 //!
 //! - `calls`: every API request naming the action (authentication failures included);

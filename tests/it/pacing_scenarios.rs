@@ -143,7 +143,9 @@ async fn a_plan_at_150_ms_with_jitter_converges() {
     within_limits(&run, &limits);
     let g = gsv(&run);
     every_throttle_retried(&g, 400, 0);
-    assert!(g.throttled <= 8, "{g:?}");
+    // No throttle at all is the virtual clock's business (`ssm::sim`); here an emulator stalled
+    // by a busy machine may admit a burst late, so only a systematic excess fails.
+    assert!(g.throttled_fraction() <= 0.10, "{g:?}");
 }
 
 #[tokio::test]

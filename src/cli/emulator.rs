@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::{CmdResult, Exit};
 use crate::emulator::{
     Action, Credential, DEFAULT_INSTANCE_ROLE, DEV_SECRET_ID, Emulator, EmulatorConfig, FaultSpec,
-    RateLimits, RoleRule, STATS_PATH, StsConfig,
+    RateLimits, RoleRule, STATS_PATH, StsConfig, parse_background,
 };
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +59,10 @@ pub struct Args {
     /// Delay every API response by this many milliseconds
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency: u64,
+
+    /// Spread each response's delay uniformly over --latency ± this many milliseconds (jitter)
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_spread: u64,
 
     /// Inject failures at these rates (0–1 each, 1 in total at most):
     /// `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01`. throttle =
@@ -109,6 +113,12 @@ pub struct Args {
     /// The metadata service answers that no role is bound to the instance (HTTP 404)
     #[arg(long)]
     pub no_instance_role: bool,
+
+    /// Simulate other clients using N requests per second of ACTION's quota, evenly spaced, e.g.
+    /// `--background-load GetSecretValue=100` for production readers beside a drift job
+    /// (repeatable; counted apart in the stats)
+    #[arg(long = "background-load", value_name = "ACTION=N", value_parser = parse_background)]
+    pub background: Vec<(Action, u32)>,
 }
 
 impl Args {
@@ -130,6 +140,7 @@ impl Args {
             db: self.db.clone(),
             credentials,
             latency: Duration::from_millis(self.latency),
+            latency_spread: Duration::from_millis(self.latency_spread),
             faults: self.faults.clone().unwrap_or_default(),
             seed: self.seed,
             rate_limits,
@@ -140,6 +151,7 @@ impl Args {
                 credential_lifetime: self.credential_lifetime,
                 instance_role: (!self.no_instance_role).then(|| self.instance_role.clone()),
             },
+            background: self.background.iter().copied().collect(),
         }
     }
 }
@@ -193,9 +205,14 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
             emu.seed()
         ));
     }
-    if !config.latency.is_zero() {
+    if !config.latency.is_zero() || !config.latency_spread.is_zero() {
+        let spread = if config.latency_spread.is_zero() {
+            String::new()
+        } else {
+            format!(" ± {}", config.latency_spread.as_millis())
+        };
         out.push_str(&format!(
-            "  latency:     {} ms per response\n",
+            "  latency:     {}{spread} ms per response\n",
             config.latency.as_millis()
         ));
     }
@@ -228,6 +245,14 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
                 "instance role `{r}`"
             ))
     ));
+    if !config.background.is_empty() {
+        let b: Vec<String> = config
+            .background
+            .iter()
+            .map(|(a, n)| format!("{a} {n}/s"))
+            .collect();
+        out.push_str(&format!("  other clients: {}\n", b.join(", ")));
+    }
     out.push_str(&format!("  statistics:  {endpoint}{STATS_PATH}\n\n"));
     let cred = &emu.credentials()[0];
     if cred.secret_id == DEV_SECRET_ID {

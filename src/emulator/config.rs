@@ -233,6 +233,9 @@ pub struct EmulatorConfig {
     pub credentials: Vec<Credential>,
     /// Added to every API response.
     pub latency: Duration,
+    /// Each response's delay is drawn uniformly from `latency ± latency_spread` (never below
+    /// zero), as answers from a far endpoint vary.
+    pub latency_spread: Duration,
     pub faults: FaultSpec,
     /// Seed for the fault dice; `None` draws one (the same seed replays the same fault sequence
     /// for the same sequence of requests).
@@ -240,6 +243,10 @@ pub struct EmulatorConfig {
     pub rate_limits: RateLimits,
     /// STS and the CVM metadata service.
     pub sts: StsConfig,
+    /// Other clients, simulated: each action here loses this many requests per second of its
+    /// quota, evenly spaced (counted as `background_calls` / `background_throttled` in the
+    /// stats), as production readers do to a drift job's GetSecretValue quota.
+    pub background: BTreeMap<Action, u32>,
 }
 
 /// The instance role the metadata service serves unless told otherwise.
@@ -325,6 +332,11 @@ impl Default for StsConfig {
     }
 }
 
+/// Parse one `ACTION=N` background load (N ≥ 1 requests per second).
+pub fn parse_background(s: &str) -> Result<(Action, u32), String> {
+    RateLimits::parse_override(s).map_err(|e| e.replace("the limit in", "the rate in"))
+}
+
 impl Default for EmulatorConfig {
     fn default() -> Self {
         EmulatorConfig {
@@ -332,10 +344,12 @@ impl Default for EmulatorConfig {
             db: None,
             credentials: Vec::new(),
             latency: Duration::ZERO,
+            latency_spread: Duration::ZERO,
             faults: FaultSpec::default(),
             seed: None,
             rate_limits: RateLimits::default(),
             sts: StsConfig::default(),
+            background: BTreeMap::new(),
         }
     }
 }
@@ -412,6 +426,17 @@ mod tests {
         for bad in ["x", "=a", "x=", "a/b=*", "x=oidc:"] {
             assert!(RoleRule::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn background_loads_parse() {
+        assert_eq!(
+            parse_background("GetSecretValue=100"),
+            Ok((Action::GetSecretValue, 100))
+        );
+        let e = parse_background("GetSecretValue=0").unwrap_err();
+        assert!(e.contains("the rate in"), "{e}");
+        assert!(parse_background("Nope=1").is_err());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! TC3-HMAC-SHA256 and legacy signatures verified with the crate's own signing code, the same
 //! envelopes and `Content-Type`, the validation rules and error codes, the status machine, per-action
 //! rate limits in a sliding one-second window, and a SQLite store. Failure injection (`--faults`,
-//! `--latency`) produces the throttles, internal errors, 502s, dropped connections and slow answers
-//! that retry logic has to survive, and `GET /_emulator/stats` reports each action's traffic.
+//! `--latency` with `--latency-spread`) produces the throttles, internal errors, 502s, dropped
+//! connections and slow answers that retry logic has to survive; `--background-load` simulates
+//! other clients using part of an action's quota (production readers beside a drift job); and
+//! `GET /_emulator/stats` reports each action's traffic.
 //!
 //! Reading order: [`service`] (the path of one request) → [`auth`] → [`handlers`] → [`store`].
 //!
@@ -62,7 +64,7 @@ pub use action::Action;
 pub use auth::{MAX_SKEW_SECS, SERVICE};
 pub use config::{
     Credential, DEFAULT_INSTANCE_ROLE, DEV_SECRET_ID, DEV_SECRET_KEY, DEV_UIN, EmulatorConfig,
-    FaultSpec, Principal, RateLimits, RoleRule, StsConfig,
+    FaultSpec, Principal, RateLimits, RoleRule, StsConfig, parse_background,
 };
 pub use error::code;
 pub use metadata::ROLE_PATH as METADATA_ROLE_PATH;
@@ -129,8 +131,17 @@ impl Emulator {
             sts,
             faults,
             latency: config.latency,
+            latency_spread: config.latency_spread,
             shutdown: rx.clone(),
         });
+        for (&action, &rate) in &config.background {
+            tokio::spawn(background(
+                Arc::clone(&state.traffic),
+                action,
+                rate,
+                rx.clone(),
+            ));
+        }
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state), rx));
         Ok(RunningEmulator {
             addr,
@@ -140,6 +151,26 @@ impl Emulator {
             shutdown: tx,
             task: Some(task),
         })
+    }
+}
+
+/// A simulated other client: `rate` requests of `action` per second, evenly spaced (a late tick
+/// catches up, so the average holds), each taking a place in the action's window, until shutdown.
+async fn background(
+    traffic: Arc<stats::Traffic>,
+    action: Action,
+    rate: u32,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let period = std::time::Duration::from_secs(1) / rate.max(1);
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                traffic.admit_background(action, std::time::Instant::now());
+            }
+            _ = server::shut_down(&mut shutdown) => return,
+        }
     }
 }
 

@@ -65,6 +65,8 @@ pub struct State {
     pub sts: Arc<Sts>,
     pub faults: Faults,
     pub latency: Duration,
+    /// Each answer's delay is `latency` ± up to this much, uniformly.
+    pub latency_spread: Duration,
     /// Flips to `true` when the emulator shuts down (cuts injected slow responses short).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -114,10 +116,33 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         Outcome::BadGateway => response::bad_gateway(),
         Outcome::Drop => return Err(Dropped),
     };
-    if !state.latency.is_zero() {
-        sleep_unless_shutdown(&state, state.latency).await;
+    let delay = state.delay();
+    if !delay.is_zero() {
+        sleep_unless_shutdown(&state, delay).await;
     }
     Ok(answer)
+}
+
+impl State {
+    /// How long to hold back one answer.
+    fn delay(&self) -> Duration {
+        jittered(self.latency, self.latency_spread, &mut rand::rng())
+    }
+}
+
+/// `latency` ± up to `spread`, uniformly, never below zero.
+fn jittered<R: rand::RngExt + ?Sized>(
+    latency: Duration,
+    spread: Duration,
+    rng: &mut R,
+) -> Duration {
+    if spread.is_zero() {
+        return latency;
+    }
+    let spread = spread.as_micros() as i64;
+    let offset = rng.random_range(-spread..=spread);
+    let micros = (latency.as_micros() as i64 + offset).max(0);
+    Duration::from_micros(micros as u64)
 }
 
 enum Outcome {
@@ -663,4 +688,26 @@ fn authenticate(
         region,
         style: incoming.style,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn latency_is_spread_uniformly_around_its_value() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let ms = Duration::from_millis;
+        assert_eq!(jittered(ms(150), Duration::ZERO, &mut rng), ms(150));
+        let draws: Vec<Duration> = (0..2000)
+            .map(|_| jittered(ms(150), ms(50), &mut rng))
+            .collect();
+        assert!(draws.iter().all(|d| (ms(100)..=ms(200)).contains(d)));
+        assert!(draws.iter().any(|d| *d < ms(110)) && draws.iter().any(|d| *d > ms(190)));
+        let mean = draws.iter().sum::<Duration>() / draws.len() as u32;
+        assert!((ms(145)..=ms(155)).contains(&mean), "{mean:?}");
+        // never negative
+        assert!((0..200).all(|_| jittered(ms(5), ms(50), &mut rng) <= ms(55)));
+    }
 }

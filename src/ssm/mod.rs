@@ -15,6 +15,11 @@
 //! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
 //! - [`sanitise`]: text from the server made safe to show: request values removed in any form,
 //!   no control characters or escape sequences.
+//! - [`rates`], [`limiter`], [`control`], [`retry`]: pacing and retries: per-action limits, the
+//!   sliding window and requests in flight, the controller that reads throttles, and the [`Pacer`]
+//!   every call goes through (docs/pacing.md).
+//!
+//! [`Pacer`]: retry::Pacer
 //!
 //! A minimal call:
 //!
@@ -31,6 +36,7 @@
 //! ```
 
 pub mod client;
+pub mod control;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
@@ -45,6 +51,8 @@ pub mod sign;
 pub mod sign_legacy;
 pub mod sources;
 pub mod sts;
+#[cfg(test)]
+mod sim;
 #[cfg(test)]
 mod test_support;
 pub mod trust;

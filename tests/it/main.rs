@@ -30,6 +30,8 @@ mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
 mod examples;
+mod pacing_emulator;
+mod pacing_scenarios;
 mod plan_exit;
 mod plan_files;
 mod plan_local_mode;

@@ -62,10 +62,16 @@ impl Scenario {
         let store = temp_dir();
         let db = store_in(store.path());
         self.live.write_store(&db).await;
+        let others = !self.config.background.is_empty();
         let emu = TestEmulator::with(EmulatorConfig {
             db: Some(db),
             ..self.config
         });
+        if others {
+            // The other clients run all along, as production readers do: ssmform starts with
+            // their second already in the server's window, not beside an empty one.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
         let ws = Workspace::new(&emu).in_config_dir();
         ws.write_config(self.provider_extra, &self.hcl);
         let out = ws.run(args);

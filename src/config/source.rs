@@ -102,7 +102,10 @@ impl SourceFile {
 
     fn token_masks(&self) -> &[Range<usize>] {
         self.token_masks.get_or_init(|| {
-            let mut m = super::mask::masks(&self.text);
+            let mut m = match self.kind {
+                FileKind::Config => super::mask::masks(&self.text),
+                FileKind::VarFile => super::mask::value_masks(&self.text),
+            };
             m.sort_by_key(|r| r.start);
             m
         })

@@ -196,6 +196,11 @@ pub(crate) fn check_file(
         if !holds_names && let Some(r) = hcl::edit::Span::span(&structure) {
             source.mask_tokens_in(r);
         }
+        if let Structure::Block(b) = &structure
+            && holds_names
+        {
+            mask_unexpected(b, source);
+        }
         match structure {
             Structure::Attribute(a) => {
                 let span = span_of(&a.key, file, whole);
@@ -213,6 +218,23 @@ pub(crate) fn check_file(
                 diags.push(d);
             }
             Structure::Block(b) => block(b, file, source, decls, diags),
+        }
+    }
+}
+
+/// In a block that holds names (provider, data), the lines ssmform does not expect there — an
+/// unknown attribute, a nested block — may hold a value typed in the wrong place (`password =
+/// "..."`): they are masked by tokens like the lines of blocks that hold secrets.
+fn mask_unexpected(b: &Block, source: &mut SourceFile) {
+    let allowed = if b.ident.as_str() == "provider" {
+        PROVIDER_ATTRS
+    } else {
+        DATA_ATTRS
+    };
+    for s in b.body.iter() {
+        let expected = matches!(s, Structure::Attribute(a) if allowed.contains(&a.key.as_str()));
+        if !expected && let Some(r) = hcl::edit::Span::span(s) {
+            source.mask_tokens_in(r);
         }
     }
 }
@@ -896,5 +918,37 @@ pub(crate) fn redact_literals(
                 sub(&c.expr, mask);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::FileKind;
+
+    #[test]
+    fn unexpected_lines_in_blocks_of_names_are_masked() {
+        let text = "data \"ssm_secret\" \"d\" {\n  secret_name = \"n\"\n  version_id  = \"v1\"\n  value       = \"hunter2\"\n  extra { x = \"s3cr3t\" }\n}\nprovider \"tencentcloud\" {\n  region       = \"ap-guangzhou\"\n  api_password = \"pa55word\"\n}\n";
+        let body = hcl::edit::parser::parse_body(text).unwrap();
+        let mut source = SourceFile::new("m.hcl".into(), text.into(), FileKind::Config);
+        let mut decls = Decls::default();
+        let mut diags = Vec::new();
+        check_file(body, 0, &mut source, &mut decls, &mut diags);
+        assert_eq!(
+            diags.len(),
+            3,
+            "{:?}",
+            diags.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        let line = |word: &str| {
+            let at = text.find(word).unwrap();
+            source.snippet(at..at + 1).text
+        };
+        assert_eq!(line("value"), "  value       = \"*******\"");
+        assert_eq!(line("extra"), "  extra { x = \"******\" }");
+        assert_eq!(line("api_password"), "  api_password = \"********\"");
+        // The names the blocks hold stay visible.
+        assert_eq!(line("secret_name"), "  secret_name = \"n\"");
+        assert_eq!(line("region"), "  region       = \"ap-guangzhou\"");
     }
 }

@@ -346,6 +346,12 @@ mod tests {
     }
 
     #[test]
+    fn a_string_whose_interpolation_does_not_end_is_masked_whole() {
+        let text = "x = \"hunter2 ${ var.y s3cr3t";
+        assert_eq!(masked(text), "x = ******** ** ***** ******");
+    }
+
+    #[test]
     fn text_after_a_stray_quote_is_masked() {
         assert_eq!(masked("x = \"ok\" + \"hunter2"), "x = \"**\" + ********");
     }

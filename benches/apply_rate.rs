@@ -19,9 +19,10 @@
 //! `--parallelism 20`).
 //!
 //! Each change costs two requests in a row (the stale-check read, then the write), so with N
-//! requests in flight and a latency of L per request apply cannot exceed N / 2L changes per
-//! second: 100/s at the default N = 10 and L = 50 ms, but 33/s at L = 150 ms, below the 50/s
-//! limit. The latency knob shows where `--parallelism` becomes the bound.
+//! changes in progress and a latency of L per request apply cannot exceed N / 2L changes per
+//! second. ssmform keeps N at what the write rate needs at the observed latency (Little's law,
+//! docs/pacing.md), so the limiter stays the bound at any latency; `--parallelism 1` shows the
+//! latency-bound alternative. `cargo bench --bench pacing` measures the higher latencies.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;

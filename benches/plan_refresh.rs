@@ -5,8 +5,8 @@
 //! `cargo bench --bench plan_refresh`. Cases:
 //!
 //! 1. 1,000 secrets, the emulator enforcing its documented limits (GetSecretValue 300/s in any
-//!    sliding second). The floor is 1,000 / 300 = 3.33 s; the client paces itself at 299 permits
-//!    per 1.02 s (`ssm::limiter`), so its first 299 reads go at once and the run can finish a little
+//!    sliding second). The floor is 1,000 / 300 = 3.33 s; the client paces itself at 300 permits
+//!    per 1.04 s (`ssm::limiter`), so its first 300 reads go at once and the run can finish a little
 //!    under the floor. Target: within 10% of it.
 //! 2. 10,000 secret versions (1,000 secrets × 10 versions: SSM allows 1,000 secrets per region),
 //!    emulator limits off and the client's GetSecretValue limit raised in the provider block, so

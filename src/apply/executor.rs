@@ -1,6 +1,10 @@
 //! The executor: carries out a plan's changes wave by wave.
 //!
-//! For each change, in its wave, with at most `parallelism` requests in flight:
+//! For each change, in its wave, with at most `parallelism` changes in progress, and of those only
+//! as many as the write's pace needs (Little's law on the rate of the slowest action in the change's
+//! chain of requests and the chain's observed latency, journal syncs included,
+//! [`Pacer::work_in_flight`]) so that each stale check happens just before its write, not seconds
+//! ahead of it:
 //!
 //! 1. if a change it depends on did not succeed, skip it (and say which and why);
 //! 2. if Ctrl-C was pressed, do not start it;
@@ -21,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+use crate::ssm::limiter::Gate;
 
 use super::journal::{Entry, Journal, OutcomeKind};
 use crate::config::DesiredSecret;
@@ -178,6 +184,7 @@ pub trait ApplyObserver: Send + Sync {
 /// How to run.
 #[derive(Clone, Copy, Debug)]
 pub struct ExecOptions {
+    /// Changes in progress at most.
     pub parallelism: usize,
     /// Re-read each live value before writing it.
     pub stale_check: bool,
@@ -201,6 +208,8 @@ struct Shared {
     interrupted: Arc<AtomicBool>,
     first_write: Mutex<Option<Instant>>,
     last_write: Mutex<Option<Instant>>,
+    /// Smoothed time a change spends appending to the journal (two synced lines), in seconds.
+    journal_time: Mutex<f64>,
 }
 
 impl Executor {
@@ -221,8 +230,22 @@ impl Executor {
             stale_check: self.options.stale_check,
             first_write: Mutex::new(None),
             last_write: Mutex::new(None),
+            journal_time: Mutex::new(0.0),
         });
-        let semaphore = Arc::new(Semaphore::new(self.options.parallelism.max(1)));
+        let parallelism = self.options.parallelism.max(1);
+        let semaphore = Arc::new(Semaphore::new(parallelism));
+        // One gate per kind of change: its size follows that chain's pace.
+        let gates: BTreeMap<&'static str, Arc<Gate>> =
+            [Action::Update, Action::CreateVersion, Action::CreateSecret]
+                .into_iter()
+                .map(|a| {
+                    let chain = chain(a, shared.stale_check);
+                    (
+                        write_action(a),
+                        Gate::new(shared.work_in_flight(chain, parallelism)),
+                    )
+                })
+                .collect();
         let waves = plan.summary().waves;
         let mut results: BTreeMap<String, ChangeResult> = BTreeMap::new();
 
@@ -264,8 +287,12 @@ impl Executor {
                     observer.clone(),
                     change.clone(),
                 );
+                let gate = gates[write_action(change.action)].clone();
+                let chain = chain(change.action, shared.stale_check);
                 set.spawn(async move {
                     let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                    gate.set_limit(shared.work_in_flight(chain, parallelism));
+                    let _slot = gate.acquire().await;
                     let t0 = Instant::now();
                     if shared.interrupted.load(Ordering::SeqCst) {
                         return ChangeResult {
@@ -276,6 +303,7 @@ impl Executor {
                     }
                     observer.change_started(&change);
                     let outcome = shared.execute(&change, &content).await;
+                    gate.set_limit(shared.work_in_flight(chain, parallelism));
                     let result = ChangeResult {
                         change,
                         outcome,
@@ -319,6 +347,35 @@ impl Executor {
             retries: stats.retries.load(Ordering::Relaxed),
             elapsed: started.elapsed(),
         }
+    }
+}
+
+/// The API action that writes a change.
+fn write_action(action: Action) -> &'static str {
+    match action {
+        Action::Update => "UpdateSecret",
+        Action::CreateVersion => "PutSecretValue",
+        Action::CreateSecret | Action::NoOp => "CreateSecret",
+    }
+}
+
+/// The requests a change makes in turn: the stale check's reads (what `read_live` asks for the
+/// live state the change expects), then the write.
+fn chain(action: Action, stale_check: bool) -> &'static [&'static str] {
+    match (action, stale_check) {
+        (Action::Update, true) => &["GetSecretValue", "UpdateSecret"],
+        (Action::CreateVersion, true) => &[
+            "GetSecretValue",
+            "DescribeSecret",
+            "ListSecretVersionIds",
+            "PutSecretValue",
+        ],
+        (Action::CreateSecret | Action::NoOp, true) => {
+            &["GetSecretValue", "DescribeSecret", "CreateSecret"]
+        }
+        (Action::Update, false) => &["UpdateSecret"],
+        (Action::CreateVersion, false) => &["PutSecretValue"],
+        (Action::CreateSecret | Action::NoOp, false) => &["CreateSecret"],
     }
 }
 
@@ -376,6 +433,27 @@ enum Check {
 }
 
 impl Shared {
+    /// Changes of `chain` to keep in progress (see [`Pacer::work_in_flight`]).
+    fn work_in_flight(&self, chain: &[&'static str], cap: usize) -> usize {
+        let journal = Duration::from_secs_f64(*self.journal_time.lock().expect("lock"));
+        self.pacer.work_in_flight(chain, journal, cap)
+    }
+
+    /// Append to the journal, timing it for [`Shared::work_in_flight`].
+    async fn record(&self, entry: Entry) -> std::io::Result<()> {
+        let t0 = Instant::now();
+        let result = self.journal.append(entry).await;
+        // Two appends per change: count each twice in the smoothed per-change time.
+        let sample = 2.0 * t0.elapsed().as_secs_f64();
+        let mut smoothed = self.journal_time.lock().expect("lock");
+        *smoothed = if *smoothed == 0.0 {
+            sample
+        } else {
+            0.875 * *smoothed + 0.125 * sample
+        };
+        result
+    }
+
     fn fingerprint(&self, change: &Change, content: &SecretContent) -> Fingerprint {
         Fingerprint::of(&self.key, &change.secret_name, &change.version_id, content)
     }
@@ -415,7 +493,7 @@ impl Shared {
             desired_fingerprint: change.desired.fingerprint,
             time: now(),
         };
-        if let Err(e) = self.journal.append(intent).await {
+        if let Err(e) = self.record(intent).await {
             // Writing without a journal line would break the promise the journal makes.
             return Outcome::Failed {
                 code: None,
@@ -450,10 +528,7 @@ impl Shared {
             } => (OutcomeKind::Failed, request_id.clone(), code.clone()),
             _ => unreachable!("a write ends applied or failed"),
         };
-        let _ = self
-            .journal
-            .append(outcome_entry(change, kind, rid, code))
-            .await;
+        let _ = self.record(outcome_entry(change, kind, rid, code)).await;
         if matches!(outcome, Outcome::Applied { .. })
             && !change.sensitive
             && change.action != Action::CreateSecret

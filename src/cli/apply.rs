@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::plan::{PlanFormat, diagnostics_exit, failed, print_diagnostics, read_progress};
+use crate::ssm::control::{DEFAULT_PARALLELISM, MAX_PARALLELISM};
+
 use super::{CmdResult, Exit, VarArgs};
 use crate::apply::executor::{ApplyObserver, ApplyReport};
 use crate::config::{Config, DesiredSecret, Mode};
@@ -30,8 +32,15 @@ pub struct Args {
     /// Apply without asking for confirmation (required without a terminal)
     #[arg(long)]
     pub auto_approve: bool,
-    /// Maximum number of API requests in flight
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Most reads or changes in progress at once (each makes one API request at a time). An upper
+    /// bound only: ssmform keeps as many requests in flight as each action's rate limit needs at
+    /// the latency it observes. The default covers the documented limits up to about 1 s of latency
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_PARALLELISM as u32,
+        value_parser = clap::value_parser!(u32).range(1..=MAX_PARALLELISM as i64)
+    )]
     pub parallelism: u32,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]

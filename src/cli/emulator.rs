@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use super::{CmdResult, Exit};
 use crate::emulator::{
-    Action, Credential, DEV_SECRET_ID, Emulator, EmulatorConfig, FaultSpec, RateLimits, STATS_PATH,
+    Action, Credential, DEFAULT_INSTANCE_ROLE, DEV_SECRET_ID, Emulator, EmulatorConfig, FaultSpec,
+    RateLimits, RoleRule, STATS_PATH, StsConfig, parse_background,
 };
 
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,9 @@ use crate::emulator::{
                   Tencent's SDKs, tccli and ssmform itself work against it unchanged: point their \
                   endpoint at the printed address (e.g. `tccli ssm ListSecrets --endpoint \
                   http://127.0.0.1:9000`, or `endpoint = \"http://127.0.0.1:9000\"` in the provider \
-                  block) and use the credentials it prints. Per-action statistics are served at \
+                  block) and use the credentials it prints. The same port serves STS (AssumeRole, \
+                  AssumeRoleWithWebIdentity: set `sts_endpoint` to the address) and the CVM \
+                  metadata service (`metadata_endpoint`). Per-action statistics are served at \
                   GET /_emulator/stats. Stop it with Ctrl-C."
 )]
 pub struct Args {
@@ -57,6 +60,10 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub latency: u64,
 
+    /// Spread each response's delay uniformly over --latency ± this many milliseconds (jitter)
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_spread: u64,
+
     /// Inject failures at these rates (0–1 each, 1 in total at most):
     /// `throttle=0.05,internal=0.05,http502=0.02,reset=0.01,slow=0.01`. throttle =
     /// RequestLimitExceeded, internal = InternalError, http502 = HTTP 502 with an HTML body, reset =
@@ -79,6 +86,39 @@ pub struct Args {
     /// (repeatable; the others keep their documented limits)
     #[arg(long = "rate-limit", value_name = "ACTION=N", value_parser = RateLimits::parse_override)]
     pub rate_limits: Vec<(Action, u32)>,
+
+    /// Make STS strict: only the roles named exist, each assumable by PRINCIPAL only, which is a
+    /// SecretId (AssumeRole), `oidc` (any web identity), `oidc:PROVIDER` (web identity through that
+    /// identity provider) or `*`. Repeatable; without it any role exists and anyone may assume it
+    #[arg(long = "role", value_name = "NAME=PRINCIPAL", value_parser = RoleRule::parse)]
+    pub roles: Vec<RoleRule>,
+
+    /// Accept only web-identity tokens whose `aud` claim includes AUD (default: any audience)
+    #[arg(long, value_name = "AUD")]
+    pub oidc_audience: Option<String>,
+
+    /// Accept only AssumeRoleWithWebIdentity calls naming this identity provider (`ProviderId`)
+    #[arg(long, value_name = "ID")]
+    pub oidc_provider: Option<String>,
+
+    /// Issue temporary credentials valid for at most SECS seconds (default: the requested
+    /// DurationSeconds, 7200 unless asked otherwise), to test refreshing
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u32).range(1..=43200))]
+    pub credential_lifetime: Option<u32>,
+
+    /// The CVM instance role the metadata service serves
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_INSTANCE_ROLE, conflicts_with = "no_instance_role")]
+    pub instance_role: String,
+
+    /// The metadata service answers that no role is bound to the instance (HTTP 404)
+    #[arg(long)]
+    pub no_instance_role: bool,
+
+    /// Simulate other clients using N requests per second of ACTION's quota, evenly spaced, e.g.
+    /// `--background-load GetSecretValue=100` for production readers beside a drift job
+    /// (repeatable; counted apart in the stats)
+    #[arg(long = "background-load", value_name = "ACTION=N", value_parser = parse_background)]
+    pub background: Vec<(Action, u32)>,
 }
 
 impl Args {
@@ -100,9 +140,18 @@ impl Args {
             db: self.db.clone(),
             credentials,
             latency: Duration::from_millis(self.latency),
+            latency_spread: Duration::from_millis(self.latency_spread),
             faults: self.faults.clone().unwrap_or_default(),
             seed: self.seed,
             rate_limits,
+            sts: StsConfig {
+                roles: self.roles.clone(),
+                oidc_audience: self.oidc_audience.clone(),
+                oidc_provider: self.oidc_provider.clone(),
+                credential_lifetime: self.credential_lifetime,
+                instance_role: (!self.no_instance_role).then(|| self.instance_role.clone()),
+            },
+            background: self.background.iter().copied().collect(),
         }
     }
 }
@@ -156,11 +205,53 @@ fn print_banner(config: &EmulatorConfig, emu: &crate::emulator::RunningEmulator)
             emu.seed()
         ));
     }
-    if !config.latency.is_zero() {
+    if !config.latency.is_zero() || !config.latency_spread.is_zero() {
+        let spread = if config.latency_spread.is_zero() {
+            String::new()
+        } else {
+            format!(" ± {}", config.latency_spread.as_millis())
+        };
         out.push_str(&format!(
-            "  latency:     {} ms per response\n",
+            "  latency:     {}{spread} ms per response\n",
             config.latency.as_millis()
         ));
+    }
+    let sts = &config.sts;
+    let roles = if sts.roles.is_empty() {
+        "any role, for anyone".to_string()
+    } else {
+        let names: Vec<&str> = sts.roles.iter().map(|r| r.name.as_str()).collect();
+        format!("only {}", names.join(", "))
+    };
+    out.push_str(&format!(
+        "  sts:         {endpoint} (sts_endpoint): {roles}; web identity: {} audience, {} provider\n",
+        sts.oidc_audience
+            .as_deref()
+            .map_or("any".to_string(), |a| format!("`{a}`")),
+        sts.oidc_provider
+            .as_deref()
+            .map_or("any".to_string(), |p| format!("`{p}`")),
+    ));
+    if let Some(secs) = sts.credential_lifetime {
+        out.push_str(&format!(
+            "               temporary credentials live {secs} s\n"
+        ));
+    }
+    out.push_str(&format!(
+        "  metadata:    {endpoint} (metadata_endpoint): {}\n",
+        sts.instance_role
+            .as_deref()
+            .map_or("no instance role".to_string(), |r| format!(
+                "instance role `{r}`"
+            ))
+    ));
+    if !config.background.is_empty() {
+        let b: Vec<String> = config
+            .background
+            .iter()
+            .map(|(a, n)| format!("{a} {n}/s"))
+            .collect();
+        out.push_str(&format!("  other clients: {}\n", b.join(", ")));
     }
     out.push_str(&format!("  statistics:  {endpoint}{STATS_PATH}\n\n"));
     let cred = &emu.credentials()[0];

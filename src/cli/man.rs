@@ -200,6 +200,33 @@ fn extra_sections() -> Roff {
             "The session token of temporary credentials.",
         ),
         (
+            "TENCENTCLOUD_ASSUME_ROLE_ARN, TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME, \
+             TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION, TENCENTCLOUD_ASSUME_ROLE_EXTERNAL_ID",
+            "A role to assume (AssumeRole with the other credentials, or AssumeRoleWithWebIdentity \
+             with a token below); also the defaults of the provider block's assume_role and \
+             assume_role_with_web_identity attributes.",
+        ),
+        (
+            "TENCENTCLOUD_ASSUME_ROLE_WEB_IDENTITY_TOKEN, \
+             TENCENTCLOUD_ASSUME_ROLE_WEB_IDENTITY_TOKEN_FILE, TENCENTCLOUD_ASSUME_ROLE_PROVIDER_ID",
+            "An OIDC token (or a file holding one, read again at every refresh) to exchange for \
+             temporary credentials with no other secret; the CAM identity provider (default OIDC).",
+        ),
+        (
+            "TKE_ROLE_ARN, TKE_WEB_IDENTITY_TOKEN_FILE, TKE_PROVIDER_ID, TKE_REGION",
+            "TKE pod identity: the same exchange with a projected service-account token.",
+        ),
+        (
+            "TENCENTCLOUD_CAM_ROLE_NAME",
+            "The CVM instance role whose credentials the metadata service provides.",
+        ),
+        (
+            "SSMFORM_ALLOWED_ENDPOINTS",
+            "Hosts (host, host:port or URL, comma-separated) besides *.tencentcloudapi.com, \
+             loopback and metadata.tencentyun.com that the provider block's endpoint, sts_endpoint \
+             and metadata_endpoint may name. Only the environment can set it.",
+        ),
+        (
             "TENCENTCLOUD_REGION",
             "The region when the provider block sets none.",
         ),
@@ -210,8 +237,8 @@ fn extra_sections() -> Roff {
         (
             "SSMFORM_PLAN_KEY",
             "The key of fingerprints and of plan-file MACs (a long random string). Without it the \
-             key is derived from the API secret key. A plan job and the apply job that applies its \
-             plan file must have the same key.",
+             key is derived from the API secret key; temporary credentials from a role need it. A \
+             plan job and the apply job that applies its plan file must have the same key.",
         ),
         (
             "SSMFORM_VAR_name",

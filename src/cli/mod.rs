@@ -53,7 +53,7 @@ pub enum Command {
     /// Render a saved plan file
     Show(show::Args),
     /// Run a local emulator of the SSM API
-    Emulator(emulator::Args),
+    Emulator(Box<emulator::Args>),
     /// Write SOPS files (age): `ssmform sops encrypt FILE` encrypts a plaintext file
     Sops(sops::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -132,7 +132,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(a) => plan::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Show(a) => show::run(a),
-        Command::Emulator(a) => emulator::run(a),
+        Command::Emulator(a) => emulator::run(*a),
         Command::Sops(a) => sops::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::ssm::control::{DEFAULT_PARALLELISM, MAX_PARALLELISM};
+
 use super::{CmdResult, Exit, VarArgs};
 use crate::config::{Diagnostics, Mode};
 use crate::plan::model::Note;
@@ -30,8 +32,15 @@ pub struct Args {
     /// Plan only this secret (e.g. `secret.db_url`) and what it depends on (repeatable)
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<String>,
-    /// Maximum number of API requests in flight
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=256))]
+    /// Most reads or changes in progress at once (each makes one API request at a time). An upper
+    /// bound only: ssmform keeps as many requests in flight as each action's rate limit needs at
+    /// the latency it observes. The default covers the documented limits up to about 1 s of latency
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = DEFAULT_PARALLELISM as u32,
+        value_parser = clap::value_parser!(u32).range(1..=MAX_PARALLELISM as i64)
+    )]
     pub parallelism: u32,
 }
 

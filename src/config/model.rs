@@ -144,7 +144,10 @@ pub(crate) struct SecretDecl {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ProviderDecl {
     pub(crate) header: Option<Span>,
+    /// Its attributes, those of its nested blocks named `block.attribute` (`assume_role.role_arn`).
     pub(crate) attrs: Vec<Attr>,
+    /// Its nested blocks (`assume_role`, `assume_role_with_web_identity`) and their headers.
+    pub(crate) blocks: Vec<(String, Span)>,
 }
 
 /// What a graph node stands for: an index into the declaration list of its kind.

@@ -1,5 +1,13 @@
-//! The `provider "tencentcloud"` block: region, endpoint, rate limits, profile — checked and
+//! The `provider "tencentcloud"` block: region, endpoint, rate limits, profile, and where
+//! credentials come from (`cam_role_name`, `assume_role { ... }`,
+//! `assume_role_with_web_identity { ... }`, `sts_endpoint`, `metadata_endpoint`) — checked and
 //! evaluated at load time (its attributes may refer to variables, nothing else).
+//!
+//! The configuration is untrusted input (a merge request's plan job runs it with credentials), so
+//! every endpoint it names is checked against [`crate::ssm::trust`]: a host that is not Tencent
+//! Cloud's (or loopback, or the metadata host) is an error at its `file:line:col` unless the
+//! environment's `SSMFORM_ALLOWED_ENDPOINTS` names it. A `web_identity_token` is held as a
+//! [`SecretValue`] and its literal is masked in diagnostics.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +18,11 @@ use super::model::{Attr, ProviderDecl, RefKind};
 use super::refs::Functions;
 use super::source::Diag;
 use super::value::Value;
+use crate::secret::SecretValue;
+use crate::ssm::credentials as env;
+use crate::ssm::sources::{AssumeRoleSettings, WebIdentitySettings};
+use crate::ssm::sts::MAX_SESSION_DURATION;
+use crate::ssm::trust::{self, AllowList, Purpose};
 use crate::suggest;
 
 /// The documented per-action rate limits (docs/ssm-api.md#rate-limits), shared with the client's
@@ -44,6 +57,17 @@ pub struct Provider {
     pub rate_share: Option<f64>,
     /// `profile`: a tccli profile name for credentials.
     pub profile: Option<String>,
+    /// `cam_role_name`: the CVM instance role to take credentials from.
+    pub cam_role_name: Option<String>,
+    /// `sts_endpoint`, checked against the endpoint trust rule.
+    pub sts_endpoint: Option<String>,
+    /// `metadata_endpoint`, checked against the endpoint trust rule.
+    pub metadata_endpoint: Option<String>,
+    /// The `assume_role { ... }` block, as written.
+    pub assume_role: Option<AssumeRoleSettings>,
+    /// The `assume_role_with_web_identity { ... }` block, as written (the token file resolved
+    /// against the configuration directory).
+    pub web_identity: Option<WebIdentitySettings>,
     /// The `provider "tencentcloud"` header.
     pub location: Location,
 }
@@ -64,13 +88,28 @@ pub(crate) fn evaluate(
         rate_limits: BTreeMap::new(),
         rate_share: None,
         profile: None,
+        cam_role_name: None,
+        sts_endpoint: None,
+        metadata_endpoint: None,
+        assume_role: None,
+        web_identity: None,
         location,
     };
+    for (name, _) in &decl.blocks {
+        match name.as_str() {
+            "assume_role" => p.assume_role = Some(AssumeRoleSettings::default()),
+            _ => p.web_identity = Some(WebIdentitySettings::default()),
+        }
+    }
+    // Which block attributes were written (even with unknown values), for the checks after the
+    // loop.
+    let mut written: Vec<&str> = Vec::new();
     // `local_store` is applied after the loop: it only means something with `endpoint = "local"`,
     // and the attributes may come in either order.
     let mut local_store: Option<(PathBuf, super::source::Span)> = None;
     let mut endpoint_known = true;
     for a in &decl.attrs {
+        written.push(a.name.as_str());
         if let Some(r) = a.refs.iter().find(|r| r.kind != RefKind::Var) {
             diags.push(
                 Diag::error(
@@ -97,6 +136,19 @@ pub(crate) fn evaluate(
             }
             Err(EvalError::Poisoned) => continue,
         };
+        // Provider settings show in plans, errors and logs; only a web-identity token (a
+        // credential, held as a secret) may come from a sensitive value.
+        let v = if a.name.ends_with("web_identity_token") {
+            v.strip().0
+        } else if let Some(origin) = v.first_mark() {
+            diags.push(
+                Diag::error(a.span, format!("`{}` derives from {}", a.name, origin.describe()))
+                    .help("provider settings are shown in plans and logs: build them from literals and non-sensitive variables"),
+            );
+            continue;
+        } else {
+            v
+        };
         match a.name.as_str() {
             "region" => region(a, v, &mut p, diags),
             "endpoint" => endpoint(a, v, dir, &mut p, diags),
@@ -108,9 +160,27 @@ pub(crate) fn evaluate(
                     local_store = Some((path, a.span));
                 }
             }
-            _ => {}
+            "cam_role_name" => cam_role_name(a, v, &mut p, diags),
+            "sts_endpoint" => {
+                p.sts_endpoint = trusted_endpoint(a, v, Purpose::Sts, diags);
+            }
+            "metadata_endpoint" => {
+                p.metadata_endpoint = trusted_endpoint(a, v, Purpose::Metadata, diags);
+            }
+            name => {
+                if let Some(attr) = name.strip_prefix("assume_role.") {
+                    if let Some(b) = p.assume_role.as_mut() {
+                        assume_role_attr(attr, a, v, b, diags);
+                    }
+                } else if let Some(attr) = name.strip_prefix("assume_role_with_web_identity.")
+                    && let Some(b) = p.web_identity.as_mut()
+                {
+                    web_identity_attr(attr, a, v, dir, b, diags);
+                }
+            }
         }
     }
+    check_credential_blocks(decl, &written, diags);
     if let Some((path, span)) = local_store {
         if p.endpoint == Endpoint::Local {
             p.local_store = Some(path);
@@ -155,6 +225,8 @@ fn endpoint(a: &Attr, v: Value, dir: &Path, p: &mut Provider, diags: &mut Vec<Di
                     a.span,
                     "`endpoint` is not a valid URL: the host is missing or it contains spaces",
                 ));
+            } else if let Err(e) = trust::check(&s, Purpose::Api, AllowList::from_process_env) {
+                diags.push(untrusted(a, e));
             } else {
                 p.endpoint = Endpoint::Url(s.trim_end_matches('/').to_string());
             }
@@ -270,5 +342,272 @@ fn rate_limits(a: &Attr, v: Value, p: &mut Provider, diags: &mut Vec<Diag>) {
             );
         }
         p.rate_limits.insert(action, n);
+    }
+}
+
+/// The refusal of an endpoint, at the attribute that names it.
+fn untrusted(a: &Attr, e: trust::Untrusted) -> Diag {
+    let d = Diag::error(a.span, e.to_string());
+    match e {
+        trust::Untrusted::Host { .. } => d.help(format!(
+            "{} is read from the environment only, so a configuration under review cannot widen it",
+            trust::ENV_ALLOWED_ENDPOINTS
+        )),
+        _ => d,
+    }
+}
+
+/// `sts_endpoint` / `metadata_endpoint`: a URL that passes the trust rule.
+fn trusted_endpoint(a: &Attr, v: Value, purpose: Purpose, diags: &mut Vec<Diag>) -> Option<String> {
+    let s = string(a, v, diags)?;
+    match trust::check(&s, purpose, AllowList::from_process_env) {
+        Ok(_) => Some(s.trim_end_matches('/').to_string()),
+        Err(e) => {
+            diags.push(untrusted(a, e));
+            None
+        }
+    }
+}
+
+fn cam_role_name(a: &Attr, v: Value, p: &mut Provider, diags: &mut Vec<Diag>) {
+    if let Some(s) = string(a, v, diags) {
+        if crate::ssm::metadata::valid_role_name(&s) {
+            p.cam_role_name = Some(s);
+        } else {
+            diags.push(
+                Diag::error(a.span, "`cam_role_name` is not a CAM role name")
+                    .help("role names are 1–128 letters, digits and +=,.@_-"),
+            );
+        }
+    }
+}
+
+/// Whether `s` has `min..=max` characters, each a letter, a digit or one of `extra`.
+fn name_like(s: &str, min: usize, max: usize, extra: &[u8]) -> bool {
+    (min..=max).contains(&s.chars().count())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+fn role_arn(a: &Attr, v: Value, diags: &mut Vec<Diag>) -> Option<String> {
+    let s = string(a, v, diags)?;
+    if s.starts_with("qcs::cam::uin/") && s.contains(":role") && !s.contains(char::is_whitespace) {
+        Some(s)
+    } else {
+        diags.push(
+            Diag::error(a.span, "`role_arn` is not a CAM role ARN")
+                .help("role ARNs look like qcs::cam::uin/100000000001:roleName/ssm-reader"),
+        );
+        None
+    }
+}
+
+fn session_name(a: &Attr, v: Value, diags: &mut Vec<Diag>) -> Option<String> {
+    let s = string(a, v, diags)?;
+    if name_like(&s, 2, 128, b"+=,.@_-") {
+        Some(s)
+    } else {
+        diags.push(
+            Diag::error(a.span, "`session_name` is not a valid session name")
+                .help("2–128 letters, digits and +=,.@_-, for example \"ssmform-ci\""),
+        );
+        None
+    }
+}
+
+fn session_duration(a: &Attr, v: Value, diags: &mut Vec<Diag>) -> Option<u32> {
+    let n = match &v {
+        Value::Number(n) => n.as_int(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n >= 1 && n <= i128::from(MAX_SESSION_DURATION) => Some(n as u32),
+        _ => {
+            let not = match &v {
+                Value::Number(_) => String::new(),
+                other => format!(", not {}", other.a_type()),
+            };
+            diags.push(
+                Diag::error(
+                    a.span,
+                    format!(
+                        "`session_duration` must be a whole number of seconds from 1 to \
+                         {MAX_SESSION_DURATION}{not}"
+                    ),
+                )
+                .help("the default is 7200 (two hours); STS grants at most 43200 (12 hours)"),
+            );
+            None
+        }
+    }
+}
+
+fn assume_role_attr(
+    attr: &str,
+    a: &Attr,
+    v: Value,
+    b: &mut AssumeRoleSettings,
+    diags: &mut Vec<Diag>,
+) {
+    match attr {
+        "role_arn" => b.role_arn = role_arn(a, v, diags),
+        "session_name" => b.session_name = session_name(a, v, diags),
+        "session_duration" => b.session_duration = session_duration(a, v, diags),
+        "policy" => {
+            let Some(s) = string(a, v, diags) else { return };
+            match serde_json::from_str::<serde_json::Value>(&s) {
+                Ok(serde_json::Value::Object(_)) => b.policy = Some(s),
+                _ => diags.push(
+                    Diag::error(
+                        a.span,
+                        "`policy` is not a JSON object (a CAM policy document)",
+                    )
+                    .help("write it with jsonencode({ version = \"2.0\", statement = [...] })"),
+                ),
+            }
+        }
+        "external_id" => {
+            let Some(s) = string(a, v, diags) else { return };
+            if name_like(&s, 2, 128, b"+=,.@:/_-") {
+                b.external_id = Some(s);
+            } else {
+                diags.push(
+                    Diag::error(a.span, "`external_id` is not a valid external ID")
+                        .help("2–128 letters, digits and =,.@:/-"),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn web_identity_attr(
+    attr: &str,
+    a: &Attr,
+    v: Value,
+    dir: &Path,
+    b: &mut WebIdentitySettings,
+    diags: &mut Vec<Diag>,
+) {
+    match attr {
+        "role_arn" => b.role_arn = role_arn(a, v, diags),
+        "session_name" => b.session_name = session_name(a, v, diags),
+        "session_duration" => b.session_duration = session_duration(a, v, diags),
+        "provider_id" => {
+            let Some(s) = string(a, v, diags) else { return };
+            if name_like(&s, 1, 128, b"+=,.@_-") {
+                b.provider_id = Some(s);
+            } else {
+                diags.push(
+                    Diag::error(a.span, "`provider_id` is not an identity provider name")
+                        .help("the name of the OIDC identity provider in CAM, for example \"github\""),
+                );
+            }
+        }
+        "web_identity_token" => match v {
+            Value::String(s) if !s.trim().is_empty() => {
+                b.web_identity_token = Some(SecretValue::from_string(s));
+            }
+            // Say what is wrong by type only: a wrong value may still be a credential.
+            other => diags.push(
+                Diag::error(
+                    a.span,
+                    format!(
+                        "`web_identity_token` must be a non-empty string, not {}",
+                        if matches!(other, Value::String(_)) {
+                            "an empty string".to_string()
+                        } else {
+                            other.a_type()
+                        }
+                    ),
+                )
+                .help("prefer web_identity_token_file: a token in a file is read again at every refresh"),
+            ),
+        },
+        "web_identity_token_file" => {
+            let Some(s) = string(a, v, diags) else { return };
+            if s.trim().is_empty() {
+                diags.push(Diag::error(a.span, "`web_identity_token_file` is empty"));
+            } else {
+                // Relative paths are relative to the configuration directory, like file().
+                b.web_identity_token_file = Some(dir.join(s));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Conflicts between the credential settings, and what a block needs from itself or the
+/// environment (the variables the Terraform provider reads for each attribute).
+fn check_credential_blocks(decl: &ProviderDecl, written: &[&str], diags: &mut Vec<Diag>) {
+    let header = |name: &str| decl.blocks.iter().find(|(n, _)| n == name).map(|(_, s)| *s);
+    let has = |name: &str| written.contains(&name);
+    let env_set = |var: &str| std::env::var(var).is_ok_and(|v| !v.trim().is_empty());
+    if let (Some(_), Some(web)) = (
+        header("assume_role"),
+        header("assume_role_with_web_identity"),
+    ) {
+        diags.push(
+            Diag::error(
+                web,
+                "`assume_role` and `assume_role_with_web_identity` cannot both be used",
+            )
+            .help("assume_role needs base credentials; the web-identity token replaces them: keep one"),
+        );
+    }
+    if let Some(web) = header("assume_role_with_web_identity") {
+        if has("cam_role_name") {
+            diags.push(
+                Diag::error(
+                    web,
+                    "`cam_role_name` and `assume_role_with_web_identity` cannot both be used",
+                )
+                .help("both are sources of credentials; keep one"),
+            );
+        }
+        if !has("assume_role_with_web_identity.role_arn") && !env_set(env::ENV_ASSUME_ROLE_ARN) {
+            diags.push(
+                Diag::error(web, "`assume_role_with_web_identity` has no `role_arn`").help(
+                    format!(
+                        "set role_arn in the block, or {} in the environment",
+                        env::ENV_ASSUME_ROLE_ARN
+                    ),
+                ),
+            );
+        }
+        let token = has("assume_role_with_web_identity.web_identity_token");
+        let file = has("assume_role_with_web_identity.web_identity_token_file");
+        if token && file {
+            diags.push(
+                Diag::error(
+                    web,
+                    "`web_identity_token` and `web_identity_token_file` cannot both be set",
+                )
+                .help("keep web_identity_token_file: the file is read again at every refresh"),
+            );
+        }
+        if !token
+            && !file
+            && !env_set(env::ENV_WEB_IDENTITY_TOKEN)
+            && !env_set(env::ENV_WEB_IDENTITY_TOKEN_FILE)
+        {
+            diags.push(
+                Diag::error(web, "`assume_role_with_web_identity` has no token").help(format!(
+                    "set web_identity_token_file in the block, or {} in the environment",
+                    env::ENV_WEB_IDENTITY_TOKEN_FILE
+                )),
+            );
+        }
+    }
+    if let Some(block) = header("assume_role")
+        && !has("assume_role.role_arn")
+        && !env_set(env::ENV_ASSUME_ROLE_ARN)
+    {
+        diags.push(
+            Diag::error(block, "`assume_role` has no `role_arn`").help(format!(
+                "set role_arn in the block, or {} in the environment",
+                env::ENV_ASSUME_ROLE_ARN
+            )),
+        );
     }
 }

@@ -29,6 +29,34 @@ const PROVIDER_ATTRS: &[&str] = &[
     "rate_limits",
     "rate_share",
     "profile",
+    "cam_role_name",
+    "sts_endpoint",
+    "metadata_endpoint",
+];
+/// The provider block's nested blocks and their attributes (as the Terraform provider spells
+/// them). Their attributes join the provider's as `block.attribute`.
+pub(crate) const PROVIDER_BLOCKS: &[(&str, &[&str])] = &[
+    (
+        "assume_role",
+        &[
+            "role_arn",
+            "session_name",
+            "session_duration",
+            "policy",
+            "external_id",
+        ],
+    ),
+    (
+        "assume_role_with_web_identity",
+        &[
+            "role_arn",
+            "session_name",
+            "session_duration",
+            "provider_id",
+            "web_identity_token",
+            "web_identity_token_file",
+        ],
+    ),
 ];
 const CREDENTIAL_ATTRS: &[&str] = &[
     "secret_id",
@@ -550,10 +578,31 @@ fn provider(
     }
     decls.provider.header = Some(header);
     let what = "the provider block";
-    let (known, unknown) = attributes(b.body, file, PROVIDER_ATTRS, what, false, diags);
+    let mut body = b.body;
+    let mut nested = Vec::new();
+    for (name, allowed) in PROVIDER_BLOCKS {
+        for block in body.remove_blocks(name) {
+            nested.push((*name, *allowed, block));
+        }
+    }
+    let (known, unknown) = attributes(body, file, PROVIDER_ATTRS, what, false, diags);
+    let mut known = known.0;
+    for (name, allowed, block) in nested {
+        if let Some(attrs) = provider_block(name, allowed, block, file, source, decls, diags) {
+            known.extend(attrs);
+        }
+    }
     let mut rest = Vec::new();
     for a in unknown {
-        if CREDENTIAL_ATTRS.contains(&a.name.as_str()) {
+        if let Some((name, _)) = PROVIDER_BLOCKS.iter().find(|(n, _)| *n == a.name) {
+            diags.push(
+                Diag::error(
+                    a.name_span,
+                    format!("`{name}` is a block, not an attribute"),
+                )
+                .help(format!("write: {name} {{ role_arn = \"...\" }}")),
+            );
+        } else if CREDENTIAL_ATTRS.contains(&a.name.as_str()) {
             // The value may be a real credential: mask it in every line shown.
             redact(source, a.span);
             diags.push(
@@ -571,11 +620,75 @@ fn provider(
         }
     }
     report_unknown(rest, PROVIDER_ATTRS, what, diags);
-    decls.provider.attrs = known.0;
+    decls.provider.attrs = known;
     decls
         .provider
         .attrs
         .sort_by_key(|a| (a.name_span.file, a.name_span.start));
+}
+
+/// One `assume_role` / `assume_role_with_web_identity` block of the provider: its attributes,
+/// named `block.attribute`. A token literal is masked in every diagnostic.
+fn provider_block(
+    name: &'static str,
+    allowed: &[&str],
+    b: Block,
+    file: FileId,
+    source: &mut SourceFile,
+    decls: &mut Decls,
+    diags: &mut Vec<Diag>,
+) -> Option<Vec<Attr>> {
+    let whole = Span::new(file, 0..0);
+    let header = span_of(&b.ident, file, whole);
+    if let Some(l) = b.labels.first() {
+        diags.push(
+            Diag::error(
+                span_of(l, file, header),
+                format!("a `{name}` block has no label"),
+            )
+            .help(format!("write: {name} {{ ... }}")),
+        );
+    }
+    if let Some((_, first)) = decls.provider.blocks.iter().find(|(n, _)| n == name) {
+        diags.push(
+            Diag::error(
+                header,
+                format!("the provider has more than one `{name}` block"),
+            )
+            .note("the first one is here", Some(*first)),
+        );
+        return None;
+    }
+    decls.provider.blocks.push((name.to_string(), header));
+    let what = format!("the `{name}` block");
+    let (known, unknown) = attributes(b.body, file, allowed, &what, false, diags);
+    let mut rest = Vec::new();
+    for a in unknown {
+        if CREDENTIAL_ATTRS.contains(&a.name.as_str()) {
+            redact(source, a.span);
+            diags.push(
+                Diag::error(
+                    a.name_span,
+                    format!(
+                        "credentials are not allowed in configuration (`{}`)",
+                        a.name
+                    ),
+                )
+                .help(CREDENTIALS_HELP),
+            );
+        } else {
+            rest.push(a);
+        }
+    }
+    report_unknown(rest, allowed, &what, diags);
+    let mut attrs = known.0;
+    for a in &mut attrs {
+        if a.name == "web_identity_token" {
+            redact_literals(&a.expr, file, a.span, &mut |s| redact(source, s));
+        }
+        a.name = format!("{name}.{}", a.name);
+    }
+    Some(attrs)
 }
 
 fn variable(

@@ -10,22 +10,26 @@
 //! |---|---|
 //! | timestamp more than 300 s from the server clock | `AuthFailure.SignatureExpire` |
 //! | `Authorization` unparseable: wrong algorithm, missing `Credential`/`SignedHeaders`/`Signature`, credential not `id/date/service/tc3_request` | `AuthFailure.InvalidAuthorization` |
-//! | scope service not `ssm`, terminator not `tc3_request`, date not `YYYY-MM-DD`, `SignedHeaders` without `content-type` and `host` | `AuthFailure.InvalidAuthorization` (the real API answers a wrong service with "`Service` in Credential not valid") |
-//! | unknown SecretId | `AuthFailure.SecretIdNotFound` |
+//! | scope service not the one served (`ssm`, or `sts` for STS), terminator not `tc3_request`, date not `YYYY-MM-DD`, `SignedHeaders` without `content-type` and `host` | `AuthFailure.InvalidAuthorization` (the real API answers a wrong service with "`Service` in Credential not valid") |
+//! | unknown SecretId (neither configured nor a temporary key still valid) | `AuthFailure.SecretIdNotFound` |
 //! | scope date not the UTC date of `X-TC-Timestamp` | `AuthFailure.SignatureFailure` (the date is an input of the signature, so a wrong one is a wrong signature) |
 //! | a declared signed header missing from the request, or any signature mismatch (wrong key, tampered body/headers/query) | `AuthFailure.SignatureFailure` |
+//! | a temporary key without its session token (`X-TC-Token`, legacy `Token`), with another token, or past its expiry | `AuthFailure.TokenFailure` |
 //!
 //! The Host header is verified exactly as sent and, failing that, without its `:port` (the Node SDK
 //! signs the host without the port but sends it with the port). `X-TC-Content-SHA256:
-//! UNSIGNED-PAYLOAD` makes the payload hash that of the literal. `X-TC-Token` (session tokens of
-//! temporary credentials) is accepted and not checked: the emulator has no STS.
+//! UNSIGNED-PAYLOAD` makes the payload hash that of the literal. Temporary keys issued by the
+//! emulated STS ([`super::sts`]) are accepted only with their session token and before they expire;
+//! a token sent with a configured (permanent) key is ignored.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use hyper::HeaderMap;
 
 use super::config::Credential;
 use super::error::{ApiError, code};
+use super::sts::{Sts, TempKey};
 use crate::ssm::sign::{self, Authorization, RequestToSign};
 use crate::ssm::sign_legacy::{self, LegacyMethod};
 
@@ -34,10 +38,48 @@ pub const SERVICE: &str = "ssm";
 /// How far a request's timestamp may be from the server clock, in seconds.
 pub const MAX_SKEW_SECS: i64 = 300;
 
-/// The accepted credentials, by SecretId.
+/// The accepted credentials: the configured ones by SecretId, and the temporary keys the
+/// emulated STS issued.
 #[derive(Debug, Clone)]
 pub struct Credentials {
     keys: HashMap<String, String>,
+    sts: Option<Arc<Sts>>,
+}
+
+/// A SecretId's key, and the token and expiry it must come with when it is temporary.
+enum Key<'a> {
+    Permanent(&'a str),
+    Temporary(TempKey),
+}
+
+impl Key<'_> {
+    fn secret(&self) -> &str {
+        match self {
+            Key::Permanent(k) => k,
+            Key::Temporary(t) => &t.secret_key,
+        }
+    }
+
+    /// A temporary key must come with its token (constant-time compare) and before it expires.
+    fn check_token(&self, token: Option<&str>, now_millis: i64) -> Result<(), ApiError> {
+        let Key::Temporary(t) = self else {
+            return Ok(());
+        };
+        let fail = |why: &str| {
+            ApiError::new(
+                code::AUTH_TOKEN_FAILURE,
+                format!("The session token of the temporary credentials {why}."),
+            )
+        };
+        match token {
+            None | Some("") => Err(fail("is missing (send it in X-TC-Token)")),
+            Some(tok) if !crate::ssm::sign::signatures_equal(tok, &t.token) => {
+                Err(fail("does not match the SecretId"))
+            }
+            Some(_) if now_millis >= t.expires_at.saturating_mul(1000) => Err(fail("has expired")),
+            Some(_) => Ok(()),
+        }
+    }
 }
 
 impl Credentials {
@@ -47,16 +89,27 @@ impl Credentials {
                 .iter()
                 .map(|c| (c.secret_id.clone(), c.secret_key.clone()))
                 .collect(),
+            sts: None,
         }
     }
 
-    fn key(&self, secret_id: &str) -> Result<&str, ApiError> {
-        self.keys.get(secret_id).map(String::as_str).ok_or_else(|| {
-            ApiError::new(
-                code::AUTH_SECRET_ID_NOT_FOUND,
-                "The SecretId is not found, please ensure that your SecretId is correct.",
-            )
-        })
+    /// Also accept the temporary keys `sts` issues.
+    pub fn with_sts(mut self, sts: Arc<Sts>) -> Self {
+        self.sts = Some(sts);
+        self
+    }
+
+    fn key(&self, secret_id: &str) -> Result<Key<'_>, ApiError> {
+        if let Some(k) = self.keys.get(secret_id) {
+            return Ok(Key::Permanent(k));
+        }
+        if let Some(t) = self.sts.as_ref().and_then(|s| s.temporary(secret_id)) {
+            return Ok(Key::Temporary(t));
+        }
+        Err(ApiError::new(
+            code::AUTH_SECRET_ID_NOT_FOUND,
+            "The SecretId is not found, please ensure that your SecretId is correct.",
+        ))
     }
 }
 
@@ -112,11 +165,16 @@ fn is_date(s: &str) -> bool {
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
-/// Verify a TC3-HMAC-SHA256 request (the timestamp window is checked by the caller first).
-pub fn verify_tc3(creds: &Credentials, req: &Tc3Request<'_>) -> Result<(), ApiError> {
+/// Verify a TC3-HMAC-SHA256 request for `service` (`ssm` or `sts`; the timestamp window is
+/// checked by the caller first). Returns the SecretId that signed it.
+pub fn verify_tc3(
+    creds: &Credentials,
+    req: &Tc3Request<'_>,
+    service: &str,
+) -> Result<String, ApiError> {
     let auth = Authorization::parse(req.authorization)
         .map_err(|e| invalid_authorization(&e.to_string()))?;
-    if auth.service != SERVICE {
+    if auth.service != service {
         return Err(invalid_authorization("`Service` in Credential not valid"));
     }
     if auth.terminator != sign::TERMINATOR {
@@ -177,23 +235,25 @@ pub fn verify_tc3(creds: &Credentials, req: &Tc3Request<'_>) -> Result<(), ApiEr
             payload: req.body,
             unsigned_payload,
             timestamp: req.timestamp,
-            service: SERVICE,
+            service,
         };
-        let expected = to_sign.sign_with_date(key.as_bytes(), &auth.date);
+        let expected = to_sign.sign_with_date(key.secret().as_bytes(), &auth.date);
         sign::signatures_equal(&expected.signature, &auth.signature)
     };
-    if matches(&values) {
-        return Ok(());
-    }
-    if let Some(i) = host_index
+    let mut verified = matches(&values);
+    if !verified
+        && let Some(i) = host_index
         && let Some(bare) = strip_port(values[i].1)
     {
         values[i].1 = bare;
-        if matches(&values) {
-            return Ok(());
-        }
+        verified = matches(&values);
     }
-    Err(signature_failure("the signature does not match"))
+    if !verified {
+        return Err(signature_failure("the signature does not match"));
+    }
+    let token = req.headers.get("x-tc-token").and_then(|v| v.to_str().ok());
+    key.check_token(token, crate::clock::unix_millis_now())?;
+    Ok(auth.secret_id)
 }
 
 /// `host` without a trailing `:digits`, if it has one (`[::1]:80` → `[::1]`).
@@ -230,9 +290,9 @@ pub fn verify_legacy(creds: &Credentials, req: &LegacyRequest<'_>) -> Result<(),
     hosts.extend(strip_port(req.host));
     for host in hosts {
         let sts = sign_legacy::string_to_sign(req.method, host, req.path, req.params);
-        let expected = sign_legacy::signature(key.as_bytes(), &sts, method);
+        let expected = sign_legacy::signature(key.secret().as_bytes(), &sts, method);
         if sign_legacy::signatures_equal(&expected, given) {
-            return Ok(());
+            return key.check_token(param("Token"), crate::clock::unix_millis_now());
         }
     }
     Err(signature_failure("the signature does not match"))
@@ -289,12 +349,17 @@ mod tests {
                 body: v.payload.as_bytes(),
                 timestamp: v.timestamp,
             };
-            assert_eq!(verify_tc3(&creds, &req), Ok(()), "{}", v.name);
+            assert_eq!(
+                verify_tc3(&creds, &req, SERVICE),
+                Ok(v.secret_id.clone()),
+                "{}",
+                v.name
+            );
             let mut body = v.payload.clone().into_bytes();
             body[0] ^= 1;
             let tampered = Tc3Request { body: &body, ..req };
             assert_eq!(
-                verify_tc3(&creds, &tampered).unwrap_err().code,
+                verify_tc3(&creds, &tampered, SERVICE).unwrap_err().code,
                 code::AUTH_SIGNATURE_FAILURE,
                 "{}",
                 v.name

@@ -1,5 +1,5 @@
-//! How an emulator is set up: address, storage, accepted credentials, rate limits and injected
-//! failures. The command line (`ssmform emulator`) and the in-process API (`Emulator::start`) build
+//! How an emulator is set up: address, storage, accepted credentials, rate limits, injected
+//! failures, and how strict its STS and metadata service are ([`StsConfig`]). The command line (`ssmform emulator`) and the in-process API (`Emulator::start`) build
 //! the same [`EmulatorConfig`].
 
 use std::collections::BTreeMap;
@@ -233,11 +233,108 @@ pub struct EmulatorConfig {
     pub credentials: Vec<Credential>,
     /// Added to every API response.
     pub latency: Duration,
+    /// Each response's delay is drawn uniformly from `latency ± latency_spread` (never below
+    /// zero), as answers from a far endpoint vary.
+    pub latency_spread: Duration,
     pub faults: FaultSpec,
     /// Seed for the fault dice; `None` draws one (the same seed replays the same fault sequence
     /// for the same sequence of requests).
     pub seed: Option<u64>,
     pub rate_limits: RateLimits,
+    /// STS and the CVM metadata service.
+    pub sts: StsConfig,
+    /// Other clients, simulated: each action here loses this many requests per second of its
+    /// quota, evenly spaced (counted as `background_calls` / `background_throttled` in the
+    /// stats), as production readers do to a drift job's GetSecretValue quota.
+    pub background: BTreeMap<Action, u32>,
+}
+
+/// The instance role the metadata service serves unless told otherwise.
+pub const DEFAULT_INSTANCE_ROLE: &str = "ssmform-emulator-instance-role";
+
+/// Who may assume a role ([`RoleRule`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Anyone: any accepted credential, any well-formed web-identity token (`*`).
+    Anyone,
+    /// AssumeRole signed with this SecretId.
+    SecretId(String),
+    /// AssumeRoleWithWebIdentity, through any identity provider (`oidc`) or this one
+    /// (`oidc:PROVIDER`).
+    WebIdentity(Option<String>),
+}
+
+/// `--role NAME=PRINCIPAL`: a role that exists, and who may assume it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRule {
+    pub name: String,
+    pub principal: Principal,
+}
+
+impl RoleRule {
+    /// Parse `NAME=PRINCIPAL`: PRINCIPAL is `*`, `oidc`, `oidc:PROVIDER` or a SecretId.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (name, principal) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}` is not NAME=PRINCIPAL (e.g. ssm-reader=oidc:github)"))?;
+        let name = name.trim();
+        if name.is_empty() || name.contains(['/', ' ']) {
+            return Err(format!(
+                "the role name in `{s}` is empty or has `/` or a space"
+            ));
+        }
+        let principal = match principal.trim() {
+            "" => return Err(format!("the principal in `{s}` is empty")),
+            "*" => Principal::Anyone,
+            "oidc" => Principal::WebIdentity(None),
+            p => match p.strip_prefix("oidc:") {
+                Some(provider) if !provider.is_empty() => {
+                    Principal::WebIdentity(Some(provider.to_string()))
+                }
+                Some(_) => return Err(format!("`{s}`: write oidc or oidc:PROVIDER")),
+                None => Principal::SecretId(p.to_string()),
+            },
+        };
+        Ok(RoleRule {
+            name: name.to_string(),
+            principal,
+        })
+    }
+}
+
+/// How the emulated STS and metadata service behave. The default is permissive: the emulator's
+/// own credentials may assume any role and any well-formed web-identity token is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StsConfig {
+    /// The roles that exist; empty means every role exists and anyone may assume it.
+    pub roles: Vec<RoleRule>,
+    /// The `aud` a web-identity token must carry (`--oidc-audience`); `None` accepts any.
+    pub oidc_audience: Option<String>,
+    /// The `ProviderId` web-identity calls must name (`--oidc-provider`); `None` accepts any.
+    pub oidc_provider: Option<String>,
+    /// The longest lifetime of issued credentials in seconds (`--credential-lifetime`); `None`
+    /// grants the requested `DurationSeconds` (default 7200). Short lifetimes test refreshing.
+    pub credential_lifetime: Option<u32>,
+    /// The role the metadata service says is bound to the instance; `None` answers 404 (no
+    /// role bound).
+    pub instance_role: Option<String>,
+}
+
+impl Default for StsConfig {
+    fn default() -> Self {
+        StsConfig {
+            roles: Vec::new(),
+            oidc_audience: None,
+            oidc_provider: None,
+            credential_lifetime: None,
+            instance_role: Some(DEFAULT_INSTANCE_ROLE.to_string()),
+        }
+    }
+}
+
+/// Parse one `ACTION=N` background load (N ≥ 1 requests per second).
+pub fn parse_background(s: &str) -> Result<(Action, u32), String> {
+    RateLimits::parse_override(s).map_err(|e| e.replace("the limit in", "the rate in"))
 }
 
 impl Default for EmulatorConfig {
@@ -247,9 +344,12 @@ impl Default for EmulatorConfig {
             db: None,
             credentials: Vec::new(),
             latency: Duration::ZERO,
+            latency_spread: Duration::ZERO,
             faults: FaultSpec::default(),
             seed: None,
             rate_limits: RateLimits::default(),
+            sts: StsConfig::default(),
+            background: BTreeMap::new(),
         }
     }
 }
@@ -303,6 +403,40 @@ mod tests {
         assert_eq!(l.limit(Action::UpdateSecret), Some(20));
         assert_eq!(l.limit(Action::GetSecretValue), Some(300));
         assert_eq!(RateLimits::Off.limit(Action::UpdateSecret), None);
+    }
+
+    #[test]
+    fn role_rules_parse() {
+        assert_eq!(
+            RoleRule::parse("reader=oidc:github"),
+            Ok(RoleRule {
+                name: "reader".into(),
+                principal: Principal::WebIdentity(Some("github".into()))
+            })
+        );
+        assert_eq!(
+            RoleRule::parse("writer=AKIDabc").unwrap().principal,
+            Principal::SecretId("AKIDabc".into())
+        );
+        assert_eq!(RoleRule::parse("x=*").unwrap().principal, Principal::Anyone);
+        assert_eq!(
+            RoleRule::parse("x=oidc").unwrap().principal,
+            Principal::WebIdentity(None)
+        );
+        for bad in ["x", "=a", "x=", "a/b=*", "x=oidc:"] {
+            assert!(RoleRule::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn background_loads_parse() {
+        assert_eq!(
+            parse_background("GetSecretValue=100"),
+            Ok((Action::GetSecretValue, 100))
+        );
+        let e = parse_background("GetSecretValue=0").unwrap_err();
+        assert!(e.contains("the rate in"), "{e}");
+        assert!(parse_background("Nope=1").is_err());
     }
 
     #[test]

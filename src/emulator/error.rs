@@ -11,6 +11,11 @@ pub mod code {
     pub const AUTH_SIGNATURE_EXPIRE: &str = "AuthFailure.SignatureExpire";
     pub const AUTH_SECRET_ID_NOT_FOUND: &str = "AuthFailure.SecretIdNotFound";
     pub const AUTH_INVALID_AUTHORIZATION: &str = "AuthFailure.InvalidAuthorization";
+    pub const AUTH_TOKEN_FAILURE: &str = "AuthFailure.TokenFailure";
+    pub const UNAUTHORIZED_OPERATION: &str = "UnauthorizedOperation";
+    pub const ROLE_NOT_FOUND: &str = "ResourceNotFound.RoleNotFound";
+    pub const WEB_IDENTITY_TOKEN_ERROR: &str = "InvalidParameter.WebIdentityTokenError";
+    pub const PARAM_ERROR: &str = "InvalidParameter.ParamError";
     pub const INVALID_ACTION: &str = "InvalidAction";
     pub const NO_SUCH_VERSION: &str = "NoSuchVersion";
     pub const REQUEST_LIMIT_EXCEEDED: &str = "RequestLimitExceeded";

@@ -5,8 +5,10 @@
 //! TC3-HMAC-SHA256 and legacy signatures verified with the crate's own signing code, the same
 //! envelopes and `Content-Type`, the validation rules and error codes, the status machine, per-action
 //! rate limits in a sliding one-second window, and a SQLite store. Failure injection (`--faults`,
-//! `--latency`) produces the throttles, internal errors, 502s, dropped connections and slow answers
-//! that retry logic has to survive, and `GET /_emulator/stats` reports each action's traffic.
+//! `--latency` with `--latency-spread`) produces the throttles, internal errors, 502s, dropped
+//! connections and slow answers that retry logic has to survive; `--background-load` simulates
+//! other clients using part of an action's quota (production readers beside a drift job); and
+//! `GET /_emulator/stats` reports each action's traffic.
 //!
 //! Reading order: [`service`] (the path of one request) → [`auth`] → [`handlers`] → [`store`].
 //!
@@ -19,11 +21,20 @@
 //! # Ok(()) }
 //! ```
 //!
+//! It also serves STS (AssumeRole, AssumeRoleWithWebIdentity, version `2018-08-13`) on the same port
+//! and the CVM metadata service's instance-role paths ([`sts`](self) and the metadata module):
+//! temporary keys with an expiry, accepted for SSM only with their session token and before they
+//! expire. By default the emulator's credentials may assume any role and any well-formed
+//! web-identity token is accepted; [`StsConfig`] (`--role`, `--oidc-audience`, `--oidc-provider`)
+//! makes it strict, and `--credential-lifetime` makes keys short-lived.
+//!
 //! What the real API does that the emulator does not: KMS encryption (`KmsKeyId` is stored and
 //! echoed, nothing is encrypted) and `EncryptionPublicKey` responses; cloud-product secrets
-//! (`SecretType` ≠ 0), rotation and SSH-key secrets; tags beyond storing and filtering; STS session
-//! tokens (any `X-TC-Token` is accepted); CAM permissions (every valid credential may do everything);
-//! HTTPS; and any action not in docs/ssm-api.md#actions (answered `InvalidAction`).
+//! (`SecretType` ≠ 0), rotation and SSH-key secrets; tags beyond storing and filtering; CAM
+//! permissions (every valid credential, temporary ones included, may call every SSM action; session
+//! policies are checked for shape only); web-identity token signatures (no identity provider keys);
+//! STS's other actions, faults and rate limits; HTTPS; and any action not in
+//! docs/ssm-api.md#actions (answered `InvalidAction`).
 
 mod action;
 mod auth;
@@ -32,6 +43,7 @@ mod error;
 mod faults;
 mod handlers;
 mod limits;
+mod metadata;
 mod params;
 mod response;
 mod rules;
@@ -39,6 +51,7 @@ mod server;
 mod service;
 mod stats;
 mod store;
+mod sts;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -50,9 +63,11 @@ use tokio::task::JoinHandle;
 pub use action::Action;
 pub use auth::{MAX_SKEW_SECS, SERVICE};
 pub use config::{
-    Credential, DEV_SECRET_ID, DEV_SECRET_KEY, DEV_UIN, EmulatorConfig, FaultSpec, RateLimits,
+    Credential, DEFAULT_INSTANCE_ROLE, DEV_SECRET_ID, DEV_SECRET_KEY, DEV_UIN, EmulatorConfig,
+    FaultSpec, Principal, RateLimits, RoleRule, StsConfig, parse_background,
 };
 pub use error::code;
+pub use metadata::ROLE_PATH as METADATA_ROLE_PATH;
 pub use rules::{
     DEFAULT_VERSION_ID, MAX_CONTENT_BYTES, MAX_DESCRIPTION_BYTES, MAX_SECRETS_PER_REGION,
     MAX_VERSIONS_PER_SECRET,
@@ -60,6 +75,7 @@ pub use rules::{
 pub use service::{API_VERSION, MAX_BODY_BYTES, STATS_PATH};
 pub use stats::{ActionStats, StatsSnapshot};
 pub use store::StoreError;
+pub use sts::{METADATA as METADATA_STATS_KEY, STS_VERSION, StsStats};
 
 /// Why an emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -107,14 +123,25 @@ impl Emulator {
         let (tx, rx) = watch::channel(false);
         let faults = faults::Faults::new(config.faults.clone(), config.seed);
         let seed = faults.seed();
+        let sts = Arc::new(sts::Sts::new(config.sts.clone()));
         let state = Arc::new(service::State {
             store: Arc::new(store),
-            credentials: auth::Credentials::new(&credentials),
+            credentials: auth::Credentials::new(&credentials).with_sts(Arc::clone(&sts)),
             traffic: Arc::new(stats::Traffic::new(config.rate_limits.clone())),
+            sts,
             faults,
             latency: config.latency,
+            latency_spread: config.latency_spread,
             shutdown: rx.clone(),
         });
+        for (&action, &rate) in &config.background {
+            tokio::spawn(background(
+                Arc::clone(&state.traffic),
+                action,
+                rate,
+                rx.clone(),
+            ));
+        }
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state), rx));
         Ok(RunningEmulator {
             addr,
@@ -124,6 +151,26 @@ impl Emulator {
             shutdown: tx,
             task: Some(task),
         })
+    }
+}
+
+/// A simulated other client: `rate` requests of `action` per second, evenly spaced (a late tick
+/// catches up, so the average holds), each taking a place in the action's window, until shutdown.
+async fn background(
+    traffic: Arc<stats::Traffic>,
+    action: Action,
+    rate: u32,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let period = std::time::Duration::from_secs(1) / rate.max(1);
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                traffic.admit_background(action, std::time::Instant::now());
+            }
+            _ = server::shut_down(&mut shutdown) => return,
+        }
     }
 }
 
@@ -161,12 +208,12 @@ impl RunningEmulator {
 
     /// The traffic figures, as `GET /_emulator/stats` serves them.
     pub fn stats(&self) -> StatsSnapshot {
-        self.state.traffic.snapshot()
+        self.stats_handle().snapshot()
     }
 
     /// A handle that reads the traffic figures from anywhere (another thread, after shutdown).
     pub fn stats_handle(&self) -> StatsHandle {
-        StatsHandle(Arc::clone(&self.state.traffic))
+        StatsHandle(Arc::clone(&self.state.traffic), Arc::clone(&self.state.sts))
     }
 
     /// Stop accepting, let requests in flight finish, close every connection, and return when the
@@ -181,11 +228,13 @@ impl RunningEmulator {
 
 /// Reads an emulator's traffic figures; cheap to clone, independent of the server's lifetime.
 #[derive(Clone)]
-pub struct StatsHandle(Arc<stats::Traffic>);
+pub struct StatsHandle(Arc<stats::Traffic>, Arc<sts::Sts>);
 
 impl StatsHandle {
     pub fn snapshot(&self) -> StatsSnapshot {
-        self.0.snapshot()
+        let mut s = self.0.snapshot();
+        s.sts = self.1.snapshot();
+        s
     }
 }
 

@@ -15,6 +15,12 @@
 //! A request is TC3-signed when it carries an `Authorization` or `X-TC-Action` header (common
 //! parameters in `X-TC-*` headers); otherwise it is a legacy request with every parameter in the
 //! query string (GET) or form body (POST).
+//!
+//! STS shares the port ([`super::sts`]): a TC3 request whose credential scope names `sts`, or an
+//! unsigned one (`Authorization: SKIP`, none, or a legacy request without `Signature`) for
+//! AssumeRoleWithWebIdentity, goes to [`sts_api`], which checks version, region, timestamp and (for
+//! AssumeRole) the signature for service `sts`, without SSM's faults and rate limits. Paths under
+//! `/latest/meta-data/` are the CVM metadata service ([`super::metadata`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,6 +44,7 @@ use super::response;
 use super::rules;
 use super::stats::Traffic;
 use super::store::Store;
+use super::sts::{self as sts_mod, Sts};
 use crate::ssm::sign_legacy::form_decode;
 
 /// The API version every SSM request must name.
@@ -54,8 +61,12 @@ pub struct State {
     pub store: Arc<Store>,
     pub credentials: Credentials,
     pub traffic: Arc<Traffic>,
+    /// The emulated STS and its temporary keys (shared with `credentials`).
+    pub sts: Arc<Sts>,
     pub faults: Faults,
     pub latency: Duration,
+    /// Each answer's delay is `latency` ± up to this much, uniformly.
+    pub latency_spread: Duration,
     /// Flips to `true` when the emulator shuts down (cuts injected slow responses short).
     pub shutdown: watch::Receiver<bool>,
 }
@@ -80,8 +91,13 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
     match parts.uri.path() {
         "/" => {}
         STATS_PATH if parts.method == Method::GET => {
-            let body = serde_json::to_vec(&state.traffic.snapshot()).unwrap_or_default();
+            let mut snapshot = state.traffic.snapshot();
+            snapshot.sts = state.sts.snapshot();
+            let body = serde_json::to_vec(&snapshot).unwrap_or_default();
             return Ok(response::json_response(body));
+        }
+        p if p.starts_with(super::metadata::PREFIX) => {
+            return Ok(super::metadata::handle(&state.sts, &parts.method, p));
         }
         _ => {
             return Ok(response::plain(
@@ -100,10 +116,33 @@ pub async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Resp, D
         Outcome::BadGateway => response::bad_gateway(),
         Outcome::Drop => return Err(Dropped),
     };
-    if !state.latency.is_zero() {
-        sleep_unless_shutdown(&state, state.latency).await;
+    let delay = state.delay();
+    if !delay.is_zero() {
+        sleep_unless_shutdown(&state, delay).await;
     }
     Ok(answer)
+}
+
+impl State {
+    /// How long to hold back one answer.
+    fn delay(&self) -> Duration {
+        jittered(self.latency, self.latency_spread, &mut rand::rng())
+    }
+}
+
+/// `latency` ± up to `spread`, uniformly, never below zero.
+fn jittered<R: rand::RngExt + ?Sized>(
+    latency: Duration,
+    spread: Duration,
+    rng: &mut R,
+) -> Duration {
+    if spread.is_zero() {
+        return latency;
+    }
+    let spread = spread.as_micros() as i64;
+    let offset = rng.random_range(-spread..=spread);
+    let micros = (latency.as_micros() as i64 + offset).max(0);
+    Duration::from_micros(micros as u64)
 }
 
 enum Outcome {
@@ -270,6 +309,9 @@ async fn api(state: &Arc<State>, parts: &Parts, body: Incoming) -> Outcome {
         Ok(i) => i,
         Err(e) => return Outcome::Reply(Err(e)),
     };
+    if is_sts(parts, &incoming) {
+        return Outcome::Reply(sts_api(state, parts, &body, incoming));
+    }
     let action = match incoming.action.as_deref() {
         None | Some("") => return Outcome::Reply(Err(ApiError::missing("Action"))),
         Some(name) => match Action::parse(name) {
@@ -432,6 +474,147 @@ impl Prepared {
     }
 }
 
+/// Whether a request is for STS: signed for the service `sts`, or an unsigned web-identity call.
+fn is_sts(parts: &Parts, incoming: &Common) -> bool {
+    let unsigned_action = incoming
+        .action
+        .as_deref()
+        .is_some_and(|a| sts_mod::UNSIGNED_ACTIONS.contains(&a));
+    match &incoming.style {
+        Style::Tc3 => match header_str(parts, "authorization").map(str::trim) {
+            None => unsigned_action,
+            Some(a) if a.eq_ignore_ascii_case("SKIP") => unsigned_action,
+            Some(a) => crate::ssm::sign::Authorization::parse(a)
+                .is_ok_and(|auth| auth.service == sts_mod::STS_SERVICE),
+        },
+        Style::Legacy { pairs } => {
+            let param = |n: &str| pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+            (unsigned_action && param("Signature").is_none())
+                || (param("Version") == Some(sts_mod::STS_VERSION)
+                    && incoming
+                        .action
+                        .as_deref()
+                        .is_some_and(|a| sts_mod::STS_ACTIONS.contains(&a)))
+        }
+    }
+}
+
+/// One STS request: common parameters, the signature for AssumeRole, then the action.
+fn sts_api(
+    state: &State,
+    parts: &Parts,
+    body: &[u8],
+    incoming: Common,
+) -> Result<Map<String, Value>, ApiError> {
+    let action = match incoming.action.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Action")),
+        Some(a) => match sts_mod::STS_ACTIONS.iter().find(|s| **s == a) {
+            Some(a) => *a,
+            None => {
+                return Err(ApiError::new(
+                    code::INVALID_ACTION,
+                    format!(
+                        "The action `{}` is not supported by the STS emulator.",
+                        truncate(a, 64)
+                    ),
+                ));
+            }
+        },
+    };
+    let result = sts_checked(state, parts, body, incoming, action);
+    state.sts.record(action, result.is_ok());
+    result
+}
+
+fn sts_checked(
+    state: &State,
+    parts: &Parts,
+    body: &[u8],
+    incoming: Common,
+    action: &'static str,
+) -> Result<Map<String, Value>, ApiError> {
+    match incoming.version.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Version")),
+        Some(sts_mod::STS_VERSION) => {}
+        Some(v) => {
+            return Err(ApiError::new(
+                code::NO_SUCH_VERSION,
+                format!(
+                    "The API version `{}` of action `{action}` does not exist; STS is `{}`.",
+                    truncate(v, 32),
+                    sts_mod::STS_VERSION
+                ),
+            ));
+        }
+    }
+    let region = match incoming.region.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Region")),
+        Some(r) => {
+            rules::region(r)?;
+            r.to_string()
+        }
+    };
+    let timestamp: i64 = match incoming.timestamp.as_deref() {
+        None | Some("") => return Err(ApiError::missing("Timestamp")),
+        Some(t) => t.trim().parse().map_err(|_| {
+            ApiError::invalid_value("Timestamp", "it must be Unix seconds (an integer)")
+        })?,
+    };
+    auth::check_timestamp(timestamp, crate::clock::unix_now())?;
+    let caller = if action == "AssumeRole" {
+        Some(match &incoming.style {
+            Style::Tc3 => {
+                let authorization = header_str(parts, "authorization").ok_or_else(|| {
+                    ApiError::new(
+                        code::AUTH_INVALID_AUTHORIZATION,
+                        "The request has no `Authorization` header.",
+                    )
+                })?;
+                auth::verify_tc3(
+                    &state.credentials,
+                    &Tc3Request {
+                        authorization,
+                        method: parts.method.as_str(),
+                        query: parts.uri.query().unwrap_or(""),
+                        headers: &parts.headers,
+                        body,
+                        timestamp,
+                    },
+                    sts_mod::STS_SERVICE,
+                )?
+            }
+            Style::Legacy { pairs } => {
+                auth::verify_legacy(
+                    &state.credentials,
+                    &LegacyRequest {
+                        method: parts.method.as_str(),
+                        host: header_str(parts, "host").unwrap_or(""),
+                        path: parts.uri.path(),
+                        params: pairs,
+                    },
+                )?;
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == "SecretId")
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            }
+        })
+    } else {
+        None
+    };
+    let prepared = Prepared {
+        region,
+        style: incoming.style,
+    };
+    let params = prepared.params(parts, body)?;
+    let now = crate::clock::unix_now();
+    match caller {
+        Some(caller) => state.sts.assume_role(&params, &caller, now),
+        None => state.sts.assume_role_with_web_identity(&params, now),
+    }
+}
+
 /// Steps 3 and 4: version, region, timestamp, signature.
 fn authenticate(
     state: &State,
@@ -485,6 +668,7 @@ fn authenticate(
                     body,
                     timestamp,
                 },
+                super::auth::SERVICE,
             )?;
         }
         Style::Legacy { pairs } => {
@@ -504,4 +688,26 @@ fn authenticate(
         region,
         style: incoming.style,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn latency_is_spread_uniformly_around_its_value() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let ms = Duration::from_millis;
+        assert_eq!(jittered(ms(150), Duration::ZERO, &mut rng), ms(150));
+        let draws: Vec<Duration> = (0..2000)
+            .map(|_| jittered(ms(150), ms(50), &mut rng))
+            .collect();
+        assert!(draws.iter().all(|d| (ms(100)..=ms(200)).contains(d)));
+        assert!(draws.iter().any(|d| *d < ms(110)) && draws.iter().any(|d| *d > ms(190)));
+        let mean = draws.iter().sum::<Duration>() / draws.len() as u32;
+        assert!((ms(145)..=ms(155)).contains(&mean), "{mean:?}");
+        // never negative
+        assert!((0..200).all(|_| jittered(ms(5), ms(50), &mut rng) <= ms(55)));
+    }
 }

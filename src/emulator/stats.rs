@@ -2,16 +2,21 @@
 //! tests and benchmarks can check a client's pacing:
 //!
 //! ```json
-//! {"actions": {"UpdateSecret": {"calls": 120, "throttled": 3, "errors": 1, "max_in_any_second": 50}, ...}}
+//! {"actions": {"UpdateSecret": {"calls": 120, "throttled": 3, "errors": 1, "max_in_any_second": 50,
+//!                               "background_calls": 0, "background_throttled": 0}, ...}}
 //! ```
 //!
 //! - `calls`: every API request naming the action (authentication failures included);
 //! - `throttled`: answered `RequestLimitExceeded` (the real limit or an injected throttle);
 //! - `errors`: answered with any other error, an injected HTTP 502 or a dropped connection;
 //! - `max_in_any_second`: the most calls *accepted* by the rate limiter in any one-second window
-//!   (see [`super::limits`]).
+//!   (see [`super::limits`]), the simulated other clients' included;
+//! - `background_calls`, `background_throttled`: the requests of the simulated other clients
+//!   (`--background-load`), which share the action's window, and how many of them found it full.
 //!
 //! Every action appears, with zeros when it was never called, so consumers can rely on the keys.
+//! Under `sts`, `AssumeRole`, `AssumeRoleWithWebIdentity` and `MetadataCredentials` (instance-role
+//! credentials served) each have `calls` and `errors`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -30,12 +35,32 @@ pub struct ActionStats {
     pub throttled: u64,
     pub errors: u64,
     pub max_in_any_second: u64,
+    #[serde(default)]
+    pub background_calls: u64,
+    #[serde(default)]
+    pub background_throttled: u64,
+}
+
+impl ActionStats {
+    /// Throttled requests as a fraction of all requests, the simulated other clients' included.
+    pub fn throttled_fraction(&self) -> f64 {
+        let all = self.calls + self.background_calls;
+        if all == 0 {
+            0.0
+        } else {
+            (self.throttled + self.background_throttled) as f64 / all as f64
+        }
+    }
 }
 
 /// The `/_emulator/stats` document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsSnapshot {
     pub actions: BTreeMap<String, ActionStats>,
+    /// The emulated STS's actions and the metadata service's credential requests
+    /// (`MetadataCredentials`): calls and refusals.
+    #[serde(default)]
+    pub sts: BTreeMap<String, super::sts::StsStats>,
 }
 
 impl StatsSnapshot {
@@ -104,6 +129,20 @@ impl Traffic {
         })
     }
 
+    /// A simulated other client's request at `now`: it takes a place in the window like any
+    /// request, and is counted apart.
+    pub fn admit_background(&self, action: Action, now: Instant) -> Admission {
+        let limit = self.limits.limit(action);
+        self.with(action, |c| {
+            c.stats.background_calls += 1;
+            let a = c.window.admit(now, limit);
+            if matches!(a, Admission::Throttled { .. }) {
+                c.stats.background_throttled += 1;
+            }
+            a
+        })
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
             actions: Action::ALL
@@ -116,6 +155,7 @@ impl Traffic {
                     (a.name().to_string(), s)
                 })
                 .collect(),
+            sts: BTreeMap::new(),
         }
     }
 }
@@ -139,9 +179,18 @@ mod tests {
                 calls: 1,
                 throttled: 0,
                 errors: 1,
-                max_in_any_second: 1
+                max_in_any_second: 1,
+                ..ActionStats::default()
             }
         );
+        // a simulated other client shares the window
+        assert_eq!(
+            t.admit_background(Action::UpdateSecret, now),
+            Admission::Accepted
+        );
+        let u = t.snapshot().action(Action::UpdateSecret);
+        assert_eq!((u.background_calls, u.max_in_any_second), (1, 2));
+        assert_eq!(u.throttled_fraction(), 0.0);
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["actions"]["GetSecretValue"]["calls"], 0);
     }

@@ -3,8 +3,10 @@
 //!
 //! Evaluation runs in rounds: evaluate what can be evaluated, read the data sources whose name and
 //! version became known, evaluate again, until nothing is pending. Then every managed secret is read
-//! concurrently (at most `parallelism` requests in flight, GetSecretValue paced at its documented
-//! 300/s by the shared [`Pacer`]) and classified:
+//! concurrently (at most `parallelism` reads at once; the shared [`Pacer`] paces GetSecretValue at
+//! its documented 300/s and keeps as many requests in flight as that rate needs at the observed
+//! latency), with a listing of the region's secrets when that saves calls
+//! ([`super::live::Catalog`]), and classified:
 //!
 //! | live state | action |
 //! |---|---|
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::diff::{Visibility, content_diff, creation_diff};
-use super::live::{LiveState, read_live};
+use super::live::{Catalog, LiveState, read_live_in};
 use super::model::{
     Action, Change, ContentDiff, ContentSummary, Note, NoteLocation, Plan, PlanMeta, Severity,
 };
@@ -38,7 +40,7 @@ pub struct RefreshContext<'a> {
     pub client: &'a Client,
     pub pacer: &'a Arc<Pacer>,
     pub key: &'a PlanKey,
-    /// Requests in flight at most.
+    /// Reads (each one request at a time) in progress at most.
     pub parallelism: usize,
     /// `--target` addresses (empty: everything).
     pub targets: &'a [String],
@@ -345,11 +347,19 @@ async fn read_all(
 ) -> Vec<Result<LiveState, CallError>> {
     let mut out: Vec<Option<Result<LiveState, CallError>>> =
         (0..secrets.len()).map(|_| None).collect();
+    let names: BTreeSet<&str> = secrets.iter().map(|s| s.secret_name.as_str()).collect();
+    let catalog = Catalog::start(ctx.client, ctx.pacer, names.len());
     let read = |(i, s): (usize, &DesiredSecret)| {
         let client = ctx.client.clone();
         let pacer = ctx.pacer.clone();
+        let catalog = catalog.clone();
         let (name, version) = (s.secret_name.clone(), s.version_id.clone());
-        async move { (i, read_live(&client, &pacer, &name, &version).await) }
+        async move {
+            (
+                i,
+                read_live_in(&client, &pacer, &catalog, &name, &version).await,
+            )
+        }
     };
     for_each_bounded(
         secrets.iter().enumerate(),

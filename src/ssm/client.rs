@@ -2,7 +2,10 @@
 //! per call (put together by [`build_signed_request`]), reads the answer, and turns it into a typed
 //! response or an [`Error`] classified for the executor's retry loop.
 //!
-//! Each call takes a fresh timestamp, so a caller that retries a call re-signs it.
+//! Each call takes a fresh timestamp and asks the [`CredentialsProvider`] for credentials just
+//! before signing, so a caller that retries a call re-signs it, and temporary credentials are
+//! refreshed before they expire (see [`crate::ssm::refresh`]); the session token travels in
+//! `X-TC-Token` on every call.
 //!
 //! The client does not retry and does not rate-limit: those belong to the executor, which acts on
 //! [`Error::class`]. It logs each call at `debug` level (action, secret name, version, HTTP status,
@@ -29,6 +32,7 @@ use crate::ssm::error::{
     ApiError, CallContext, Error, InvalidRequest, TimeoutPhase, TransportError, TransportKind,
     sanitise_error,
 };
+use crate::ssm::refresh::CredentialsProvider;
 use crate::ssm::request::{
     Language, RequestSpec, SignedRequest, build_signed_request, default_request_client,
 };
@@ -115,7 +119,7 @@ struct Inner {
     http: reqwest::Client,
     endpoint: Endpoint,
     config: ClientConfig,
-    credentials: Credentials,
+    credentials: CredentialsProvider,
     clock: Arc<Clock>,
 }
 
@@ -173,9 +177,14 @@ enum Outcome<'a> {
 }
 
 impl Client {
-    /// A client for `config` signing with `credentials`. Fails on an unusable endpoint, region or
-    /// request client, or if the TLS stack cannot be initialised.
-    pub fn new(config: ClientConfig, credentials: Credentials) -> Result<Client, ConfigError> {
+    /// A client for `config` signing with `credentials` (fixed [`Credentials`] or a
+    /// [`CredentialsProvider`]). Fails on an unusable endpoint, region or request client, or if the
+    /// TLS stack cannot be initialised.
+    pub fn new(
+        config: ClientConfig,
+        credentials: impl Into<CredentialsProvider>,
+    ) -> Result<Client, ConfigError> {
+        let credentials = credentials.into();
         let endpoint = Endpoint::parse(&config.endpoint)?;
         if !config
             .region
@@ -242,29 +251,51 @@ impl Client {
         &self.inner.endpoint
     }
 
-    pub fn credentials(&self) -> &Credentials {
+    pub fn credentials(&self) -> &CredentialsProvider {
         &self.inner.credentials
     }
 
-    /// The [`RequestSpec`] this client would use for `action` at `timestamp`.
-    pub fn request_spec<'a>(&'a self, action: &'a str, timestamp: i64) -> RequestSpec<'a> {
+    /// The [`RequestSpec`] this client would use for `action` at `timestamp`, signing with
+    /// `credentials`.
+    pub fn request_spec<'a>(
+        &'a self,
+        action: &'a str,
+        timestamp: i64,
+        credentials: &'a Credentials,
+    ) -> RequestSpec<'a> {
         RequestSpec {
             endpoint: &self.inner.endpoint,
             region: &self.inner.config.region,
             action,
             version: API_VERSION,
             timestamp,
-            credentials: &self.inner.credentials,
+            credentials,
             request_client: &self.inner.config.request_client,
             language: self.inner.config.language,
         }
     }
 
-    /// The signed request for `request` at `timestamp` (Unix seconds), not sent.
+    /// The signed request for `request` at `timestamp` (Unix seconds), not sent, signed with the
+    /// credentials last obtained (fixed ones, or the current temporary ones).
     pub fn signed_request<A: Action>(
         &self,
         request: &A,
         timestamp: i64,
+    ) -> Result<SignedRequest, Error> {
+        let Some(credentials) = self.inner.credentials.latest() else {
+            return Err(Error::InvalidRequest(Box::new(InvalidRequest {
+                reason: "no credentials have been obtained yet".into(),
+                call: self.context(A::NAME, request.secret_name(), request.version_id()),
+            })));
+        };
+        self.sign(request, timestamp, &credentials)
+    }
+
+    fn sign<A: Action>(
+        &self,
+        request: &A,
+        timestamp: i64,
+        credentials: &Credentials,
     ) -> Result<SignedRequest, Error> {
         let body = request.encode().map_err(|e| {
             Error::InvalidRequest(Box::new(InvalidRequest {
@@ -272,15 +303,29 @@ impl Client {
                 call: self.context(A::NAME, request.secret_name(), request.version_id()),
             }))
         })?;
-        let mut signed = build_signed_request(&self.request_spec(A::NAME, timestamp), body);
+        let mut signed =
+            build_signed_request(&self.request_spec(A::NAME, timestamp, credentials), body);
         signed.secret_name = request.secret_name().map(str::to_string);
         signed.version_id = request.version_id().map(str::to_string);
         Ok(signed)
     }
 
-    /// Sign `request` now and send it.
+    /// Credentials to sign a call with now; a source that cannot provide them fails the call
+    /// before anything is sent.
+    async fn credentials_now<A: Action>(&self, request: &A) -> Result<Credentials, Error> {
+        self.inner.credentials.get().await.map_err(|e| {
+            Error::InvalidRequest(Box::new(InvalidRequest {
+                reason: e.to_string(),
+                call: self.context(A::NAME, request.secret_name(), request.version_id()),
+            }))
+        })
+    }
+
+    /// Sign `request` now, with credentials valid now, and send it.
     pub async fn call<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
-        let signed = self.signed_request(request, (self.inner.clock)())?;
+        let credentials = self.credentials_now(request).await?;
+        let signed = self.sign(request, (self.inner.clock)(), &credentials)?;
+        drop(credentials);
         self.run(
             signed,
             request.content(),
@@ -447,12 +492,15 @@ impl Client {
         if let Some(c) = content {
             values.add_content(c);
         }
-        let credentials = &self.inner.credentials;
-        values.add(&credentials.secret_id);
-        if let Some(token) = &credentials.token
-            && let Ok(t) = std::str::from_utf8(token.expose())
-        {
-            values.add(t);
+        // The credentials now in use: those the request was signed with, unless they were
+        // renewed while it was in flight (then the server cannot have seen the new ones).
+        if let Some(credentials) = self.inner.credentials.latest() {
+            values.add(&credentials.secret_id);
+            if let Some(token) = &credentials.token
+                && let Ok(t) = std::str::from_utf8(token.expose())
+            {
+                values.add(t);
+            }
         }
         values
     }
@@ -469,8 +517,13 @@ impl Client {
             version_id: version_id.map(str::to_string),
             endpoint: self.inner.endpoint.display(),
             region: self.inner.config.region.clone(),
-            credential_source: self.inner.credentials.source.clone(),
-            secret_id_hint: self.inner.credentials.secret_id_hint(),
+            credential_source: self.inner.credentials.source(),
+            secret_id_hint: self
+                .inner
+                .credentials
+                .latest()
+                .map(|c| c.secret_id_hint())
+                .unwrap_or_else(|| "…".to_string()),
         }
     }
 
@@ -1490,14 +1543,15 @@ mod tests {
         .await;
         let client = client_for(addr);
         let now = crate::clock::unix_now();
+        let credentials = creds();
         let req = build_signed_request(
-            &client.request_spec("GetServiceStatus", now),
+            &client.request_spec("GetServiceStatus", now, &credentials),
             Zeroizing::new(b"{}".to_vec()),
         );
         let value = client.send_json(req).await.unwrap();
         assert_eq!(value["ServiceEnabled"], true);
         let req = build_signed_request(
-            &client.request_spec("NoSuchThing", now),
+            &client.request_spec("NoSuchThing", now, &credentials),
             Zeroizing::new(b"{}".to_vec()),
         );
         let err = client.send_json(req).await.unwrap_err();

@@ -46,6 +46,34 @@ pub const ENV_REGION: &str = "TENCENTCLOUD_REGION";
 /// The profile used when none is chosen.
 pub const DEFAULT_PROFILE: &str = "default";
 
+// The variables of temporary-credential sources, as the Terraform provider and the SDKs spell them
+// (see crate::ssm::sources for the lookup order).
+
+/// Role to assume (AssumeRole, or AssumeRoleWithWebIdentity with a token variable).
+pub const ENV_ASSUME_ROLE_ARN: &str = "TENCENTCLOUD_ASSUME_ROLE_ARN";
+/// Session name of the assumed role.
+pub const ENV_ASSUME_ROLE_SESSION_NAME: &str = "TENCENTCLOUD_ASSUME_ROLE_SESSION_NAME";
+/// Session duration in seconds (default 7200).
+pub const ENV_ASSUME_ROLE_SESSION_DURATION: &str = "TENCENTCLOUD_ASSUME_ROLE_SESSION_DURATION";
+/// AssumeRole's `ExternalId`.
+pub const ENV_ASSUME_ROLE_EXTERNAL_ID: &str = "TENCENTCLOUD_ASSUME_ROLE_EXTERNAL_ID";
+/// An OIDC token (JWT) to exchange with AssumeRoleWithWebIdentity.
+pub const ENV_WEB_IDENTITY_TOKEN: &str = "TENCENTCLOUD_ASSUME_ROLE_WEB_IDENTITY_TOKEN";
+/// A file holding the OIDC token, read again at every refresh.
+pub const ENV_WEB_IDENTITY_TOKEN_FILE: &str = "TENCENTCLOUD_ASSUME_ROLE_WEB_IDENTITY_TOKEN_FILE";
+/// The CAM identity provider's name (default `OIDC`).
+pub const ENV_PROVIDER_ID: &str = "TENCENTCLOUD_ASSUME_ROLE_PROVIDER_ID";
+/// The CVM instance role's name.
+pub const ENV_CAM_ROLE_NAME: &str = "TENCENTCLOUD_CAM_ROLE_NAME";
+/// TKE pod identity (the SDKs' `DefaultTkeOIDCRoleArnProvider`): role to assume.
+pub const ENV_TKE_ROLE_ARN: &str = "TKE_ROLE_ARN";
+/// TKE pod identity: the projected service-account token, rotated by Kubernetes.
+pub const ENV_TKE_WEB_IDENTITY_TOKEN_FILE: &str = "TKE_WEB_IDENTITY_TOKEN_FILE";
+/// TKE pod identity: the identity provider.
+pub const ENV_TKE_PROVIDER_ID: &str = "TKE_PROVIDER_ID";
+/// TKE pod identity: the region of the STS call.
+pub const ENV_TKE_REGION: &str = "TKE_REGION";
+
 /// A SecretId / SecretKey pair, with the session token of temporary (STS) credentials.
 ///
 /// `Debug` shows only the last four characters of the SecretId and never the key or the token.
@@ -136,6 +164,93 @@ pub enum CredentialSource {
     SdkCredentialsFile { path: PathBuf, section: String },
     /// A tccli profile.
     TccliProfile { profile: String, path: PathBuf },
+    /// Temporary credentials from STS AssumeRole, signed with `base`.
+    AssumeRole {
+        role_arn: String,
+        session_name: String,
+        settings: SettingsOrigin,
+        base: Box<CredentialSource>,
+    },
+    /// Temporary credentials from STS AssumeRoleWithWebIdentity (an OIDC token; no other
+    /// credential involved).
+    WebIdentity {
+        role_arn: String,
+        provider_id: String,
+        token: TokenOrigin,
+    },
+    /// Temporary credentials of the CVM instance role, from the metadata service.
+    InstanceRole {
+        role_name: String,
+        /// True when the role name was read from the metadata service rather than configured.
+        discovered: bool,
+    },
+}
+
+impl CredentialSource {
+    /// Whether ssmform itself obtains (and refreshes) these credentials from STS or the metadata
+    /// service: they change with every session.
+    pub fn is_refreshed(&self) -> bool {
+        matches!(
+            self,
+            CredentialSource::AssumeRole { .. }
+                | CredentialSource::WebIdentity { .. }
+                | CredentialSource::InstanceRole { .. }
+        )
+    }
+}
+
+/// Where the settings of a temporary-credential source were written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingsOrigin {
+    /// A block or attribute of the provider block.
+    ProviderBlock,
+    /// `TENCENTCLOUD_ASSUME_ROLE_*` / `TENCENTCLOUD_CAM_ROLE_NAME` variables.
+    Environment,
+    /// TKE's `TKE_*` variables (pod identity).
+    Tke,
+}
+
+impl fmt::Display for SettingsOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SettingsOrigin::ProviderBlock => "the provider block",
+            SettingsOrigin::Environment => "TENCENTCLOUD_ASSUME_ROLE_* variables",
+            SettingsOrigin::Tke => "TKE_* variables (pod identity)",
+        })
+    }
+}
+
+/// Where a web-identity token is read from. Never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOrigin {
+    /// `web_identity_token` in the provider block.
+    ProviderBlockValue,
+    /// `web_identity_token_file` in the provider block.
+    ProviderBlockFile(PathBuf),
+    /// A variable holding the token.
+    Variable(&'static str),
+    /// A file named by a variable.
+    VariableFile {
+        variable: &'static str,
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for TokenOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenOrigin::ProviderBlockValue => {
+                f.write_str("`web_identity_token` in the provider block")
+            }
+            TokenOrigin::ProviderBlockFile(p) => {
+                write!(f, "the file {} (`web_identity_token_file`)", p.display())
+            }
+            TokenOrigin::Variable(v) => write!(f, "{v}"),
+            TokenOrigin::VariableFile { variable, path } => {
+                write!(f, "the file {} ({variable})", path.display())
+            }
+        }
+    }
 }
 
 impl fmt::Display for CredentialSource {
@@ -154,6 +269,35 @@ impl fmt::Display for CredentialSource {
             }
             CredentialSource::TccliProfile { profile, path } => {
                 write!(f, "tccli profile `{profile}` ({})", path.display())
+            }
+            CredentialSource::AssumeRole {
+                role_arn,
+                session_name,
+                settings,
+                base,
+            } => write!(
+                f,
+                "assume_role (role `{role_arn}`, session `{session_name}`, from {settings}) signed \
+                 with {base}"
+            ),
+            CredentialSource::WebIdentity {
+                role_arn,
+                provider_id,
+                token,
+            } => write!(
+                f,
+                "assume_role_with_web_identity (role `{role_arn}`, identity provider \
+                 `{provider_id}`, token from {token})"
+            ),
+            CredentialSource::InstanceRole {
+                role_name,
+                discovered,
+            } => {
+                write!(f, "the CVM instance role `{role_name}` (metadata service")?;
+                if *discovered {
+                    f.write_str(", discovered")?;
+                }
+                f.write_str(")")
             }
         }
     }
@@ -184,6 +328,8 @@ pub enum Finding {
     NoHome,
     /// The profile name cannot name a file.
     InvalidProfile,
+    /// A service that was asked (the metadata service) gave nothing: says why, in ssmform's words.
+    Unavailable(String),
 }
 
 impl fmt::Display for Finding {
@@ -200,6 +346,7 @@ impl fmt::Display for Finding {
             Finding::InvalidProfile => f.write_str(
                 "not read: the profile name contains a path separator or is empty, `.` or `..`",
             ),
+            Finding::Unavailable(why) => f.write_str(why),
         }
     }
 }
@@ -215,7 +362,8 @@ impl fmt::Display for Looked {
 #[error(
     "no Tencent Cloud credentials found (profile `{profile}`); looked at:{}\n\
      Set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, write them to ~/.tencentcloud/credentials, \
-     or run `tccli configure`.",
+     run `tccli configure`, or use a role without keys (assume_role_with_web_identity, \
+     cam_role_name): see the README's Credentials section.",
     list(looked)
 )]
 pub struct CredentialsError {
@@ -327,8 +475,13 @@ impl Lookup {
         Lookup::new(move |name| map.get(name).cloned(), home)
     }
 
+    /// The home directory, if known.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+
     /// A variable's value, trimmed; `None` when unset or blank.
-    fn var(&self, name: &str) -> Option<String> {
+    pub fn var(&self, name: &str) -> Option<String> {
         let value = (self.env)(name)?;
         let trimmed = trim_owned(value);
         (!trimmed.is_empty()).then_some(trimmed)

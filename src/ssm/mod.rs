@@ -3,6 +3,11 @@
 //!
 //! - [`sign`]: TC3-HMAC-SHA256, shared with the emulator's verifier.
 //! - [`credentials`]: where the SecretId/SecretKey and the region come from.
+//! - [`sources`]: the credential lookup order, temporary credentials included; [`sts`] (AssumeRole,
+//!   AssumeRoleWithWebIdentity) and [`metadata`] (the CVM instance role) fetch those, and
+//!   [`refresh`]'s [`CredentialsProvider`] renews them before they expire.
+//! - [`trust`]: which hosts may receive credentials (`*.tencentcloudapi.com`, loopback, the
+//!   metadata host, and what `SSMFORM_ALLOWED_ENDPOINTS` adds).
 //! - [`types`]: typed requests and responses, one [`Action`] per API action.
 //! - [`endpoint`]: where requests go ([`Endpoint`]).
 //! - [`request`]: one signed request, put together by [`build_signed_request`].
@@ -10,6 +15,11 @@
 //! - [`error`]: one [`Error`] type, with [`ErrorClass`] for retry decisions.
 //! - [`sanitise`]: text from the server made safe to show: request values removed in any form,
 //!   no control characters or escape sequences.
+//! - [`rates`], [`limiter`], [`control`], [`retry`]: pacing and retries: per-action limits, the
+//!   sliding window and requests in flight, the controller that reads throttles, and the [`Pacer`]
+//!   every call goes through (docs/pacing.md).
+//!
+//! [`Pacer`]: retry::Pacer
 //!
 //! A minimal call:
 //!
@@ -26,18 +36,26 @@
 //! ```
 
 pub mod client;
+pub mod control;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
 pub mod limiter;
+pub mod metadata;
 pub mod rates;
+pub mod refresh;
 pub mod request;
 pub mod retry;
 pub mod sanitise;
 pub mod sign;
 pub mod sign_legacy;
+pub mod sources;
+pub mod sts;
+#[cfg(test)]
+mod sim;
 #[cfg(test)]
 mod test_support;
+pub mod trust;
 pub mod types;
 
 /// The public endpoint (nearest region).
@@ -59,8 +77,10 @@ pub use error::{
     ApiError, CallContext, Error, ErrorClass, InvalidRequest, TimeoutPhase, TransportError,
     TransportKind, classify_code, parse_throttle_limit,
 };
+pub use refresh::{CredentialsProvider, FetchError};
 pub use request::{
     Language, RequestSpec, SIGNED_HEADERS, SignedRequest, build_signed_request,
     default_request_client,
 };
+pub use sources::{CredentialSettings, ResolveError};
 pub use types::*;

@@ -1,10 +1,13 @@
 //! The retry policy: which failures are retried, how long to wait, and when to give up.
 //!
 //! Every call goes through its action's [`RateLimiter`](crate::ssm::limiter::RateLimiter) first, so
-//! retries are paced like first attempts and can never push the request rate over the limit. Then,
-//! by [`ErrorClass`]:
+//! retries are paced like first attempts and can never push the request rate over the limit. The
+//! answer goes back to the limiter (latency, and throttles to its
+//! [`Controller`](crate::ssm::control::Controller)). Then, by [`ErrorClass`]:
 //!
-//! - throttle: lower that action's rate (AIMD, and to the limit the server states) and retry;
+//! - throttle: the controller lowers that action's rate once per congestion event (and its ceiling
+//!   to the limit the server states); retry, without spending the retry budget (a throttle is a
+//!   healthy endpoint's answer, and retries are paced);
 //! - transient (`InternalError`, HTTP 5xx, timeouts, connection failures): retry;
 //! - signature expired: re-sign (every attempt signs afresh) and retry once, at once;
 //! - anything else: fail at once, with code, message and RequestId.
@@ -22,7 +25,9 @@ use std::time::Duration;
 
 use rand::RngExt;
 
+use super::control;
 use super::error::{Error, ErrorClass};
+use super::limiter::Answer;
 use super::rates::Limiters;
 
 /// First backoff ceiling. A quarter second is long enough for a throttled one-second window to
@@ -126,10 +131,23 @@ impl Pacer {
         let mut attempts = 0u32;
         let mut resigned = false;
         loop {
-            limiter.acquire().await;
+            let ticket = limiter.acquire().await;
             attempts += 1;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
-            let error = match call().await {
+            let sent = tokio::time::Instant::now();
+            let result = call().await;
+            let latency = sent.elapsed();
+            let answer = match &result {
+                Ok(_) => Answer::Answered { latency },
+                Err(e) if e.class() == ErrorClass::Throttle => Answer::Throttled {
+                    latency,
+                    limit: e.throttle_limit(),
+                },
+                Err(Error::Api(_)) => Answer::Answered { latency },
+                Err(_) => Answer::Lost,
+            };
+            limiter.answered(ticket, answer);
+            let error = match result {
                 Ok(v) => {
                     self.budget.on_success();
                     return Ok(v);
@@ -163,7 +181,6 @@ impl Pacer {
                 }
                 ErrorClass::Throttle => {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    limiter.on_throttle(error.throttle_limit());
                 }
                 ErrorClass::Transient => {}
             }
@@ -173,7 +190,10 @@ impl Pacer {
             if attempts >= MAX_ATTEMPTS {
                 return Err(give_up(error, GiveUp::Attempts));
             }
-            if !self.budget.try_spend() {
+            // A throttle is a definitive answer from a healthy endpoint, and its retry is paced
+            // by the lowered rate: a burst of them (beside another client, say) must not use up
+            // the budget that protects against dead endpoints.
+            if error.class() != ErrorClass::Throttle && !self.budget.try_spend() {
                 return Err(give_up(error, GiveUp::Budget));
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -181,6 +201,22 @@ impl Pacer {
             tracing::debug!(action, attempts, ?delay, class = ?error.class(), "retrying");
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+impl Pacer {
+    /// Units of work that may be in flight at once when each makes one request of every action in
+    /// `chain` in turn and spends `extra` on other things (apply's journal syncs): Little's law on
+    /// the slowest action's rate in force and the chain's latencies plus `extra`, capped at `cap`.
+    /// Apply uses it for changes (stale-check reads, then a write), so that the reads happen just
+    /// before the write instead of far ahead of it.
+    pub fn work_in_flight(&self, chain: &[&'static str], extra: Duration, cap: usize) -> usize {
+        let rate = chain
+            .iter()
+            .map(|a| self.limiters.get(a).rate())
+            .fold(f64::INFINITY, f64::min);
+        let latency: Duration = chain.iter().map(|a| self.limiters.get(a).latency()).sum();
+        control::in_flight_for(rate, latency + extra, cap)
     }
 }
 
@@ -302,11 +338,9 @@ mod tests {
         assert_eq!(r.unwrap(), 3);
         assert_eq!(p.stats.throttled.load(Ordering::SeqCst), 1);
         assert_eq!(p.stats.retries.load(Ordering::SeqCst), 3);
-        assert_eq!(
-            p.limiters.get("UpdateSecret").permits(),
-            10,
-            "lowered to the stated limit"
-        );
+        let limiter = p.limiters.get("UpdateSecret");
+        assert_eq!(limiter.ceiling(), 10, "lowered to the stated limit");
+        assert!(limiter.permits() <= 10);
     }
 
     #[tokio::test(start_paused = true)]

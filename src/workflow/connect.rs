@@ -1,5 +1,11 @@
 //! From a configuration's provider block to a ready API connection: endpoint, region, credentials,
 //! rate limits and the plan key. Shared by `plan`, `apply` and `show`.
+//!
+//! Credentials follow the lookup order of [`crate::ssm::sources`]; temporary ones are fetched
+//! here once (so a missing role or an expired token fails before planning) and then refreshed by
+//! the client as they near expiry. Every endpoint is checked again against
+//! [`crate::ssm::trust`] before anything is sent. Temporary credentials change every session, so
+//! with them the plan key must come from `SSMFORM_PLAN_KEY`.
 
 use std::sync::Arc;
 
@@ -7,7 +13,11 @@ use crate::config::{Config, Endpoint};
 use crate::secret::PlanKey;
 use crate::ssm::rates::{Limiters, RateSettings};
 use crate::ssm::retry::Pacer;
-use crate::ssm::{Client, ClientConfig, Credentials, DEFAULT_ENDPOINT, Lookup};
+use crate::ssm::sources::{self, CredentialSettings};
+use crate::ssm::trust::{self, AllowList, Purpose};
+use crate::ssm::{
+    Client, ClientConfig, Credentials, CredentialsProvider, DEFAULT_ENDPOINT, Lookup,
+};
 
 /// Why a connection could not be opened. Messages name paths, endpoints and credential sources,
 /// never a credential.
@@ -15,6 +25,18 @@ use crate::ssm::{Client, ClientConfig, Credentials, DEFAULT_ENDPOINT, Lookup};
 pub enum ConnectError {
     #[error(transparent)]
     Credentials(#[from] crate::ssm::CredentialsError),
+    #[error(transparent)]
+    CredentialSource(#[from] crate::ssm::ResolveError),
+    #[error(transparent)]
+    Untrusted(#[from] trust::Untrusted),
+    #[error(
+        "{var} is not set, and the plan key cannot be derived from temporary credentials: \
+         {from} issues new keys every session, so fingerprints and plan files would not match \
+         between runs. Set {var} to a long random value (e.g. `openssl rand -hex 32`), the same \
+         for plan, apply and show.",
+        var = crate::secret::PLAN_KEY_ENV
+    )]
+    PlanKeyNeeded { from: String },
     #[error(transparent)]
     Region(#[from] crate::ssm::RegionError),
     #[error(transparent)]
@@ -97,9 +119,35 @@ async fn start_local(
         })
 }
 
+/// What the provider block says about credentials, for [`sources`]. `region` goes into STS
+/// calls. The instance role is discovered from the metadata service only when the SSM endpoint is
+/// Tencent Cloud's or `metadata_endpoint` is set.
+pub fn credential_settings(config: &Config, region: &str) -> CredentialSettings {
+    let p = config.provider();
+    let tencent = match &p.endpoint {
+        Endpoint::Default => true,
+        Endpoint::Url(u) => reqwest::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(trust::is_tencent_api_host))
+            .unwrap_or(false),
+        Endpoint::Local => false,
+    };
+    CredentialSettings {
+        profile: p.profile.clone(),
+        cam_role_name: p.cam_role_name.clone(),
+        assume_role: p.assume_role.clone(),
+        web_identity: p.web_identity.clone(),
+        sts_endpoint: p.sts_endpoint.clone(),
+        metadata_endpoint: p.metadata_endpoint.clone(),
+        region: region.to_string(),
+        discover_instance_role: tencent || p.metadata_endpoint.is_some(),
+    }
+}
+
 /// The plan key for `config` without connecting: `SSMFORM_PLAN_KEY` when set, else derived from
-/// the credentials the provider block would use, or for `endpoint = "local"` the key in
-/// `.ssmform/plan.key` (see [`super::local`]). `show` needs nothing more.
+/// the static credentials the provider block would use, or for `endpoint = "local"` the key in
+/// `.ssmform/plan.key` (see [`super::local`]); temporary credentials need `SSMFORM_PLAN_KEY`.
+/// `show` needs nothing more.
 pub fn plan_key_for(config: &Config) -> Result<PlanKey, ConnectError> {
     if let Some(key) = PlanKey::from_env() {
         return Ok(key);
@@ -107,12 +155,49 @@ pub fn plan_key_for(config: &Config) -> Result<PlanKey, ConnectError> {
     let secret_key = match &config.provider().endpoint {
         Endpoint::Local => return Ok(super::local::plan_key(config.dir(), false)?),
         _ => {
-            Lookup::process()
-                .credentials(config.provider().profile.as_deref())?
-                .secret_key
+            let choice = sources::choose(&credential_settings(config, ""), &Lookup::process())?;
+            match choice.static_credentials() {
+                Some(c) => c.secret_key.clone(),
+                None => {
+                    return Err(ConnectError::PlanKeyNeeded {
+                        from: choice.describe(),
+                    });
+                }
+            }
         }
     };
     Ok(PlanKey::derive_from_api_secret_key(&secret_key))
+}
+
+/// The credentials for a real (or emulated) API endpoint, and the plan key that goes with them.
+async fn credentials_for(
+    config: &Config,
+    region: &str,
+    lookup: &Lookup,
+) -> Result<(CredentialsProvider, PlanKey), ConnectError> {
+    let settings = credential_settings(config, region);
+    let env_key = PlanKey::from_env();
+    if env_key.is_none() {
+        // Decide before any network traffic whether a plan key can be derived at all.
+        let choice = sources::choose(&settings, lookup)?;
+        if choice.is_refreshed() {
+            return Err(ConnectError::PlanKeyNeeded {
+                from: choice.describe(),
+            });
+        }
+    }
+    let provider = sources::resolve(&settings, lookup, AllowList::from_process_env).await?;
+    tracing::debug!(source = %provider.source(), "credentials");
+    let key = match env_key {
+        Some(key) => key,
+        None => {
+            let latest = provider
+                .latest()
+                .expect("fixed credentials are always available");
+            PlanKey::derive_from_api_secret_key(&latest.secret_key)
+        }
+    };
+    Ok((provider, key))
 }
 
 impl Connection {
@@ -120,7 +205,14 @@ impl Connection {
     pub async fn open(config: &Config) -> Result<Connection, ConnectError> {
         let provider = config.provider();
         let lookup = Lookup::process();
-        let (endpoint_url, endpoint_shown, credentials, local) = match &provider.endpoint {
+        let region = match lookup.region(provider.region.as_deref(), provider.profile.as_deref()) {
+            Ok(r) => r.name,
+            Err(_) if !matches!(provider.endpoint, Endpoint::Default) => {
+                EMULATOR_DEFAULT_REGION.to_string()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (endpoint_url, endpoint_shown, credentials, key, local) = match &provider.endpoint {
             Endpoint::Local => {
                 let store = provider
                     .local_store
@@ -133,32 +225,26 @@ impl Connection {
                     own.secret_id.clone(),
                     crate::secret::SecretValue::from_string(own.secret_key.clone()),
                 );
-                (url, "local".to_string(), creds, Some(running))
+                let key = super::local::plan_key(config.dir(), true)?;
+                (url, "local".to_string(), creds.into(), key, Some(running))
             }
             Endpoint::Url(u) => {
-                let creds = lookup.credentials(provider.profile.as_deref())?;
-                (u.clone(), u.clone(), creds, None)
+                // Checked when the configuration was loaded; checked again before credentials
+                // are looked up for it.
+                trust::check(u, Purpose::Api, AllowList::from_process_env)?;
+                let (creds, key) = credentials_for(config, &region, &lookup).await?;
+                (u.clone(), u.clone(), creds, key, None)
             }
             Endpoint::Default => {
-                let creds = lookup.credentials(provider.profile.as_deref())?;
+                let (creds, key) = credentials_for(config, &region, &lookup).await?;
                 (
                     DEFAULT_ENDPOINT.to_string(),
                     DEFAULT_ENDPOINT.to_string(),
                     creds,
+                    key,
                     None,
                 )
             }
-        };
-        let region = match lookup.region(provider.region.as_deref(), provider.profile.as_deref()) {
-            Ok(r) => r.name,
-            Err(_) if !matches!(provider.endpoint, Endpoint::Default) => {
-                EMULATOR_DEFAULT_REGION.to_string()
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let key = match &local {
-            Some(_) => super::local::plan_key(config.dir(), true)?,
-            None => PlanKey::from_env_or_api_key(&credentials.secret_key),
         };
         let client = Client::new(ClientConfig::new(endpoint_url, region.clone()), credentials)?;
         Ok(Connection {

@@ -1,20 +1,24 @@
-//! Pacing against an emulator that enforces the limits in a strict sliding one-second window:
-//! at default settings apply is never throttled (so no second ever held more calls than the
-//! limit), and `rate_share` lowers every action's pace.
+//! Pacing against an emulator that enforces the limits in a strict sliding one-second window: at
+//! default settings apply fills whole windows of every busy action and stays within the documented
+//! limits, and `rate_share` lowers every action's pace.
 //!
-//! Zero throttles rests on timing: the limiter absorbs up to 40 ms of spread in send-to-arrival
-//! delays (`ssm::limiter::WINDOW_MARGIN`). A 2-core machine saturated by other work (both cores
-//! busy with other processes) can stall a thread for longer, which then costs one throttle, retried
-//! and harmless. So a scenario that meets a throttle runs once more on a fresh emulator and must
-//! then be clean. A pacing bug does not pass that way: with no margin at all, every run of both
-//! scenarios here meets throttles (checked when the margin was introduced).
-
-use std::collections::BTreeMap;
+//! That pacing alone is never throttled is a property of the limiter, proven on a virtual clock
+//! (`ssm::limiter`: arrival jitter up to `WINDOW_MARGIN` never puts more than the limit in a server
+//! second; `ssm::sim`: no throttle at any latency). Here, on a real and possibly overloaded machine,
+//! a thread stalled for longer than the margin can still cost a throttle; the controller turns it
+//! into one retry and a brief dip of the rate (a stray event), so these tests assert what holds by
+//! construction: every change applied once, every throttled call retried, throttles a small
+//! fraction of the calls, no window over the limit. What they catch is a client that does not keep
+//! to the limits: one not pacing at all meets throttles on a large share of its calls, and one that
+//! ignores `rate_share` fills seconds with more than half a limit. The margin's own effect is
+//! too fine for a bound that a stall must not break: without it, the first test still met only a
+//! few throttles (above the bound in one run of two), which is why it is proven on the virtual
+//! clock instead.
 
 use ssmform::emulator::{Action, EmulatorConfig, RateLimits, StatsSnapshot};
 
 use crate::support::apply::{Declared, hcl, many, seed_of, store_in, value};
-use crate::support::{Output, TestEmulator, Workspace, temp_dir};
+use crate::support::{TestEmulator, Workspace, temp_dir};
 
 /// Every action's calls, throttles and busiest second.
 fn figures(s: &StatsSnapshot) -> String {
@@ -31,16 +35,24 @@ fn figures(s: &StatsSnapshot) -> String {
         .join("\n")
 }
 
-/// What went over a limit or was throttled, if anything.
-fn pacing_problems(stats: &StatsSnapshot, limits: &RateLimits) -> Option<String> {
-    let bad = Action::ALL.iter().any(|&action| {
+/// Every action stayed within its limit in every one-second window, and throttles were at most
+/// `fraction` of its calls (plus one: a single stall on a small run).
+fn assert_paced(stats: &StatsSnapshot, limits: &RateLimits, fraction: f64) {
+    for action in Action::ALL {
         let a = stats.action(action);
-        a.throttled > 0
-            || limits
-                .limit(action)
-                .is_some_and(|l| a.max_in_any_second > u64::from(l))
-    });
-    bad.then(|| figures(stats))
+        if let Some(l) = limits.limit(action) {
+            assert!(
+                a.max_in_any_second <= u64::from(l),
+                "{action} over its limit of {l}:\n{}",
+                figures(stats)
+            );
+        }
+        assert!(
+            a.throttled as f64 <= 1.0 + fraction * a.calls as f64,
+            "{action} throttled too often:\n{}",
+            figures(stats)
+        );
+    }
 }
 
 /// One apply of `updates` + `creates` secrets on a fresh emulator enforcing `limits`.
@@ -52,7 +64,6 @@ struct Scenario {
 }
 
 struct Run {
-    out: Output,
     stats: StatsSnapshot,
     existing: Vec<Declared>,
     missing: Vec<Declared>,
@@ -87,7 +98,6 @@ impl Scenario {
         );
         out.assert_stdout_contains(&summary);
         Run {
-            out,
             stats: emu.stats(),
             existing,
             missing,
@@ -95,43 +105,30 @@ impl Scenario {
             _store: store,
         }
     }
-
-    /// Run; if the emulator saw a throttle (or a second over a limit), once more. Returns the
-    /// clean run, or fails with both runs' figures.
-    async fn run_clean(&self) -> Run {
-        let first = self.run().await;
-        let Some(problem) = pacing_problems(&first.stats, &self.limits) else {
-            return first;
-        };
-        drop(first);
-        let second = self.run().await;
-        if let Some(again) = pacing_problems(&second.stats, &self.limits) {
-            panic!("throttled in two runs out of two:\nfirst:\n{problem}\nsecond:\n{again}");
-        }
-        second
-    }
 }
 
 #[tokio::test]
-async fn at_default_settings_apply_is_never_throttled_by_the_documented_limits() {
-    // 160 updates (UpdateSecret, 50/s) and 30 creates, whose plan and stale-check reads go
-    // through DescribeSecret (40/s): enough calls that every busy action fills whole windows.
+async fn at_default_settings_apply_stays_within_the_documented_limits() {
+    // 160 updates (UpdateSecret, 50/s) and 30 creates, whose stale-check reads go through
+    // DescribeSecret (40/s): enough calls that every busy action fills whole windows.
+    let limits = RateLimits::default();
     let run = Scenario {
         updates: 160,
         creates: 30,
-        limits: RateLimits::default(),
+        limits: limits.clone(),
         provider_extra: "",
     }
-    .run_clean()
+    .run()
     .await;
-    assert!(
-        run.out.stdout.contains("0 retried, 0 throttled."),
-        "{}",
-        run.out.stdout
-    );
+    assert_paced(&run.stats, &limits, 0.02);
     let update = run.stats.action(Action::UpdateSecret);
-    assert_eq!(update.calls, 160, "one call per update, no retries");
-    assert_eq!(run.stats.action(Action::CreateSecret).calls, 30);
+    assert_eq!(
+        update.calls,
+        160 + update.throttled,
+        "one call per update, and one retry per throttle"
+    );
+    let create = run.stats.action(Action::CreateSecret);
+    assert_eq!(create.calls, 30 + create.throttled);
     let api = run.emu.api();
     for s in [&run.existing[0], &run.existing[159], &run.missing[29]] {
         assert_eq!(value(&api, &s.name).await, s.value);
@@ -140,23 +137,38 @@ async fn at_default_settings_apply_is_never_throttled_by_the_documented_limits()
 
 #[tokio::test]
 async fn rate_share_halves_every_action_s_pace() {
-    // The emulator enforces half the documented limits; an apply with `rate_share = 0.5` must
-    // fit under them without a single throttle.
-    let overrides: BTreeMap<Action, u32> = Action::ALL
-        .iter()
-        .map(|a| (*a, (a.documented_limit() / 2).max(1)))
-        .collect();
+    // The emulator enforces the documented limits; with `rate_share = 0.5` no second may hold more
+    // than half of any of them (one more is tolerated: a stalled thread can shift one call, see
+    // apply_interrupt.rs). A client that ignored the share would fill whole windows: it would
+    // adapt to throttles stating a halved limit, so the busiest second, not the throttle count,
+    // is the measure. 120 updates keep UpdateSecret busy for more than four seconds at 25/s.
+    let limits = RateLimits::default();
     let run = Scenario {
-        updates: 60,
+        updates: 120,
         creates: 10,
-        limits: RateLimits::Documented { overrides },
+        limits: limits.clone(),
         provider_extra: "  rate_share = 0.5",
     }
-    .run_clean()
+    .run()
     .await;
+    assert_paced(&run.stats, &limits, 0.02);
+    for action in [Action::UpdateSecret, Action::GetSecretValue] {
+        let a = run.stats.action(action);
+        let half = u64::from(action.documented_limit() / 2);
+        assert!(
+            a.max_in_any_second <= half + 1,
+            "{action} over half its limit:\n{}",
+            figures(&run.stats)
+        );
+    }
+    let update = run.stats.action(Action::UpdateSecret);
     assert!(
-        run.out.stdout.contains("0 retried, 0 throttled."),
-        "{}",
-        run.out.stdout
+        update.max_in_any_second >= 20,
+        "the share was used: {update:?}"
     );
+    assert_eq!(update.calls, 120 + update.throttled);
+    let api = run.emu.api();
+    for s in run.existing.iter().chain(&run.missing) {
+        assert_eq!(value(&api, &s.name).await, s.value);
+    }
 }

@@ -58,6 +58,7 @@ corpus![
     duplicate_variables_locals_and_data,
     empty_and_null_content,
     file_paths_outside_the_directory,
+    invalid_credential_settings,
     for_expression_duplicate_keys,
     function_errors,
     invalid_base64_binary,

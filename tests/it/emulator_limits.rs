@@ -159,7 +159,14 @@ async fn stats_are_served_over_http_for_every_action() {
     let raw: serde_json::Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(
         raw["actions"]["CreateSecret"],
-        json!({"calls": 1, "throttled": 0, "errors": 0, "max_in_any_second": 1})
+        json!({
+            "calls": 1,
+            "throttled": 0,
+            "errors": 0,
+            "max_in_any_second": 1,
+            "background_calls": 0,
+            "background_throttled": 0
+        })
     );
 }
 

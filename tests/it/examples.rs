@@ -1020,18 +1020,13 @@ fn github_workflow_runs_on_pull_requests_merges_and_a_schedule() {
         );
     }
     let env = &doc["env"];
-    for var in [
-        "TENCENTCLOUD_SECRET_ID",
-        "TENCENTCLOUD_SECRET_KEY",
-        "SSMFORM_PLAN_KEY",
-    ] {
-        let value = env[var].as_str().unwrap_or("");
-        assert_eq!(
-            value,
-            format!("${{{{ secrets.{var} }}}}"),
-            "{var} comes from the secret store"
-        );
-    }
+    assert_eq!(
+        env["SSMFORM_PLAN_KEY"].as_str(),
+        Some("${{ secrets.SSMFORM_PLAN_KEY }}"),
+        "the plan key comes from the secret store"
+    );
+    // Credentials are per job (tests/it/credentials_ci.rs), never shared by every job.
+    assert!(env["TENCENTCLOUD_SECRET_KEY"].is_badvalue());
 }
 
 #[test]

@@ -260,7 +260,29 @@ fn mask_unexpected(b: &Block, source: &mut SourceFile) {
         DATA_ATTRS
     };
     for s in b.body.iter() {
-        let expected = matches!(s, Structure::Attribute(a) if allowed.contains(&a.key.as_str()));
+        let expected = match s {
+            Structure::Attribute(a) => allowed.contains(&a.key.as_str()),
+            // The provider's own nested blocks (assume_role...) hold names too; what they do not
+            // expect is masked in turn.
+            Structure::Block(nested) if b.ident.as_str() == "provider" => {
+                match PROVIDER_BLOCKS
+                    .iter()
+                    .find(|(name, _)| *name == nested.ident.as_str())
+                {
+                    Some((_, attrs)) if nested.labels.is_empty() => {
+                        for inner in nested.body.iter() {
+                            let known = matches!(inner, Structure::Attribute(a) if attrs.contains(&a.key.as_str()));
+                            if !known && let Some(r) = hcl::edit::Span::span(inner) {
+                                source.mask_tokens_in(r);
+                            }
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Structure::Block(_) => false,
+        };
         if !expected && let Some(r) = hcl::edit::Span::span(s) {
             source.mask_tokens_in(r);
         }

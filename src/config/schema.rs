@@ -228,6 +228,7 @@ pub(crate) fn check_file(
             && holds_names
         {
             mask_unexpected(b, source);
+            mask_endpoint_secrets(b, source);
         }
         match structure {
             Structure::Attribute(a) => {
@@ -285,6 +286,35 @@ fn mask_unexpected(b: &Block, source: &mut SourceFile) {
         };
         if !expected && let Some(r) = hcl::edit::Span::span(s) {
             source.mask_tokens_in(r);
+        }
+    }
+}
+
+/// The provider's endpoint settings whose URL holds more than a scheme and `host[:port]` — user
+/// information (`id:key@`), a path, a query, a fragment, where a careless configuration puts a
+/// password or a token — are masked by tokens, like lines of blocks that hold secrets (their
+/// errors show the URL without those parts: [`crate::ssm::trust::shown`]).
+fn mask_endpoint_secrets(b: &Block, source: &mut SourceFile) {
+    if b.ident.as_str() != "provider" {
+        return;
+    }
+    for s in b.body.iter() {
+        let Structure::Attribute(a) = s else { continue };
+        if !matches!(
+            a.key.as_str(),
+            "endpoint" | "sts_endpoint" | "metadata_endpoint"
+        ) {
+            continue;
+        }
+        let (Some(whole), Some(value)) =
+            (hcl::edit::Span::span(s), hcl::edit::Span::span(&a.value))
+        else {
+            continue;
+        };
+        let text = source.text.get(value).unwrap_or_default();
+        let url = text.trim().trim_matches('"').trim();
+        if crate::ssm::trust::shown(url) != url {
+            source.mask_tokens_in(whole);
         }
     }
 }

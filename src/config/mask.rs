@@ -42,16 +42,24 @@ const ROOTS: &[&str] = &[
 /// The byte ranges of `text` to mask. When lexing fails at some offset (an unterminated string,
 /// heredoc or comment), everything from that offset to the end is masked.
 pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
-    masks_with(text, true)
+    masks_with(text, true, false)
 }
 
 /// [`masks`] for a variable file: it has no blocks, so a quoted string in the place of a block
 /// label is a value like any other (`credentials "hunter2" {`), masked.
 pub(crate) fn value_masks(text: &str) -> Vec<Range<usize>> {
-    masks_with(text, false)
+    masks_with(text, false, false)
 }
 
-fn masks_with(text: &str, labels_shown: bool) -> Vec<Range<usize>> {
+/// [`masks`] for a block that holds names (the provider, a data source): quoted strings,
+/// heredocs and numbers are names or settings and stay visible; comments, bare words and stray
+/// characters — where a careless line holds a secret (`rate_share = 2 # old key: ...`,
+/// `secret_name = hunter2`) — are masked.
+pub(crate) fn name_masks(text: &str) -> Vec<Range<usize>> {
+    masks_with(text, true, true)
+}
+
+fn masks_with(text: &str, labels_shown: bool, literals_shown: bool) -> Vec<Range<usize>> {
     let (tokens, failed_at) = match lex(text) {
         Ok(t) => (t, None),
         Err(at) => (lex_prefix(text, at), Some(at)),
@@ -116,6 +124,9 @@ fn masks_with(text: &str, labels_shown: bool) -> Vec<Range<usize>> {
                         (n.is("(") && super::functions::is_known_name(word))
                             || (!in_expression
                                 && (n.is("=") || n.is("{") || n.kind == Kind::Quoted))
+                            // In a block that holds names, an object's keys are names too
+                            // (`rate_limits = { UpdateSecret = 20 }`).
+                            || (literals_shown && in_expression && (n.is("=") || n.is(":")))
                     })
                 }
             }
@@ -124,11 +135,12 @@ fn masks_with(text: &str, labels_shown: bool) -> Vec<Range<usize>> {
                 let label = labels_shown
                     && next(i).is_some_and(|n| n.is("{") || n.kind == Kind::Quoted)
                     && prev(i).is_some_and(|p| p.kind == Kind::Ident || p.kind == Kind::Quoted);
-                if !label && t.text.len() > 2 {
+                if !label && !literals_shown && t.text.len() > 2 {
                     template(&t.text[1..t.text.len() - 1], start + 1, &mut out);
                 }
                 continue;
             }
+            Kind::Heredoc if literals_shown => continue,
             Kind::Heredoc => {
                 // Keep the `<<EOT` introducer and the closing line; mask the body's text.
                 let body = t.text.find('\n').map_or(t.text.len(), |n| n + 1);
@@ -147,7 +159,8 @@ fn masks_with(text: &str, labels_shown: bool) -> Vec<Range<usize>> {
                 out.push(start + mark.min(t.text.len())..end);
                 continue;
             }
-            Kind::Number | Kind::Other => false,
+            Kind::Number => literals_shown,
+            Kind::Other => false,
         };
         if !shown {
             out.push(start..end);
@@ -261,6 +274,21 @@ mod tests {
         let mut m = masks(text);
         m.sort_by_key(|r| r.start);
         apply(text, 0..text.len(), &m)
+    }
+
+    #[test]
+    fn blocks_that_hold_names_show_names_and_mask_comments_and_bare_words() {
+        let text = "data \"ssm_secret\" \"d\" {\n  secret_name = \"db-password\" # was hunter2\n  \
+                    version_id = hunter3 /* hunter4 */\n  rate_share = 2\n  x = p4ss(w0rd)\n  \
+                    y = file(\"a\")\n  rate_limits = { UpdateSecret = 20, hunter5 }\n}";
+        let mut m = name_masks(text);
+        m.sort_by_key(|r| r.start);
+        assert_eq!(
+            apply(text, 0..text.len(), &m),
+            "data \"ssm_secret\" \"d\" {\n  secret_name = \"db-password\" # *** *******\n  \
+             version_id = ******* /* ******* **\n  rate_share = 2\n  x = ****(****)\n  \
+             y = file(\"a\")\n  rate_limits = { UpdateSecret = 20, ******* }\n}"
+        );
     }
 
     #[test]

@@ -219,7 +219,8 @@ pub(crate) fn check_file(
     let whole = Span::new(file, 0..0);
     for structure in body {
         // Lines of blocks that can hold a secret — everything but the provider block and data
-        // sources, which hold names — are shown masked by tokens in diagnostics.
+        // sources, which hold names — are shown masked by tokens in diagnostics; lines of blocks
+        // that hold names have their comments and bare words masked.
         let holds_names = matches!(&structure, Structure::Block(b) if matches!(b.ident.as_str(), "provider" | "data"));
         if !holds_names && let Some(r) = hcl::edit::Span::span(&structure) {
             source.mask_tokens_in(r);
@@ -227,6 +228,9 @@ pub(crate) fn check_file(
         if let Structure::Block(b) = &structure
             && holds_names
         {
+            if let Some(r) = hcl::edit::Span::span(&structure) {
+                source.mask_names_in(r);
+            }
             mask_unexpected(b, source);
             mask_endpoint_secrets(b, source);
         }

@@ -149,14 +149,19 @@ impl Diagnostic {
             Severity::Error => (paint.bold_red("error"), Paint::bold_red),
             Severity::Warning => (paint.bold_yellow("warning"), Paint::bold_yellow),
         };
-        let _ = writeln!(out, "{head}{}", paint.bold(&format!(": {}", self.message)));
+        let _ = writeln!(
+            out,
+            "{head}{}",
+            paint.bold(&format!(": {}", printable(&self.message)))
+        );
         let pad = " ".repeat(gutter);
         match (&self.location, &self.origin) {
             (Some(loc), _) => {
-                let _ = writeln!(out, "{pad}{} {loc}", paint.blue("-->"));
+                let loc = loc.to_string();
+                let _ = writeln!(out, "{pad}{} {}", paint.blue("-->"), printable(&loc));
             }
             (None, Some(origin)) => {
-                let _ = writeln!(out, "{pad}{} {origin}", paint.blue("-->"));
+                let _ = writeln!(out, "{pad}{} {}", paint.blue("-->"), printable(origin));
             }
             (None, None) => {}
         }
@@ -178,7 +183,8 @@ impl Diagnostic {
             match (&note.location, &note.snippet) {
                 (Some(loc), Some(snippet)) => {
                     let _ = writeln!(out, "{pad} {} {}", paint.blue("="), note_head(paint, note));
-                    let _ = writeln!(out, "{pad}{} {loc}", paint.blue("-->"));
+                    let shown = loc.to_string();
+                    let _ = writeln!(out, "{pad}{} {}", paint.blue("-->"), printable(&shown));
                     render_snippet(
                         &mut out,
                         paint,
@@ -190,11 +196,13 @@ impl Diagnostic {
                     );
                 }
                 (Some(loc), None) => {
+                    let loc = loc.to_string();
                     let _ = writeln!(
                         out,
-                        "{pad} {} {} ({loc})",
+                        "{pad} {} {} ({})",
                         paint.blue("="),
-                        note_head(paint, note)
+                        note_head(paint, note),
+                        printable(&loc)
                     );
                 }
                 _ => {
@@ -205,9 +213,10 @@ impl Diagnostic {
         if let Some(help) = &self.help {
             let _ = writeln!(
                 out,
-                "{pad} {} {}: {help}",
+                "{pad} {} {}: {}",
                 paint.blue("="),
-                paint.bold("help")
+                paint.bold("help"),
+                printable(help)
             );
         }
         out
@@ -243,7 +252,33 @@ impl Diagnostic {
 }
 
 fn note_head(paint: Paint, note: &Note) -> String {
-    format!("{}: {}", paint.bold("note"), note.message)
+    format!("{}: {}", paint.bold("note"), printable(&note.message))
+}
+
+/// Whether a character could move the cursor, clear the screen, start a line of its own or
+/// reorder what a terminal shows: control characters (C0, DEL, C1) and bidirectional overrides.
+fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every unprintable character written as an escape (`\u{1b}`): a name a configuration
+/// holds (`"app\u001b[2J"`, a file name, an origin) cannot forge or hide lines of a diagnostic.
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unprintable) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if is_unprintable(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 fn digits(n: usize) -> usize {
@@ -282,7 +317,18 @@ fn render_snippet(
         let start = col.saturating_sub(MAX_SHOWN_LINE / 3);
         (start, (start + MAX_SHOWN_LINE).min(chars.len()))
     };
-    let mut shown: String = chars[start..end].iter().collect();
+    // An unprintable character in the line (a raw escape in a comment, say) is shown as one
+    // replacement character, which keeps the caret in its column.
+    let mut shown: String = chars[start..end]
+        .iter()
+        .map(|&c| {
+            if c != '\t' && is_unprintable(c) {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect();
     let mut lead = String::new();
     if start > 0 {
         lead.push('…');
@@ -303,7 +349,9 @@ fn render_snippet(
     let offset = visual_width(&before) + lead.chars().count();
     let width = visual_width(&underlined).max(1);
     let carets = "^".repeat(width);
-    let label = label.map(|l| format!(" {l}")).unwrap_or_default();
+    let label = label
+        .map(|l| format!(" {}", printable(l)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "{pad} {} {}{}",
@@ -505,6 +553,34 @@ mod tests {
             format!("12 | …{}X{}…", "a".repeat(40), "b".repeat(79))
         );
         assert_eq!(lines[4], format!("   | {}^", " ".repeat(41)));
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_lines_or_move_the_cursor() {
+        let mut d = sample();
+        d.message = "invalid secret name: \"app\u{1b}[2J\r\nPlan: 0 to create\"".into();
+        d.help = Some("\u{202e}gnp.exe".into());
+        d.snippet = Some(Snippet {
+            text: "  x = 1 # \u{1b}]0;title\u{7} y".into(),
+            column: 22,
+            width: 1,
+        });
+        let text = d.render(Paint::plain());
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert_eq!(text.lines().count(), 7, "{text}");
+        assert!(
+            text.starts_with("error: invalid secret name: \"app\\u{1b}[2J\\u{d}\\u{a}Plan"),
+            "{text}"
+        );
+        // The caret stays under the character it points at.
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[3].chars().position(|c| c == 'y'),
+            lines[4].chars().position(|c| c == '^')
+        );
     }
 
     #[test]

@@ -581,7 +581,10 @@ impl<'a> Evaluator<'a> {
         if self.functions == Functions::Forbidden {
             return Err(Diag::error(
                 call_span(),
-                format!("functions cannot be called here (`{name}`)"),
+                format!(
+                    "functions cannot be called here ({})",
+                    super::refs::function_name(name)
+                ),
             )
             .into());
         }
@@ -730,21 +733,27 @@ impl<'a> Evaluator<'a> {
             .iter()
             .any(|o| matches!(o.value(), TraversalOperator::Index(_)));
         let mut keys: Vec<Option<Value>> = Vec::new();
+        // Which index keys derive from a marked value (an error must not repeat them).
+        let mut marked_keys: Vec<bool> = Vec::new();
         // Which element a marked key selects tells something about the key: the result is marked.
         let mut key_mark: Option<Origin> = None;
         if has_index {
             keys.reserve(t.operators.len());
+            marked_keys.reserve(t.operators.len());
             for op in &t.operators {
-                keys.push(match op.value() {
+                let (key, marked) = match op.value() {
                     TraversalOperator::Index(e) => {
                         let (k, m) = self.eval(e, here)?.strip();
+                        let marked = m.is_some();
                         if key_mark.is_none() {
                             key_mark = m;
                         }
-                        Some(k)
+                        (Some(k), marked)
                     }
-                    _ => None,
-                });
+                    _ => (None, false),
+                };
+                keys.push(key);
+                marked_keys.push(marked);
             }
         }
         let (root, consumed): (Cow<'_, Value>, usize) = match &t.expr {
@@ -763,6 +772,7 @@ impl<'a> Evaluator<'a> {
         let walk = Walk {
             ops: &t.operators,
             keys: &keys,
+            marked_keys: &marked_keys,
             file: self.file,
             fallback: here,
         };
@@ -1031,6 +1041,8 @@ struct Walk<'t> {
     ops: &'t [hcl::edit::Decorated<TraversalOperator>],
     /// Index keys by operator position (empty when the traversal has no index).
     keys: &'t [Option<Value>],
+    /// Whether the index key at an operator position derives from a marked value.
+    marked_keys: &'t [bool],
     file: FileId,
     fallback: Span,
 }
@@ -1072,7 +1084,7 @@ impl Walk<'_> {
                         .map_err(at(i))?;
                 }
                 TraversalOperator::LegacyIndex(n) => {
-                    cur = get_index(cur, *n.value() as i128).map_err(at(i))?;
+                    cur = get_index(cur, *n.value() as i128, true).map_err(at(i))?;
                 }
                 TraversalOperator::Index(e) => {
                     let literal = matches!(e, Expression::String(_) | Expression::Number(_));
@@ -1082,15 +1094,17 @@ impl Walk<'_> {
                         .and_then(Option::as_ref)
                         .expect("index keys are evaluated");
                     let is_list = matches!(*cur, Value::List(_));
+                    // A sensitive index is not repeated in an error.
+                    let shown = !self.marked_keys.get(i).copied().unwrap_or(false);
                     cur = match k {
                         Value::Unknown => return Ok(Cow::Owned(Value::Unknown)),
                         Value::Number(n) if is_list => match n.as_int() {
-                            Some(n) => get_index(cur, n),
+                            Some(n) => get_index(cur, n, shown),
                             None => Err(Miss("a list index must be a whole number".into())),
                         },
                         Value::String(s) if is_list => {
                             match Number::parse(s).and_then(Number::as_int) {
-                                Some(n) => get_index(cur, n),
+                                Some(n) => get_index(cur, n, shown),
                                 None => Err(Miss("a list index must be a number".into())),
                             }
                         }
@@ -1161,7 +1175,9 @@ fn get_key<'v>(
     }
 }
 
-fn get_index<'v>(cur: Cow<'v, Value>, i: i128) -> Result<Cow<'v, Value>, Miss> {
+/// Element `i` of a list. `shown`: whether an error may repeat `i` (not when it derives from a
+/// sensitive value).
+fn get_index<'v>(cur: Cow<'v, Value>, i: i128, shown: bool) -> Result<Cow<'v, Value>, Miss> {
     let len = match &*cur {
         Value::List(l) => l.len(),
         other => {
@@ -1169,10 +1185,14 @@ fn get_index<'v>(cur: Cow<'v, Value>, i: i128) -> Result<Cow<'v, Value>, Miss> {
         }
     };
     if i < 0 || i as usize >= len {
-        return Err(Miss(format!(
-            "index {i} is out of range for a list of {len} element{}",
-            if len == 1 { "" } else { "s" }
-        )));
+        let plural = if len == 1 { "" } else { "s" };
+        return Err(Miss(if shown {
+            format!("index {i} is out of range for a list of {len} element{plural}")
+        } else {
+            format!(
+                "the index, which derives from a sensitive value (not shown), is out of range for a list of {len} element{plural}"
+            )
+        }));
     }
     Ok(match cur {
         Cow::Borrowed(Value::List(l)) => Cow::Borrowed(&l[i as usize]),
@@ -1324,6 +1344,27 @@ mod tests {
         assert_eq!(
             eval_with("var.m.x", &v),
             Err("the object has no attribute `x`".into())
+        );
+    }
+
+    #[test]
+    fn a_sensitive_index_is_not_repeated_when_out_of_range() {
+        let pin = Value::Number(Number::Int(739146825031)).mark(&Origin::Variable("pin".into()));
+        let text = s("582039174461").mark(&Origin::Variable("pin_text".into()));
+        let l = Value::List(vec![s("a"), s("b")]);
+        let v = [("l", l), ("pin", pin), ("pin_text", text)];
+        for src in ["var.l[var.pin]", "var.l[var.pin_text]", "var.l[-var.pin]"] {
+            let e = eval_with(src, &v).unwrap_err();
+            assert!(
+                !e.contains("739146825031") && !e.contains("582039174461"),
+                "{src}: {e}"
+            );
+            assert!(e.contains("out of range for a list of 2 elements"), "{e}");
+        }
+        // A public index is still shown.
+        assert_eq!(
+            eval_with("var.l[5]", &v),
+            Err("index 5 is out of range for a list of 2 elements".into())
         );
     }
 

@@ -59,8 +59,8 @@ const PUNCT3: &[&str] = &["..."];
 const PUNCT2: &[&str] = &["=>", "==", "!=", "<=", ">=", "&&", "||", "::"];
 const PUNCT1: &str = "{}[]()=<>+-*/%!?:,.";
 
-/// Splits `src` into tokens, or says where lexing failed (an unterminated string, comment or
-/// heredoc).
+/// Splits `src` into tokens, or says where lexing failed: the start of the unterminated string
+/// (even when what does not end is an interpolation inside it), comment or heredoc.
 pub(crate) fn lex(src: &str) -> Result<Vec<Token<'_>>, usize> {
     let b = src.as_bytes();
     let mut i = 0;
@@ -204,7 +204,11 @@ fn quoted(b: &[u8], i: usize) -> Result<usize, usize> {
             b'\\' => i += 2,
             b'\n' => return Err(start),
             b'$' | b'%' if b.get(i + 1) == Some(&b[i]) && b.get(i + 2) == Some(&b'{') => i += 3,
-            b'$' | b'%' if b.get(i + 1) == Some(&b'{') => i = interpolation(b, i + 2)?,
+            // An interpolation that does not end leaves the whole string unterminated: the
+            // error is at the string's opening quote, so nothing of its text counts as lexed.
+            b'$' | b'%' if b.get(i + 1) == Some(&b'{') => {
+                i = interpolation(b, i + 2).map_err(|_| start)?
+            }
             _ => i += 1,
         }
     }
@@ -321,6 +325,7 @@ mod tests {
     #[test]
     fn unterminated_things_are_errors() {
         assert!(lex("a = \"x").is_err());
+        assert_eq!(lex("a = \"s3cr3t ${ var.x"), Err(4));
         assert!(lex("/* x").is_err());
         assert!(lex("a = <<EOT\nx\n").is_err());
     }

@@ -32,6 +32,87 @@ pub(crate) const QUOTING: &[&str] = &["file", "filebase64", "lookup", "templatef
 pub(crate) const PRESERVES_MARKS: &[&str] =
     &["concat", "element", "keys", "lookup", "merge", "values"];
 
+/// Terraform's functions that ssmform does not have: a configuration may call them by habit, so
+/// messages name them. Any other unknown name before `(` is not repeated (it may be a value typed
+/// without quotes: `p4ss(w0rd)`).
+const TERRAFORM_ONLY: &[&str] = &[
+    "abspath",
+    "alltrue",
+    "anytrue",
+    "basename",
+    "bcrypt",
+    "can",
+    "chomp",
+    "chunklist",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
+    "coalescelist",
+    "compact",
+    "csvdecode",
+    "dirname",
+    "endswith",
+    "fileexists",
+    "filemd5",
+    "fileset",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "formatdate",
+    "formatlist",
+    "index",
+    "indent",
+    "issensitive",
+    "log",
+    "matchkeys",
+    "md5",
+    "nonsensitive",
+    "one",
+    "parseint",
+    "pathexpand",
+    "plantimestamp",
+    "pow",
+    "range",
+    "regex",
+    "regexall",
+    "rsadecrypt",
+    "sensitive",
+    "setintersection",
+    "setproduct",
+    "setsubtract",
+    "setunion",
+    "sha512",
+    "signum",
+    "slice",
+    "strrev",
+    "sum",
+    "templatefile",
+    "textdecodebase64",
+    "textencodebase64",
+    "timeadd",
+    "timecmp",
+    "timestamp",
+    "title",
+    "tolist",
+    "tomap",
+    "toset",
+    "transpose",
+    "urlencode",
+    "uuid",
+    "uuidv5",
+    "yamldecode",
+    "yamlencode",
+];
+
+/// Whether `name` is a function name messages may repeat: one of ssmform's, one of Terraform's,
+/// or a near miss of one of ssmform's (`uper`).
+pub(crate) fn is_known_name(name: &str) -> bool {
+    find(name).is_some()
+        || TERRAFORM_ONLY.contains(&name)
+        || crate::suggest::did_you_mean(name, names()).is_some()
+}
+
 /// What a function needs besides its arguments.
 pub(crate) struct FuncCtx<'a> {
     pub(crate) dir: &'a Path,

@@ -4,8 +4,10 @@
 //! `locals`, `secret`, or a block ssmform does not know), has every literal masked: quoted strings
 //! and templates (between their quotes), heredoc bodies, numbers, comments, stray characters, and
 //! bare words that are neither keywords nor references. What stays visible is the structure a
-//! reader needs to find the problem: attribute and block names, block labels, function names,
-//! references (`var.x`, `local.y.z`), keywords and punctuation.
+//! reader needs to find the problem: attribute and block names, block labels, the names of
+//! ssmform's (and Terraform's) functions, references (`var.x`, `local.y.z`), keywords and punctuation.
+//!
+//! In a variable file, which has no blocks, block labels are values too ([`value_masks`]).
 //!
 //! The masks come from [`super::fmt_lexer`]'s tokens, not from patterns, so a value written
 //! without quotes, in a heredoc, or after a stray quote is masked as well as a quoted one. For a
@@ -40,6 +42,24 @@ const ROOTS: &[&str] = &[
 /// The byte ranges of `text` to mask. When lexing fails at some offset (an unterminated string,
 /// heredoc or comment), everything from that offset to the end is masked.
 pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
+    masks_with(text, true, false)
+}
+
+/// [`masks`] for a variable file: it has no blocks, so a quoted string in the place of a block
+/// label is a value like any other (`credentials "hunter2" {`), masked.
+pub(crate) fn value_masks(text: &str) -> Vec<Range<usize>> {
+    masks_with(text, false, false)
+}
+
+/// [`masks`] for a block that holds names (the provider, a data source): quoted strings,
+/// heredocs and numbers are names or settings and stay visible; comments, bare words and stray
+/// characters — where a careless line holds a secret (`rate_share = 2 # old key: ...`,
+/// `secret_name = hunter2`) — are masked.
+pub(crate) fn name_masks(text: &str) -> Vec<Range<usize>> {
+    masks_with(text, true, true)
+}
+
+fn masks_with(text: &str, labels_shown: bool, literals_shown: bool) -> Vec<Range<usize>> {
     let (tokens, failed_at) = match lex(text) {
         Ok(t) => (t, None),
         Err(at) => (lex_prefix(text, at), Some(at)),
@@ -97,23 +117,30 @@ pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
                 } else {
                     in_reference = false;
                     let in_expression = nesting.last().copied().unwrap_or(false);
-                    // An attribute name or a block type (in a block body), or a function name.
+                    // An attribute name or a block type (in a block body), or the name of one of
+                    // ssmform's or Terraform's functions (any other word before `(` may be a
+                    // value typed without quotes: `p4ss(w0rd)`).
                     next(i).is_some_and(|n| {
-                        n.is("(")
+                        (n.is("(") && super::functions::is_known_name(word))
                             || (!in_expression
                                 && (n.is("=") || n.is("{") || n.kind == Kind::Quoted))
+                            // In a block that holds names, an object's keys are names too
+                            // (`rate_limits = { UpdateSecret = 20 }`).
+                            || (literals_shown && in_expression && (n.is("=") || n.is(":")))
                     })
                 }
             }
             Kind::Quoted => {
                 // A block label (`secret "db" {`) is a name; any other string is a value.
-                let label = next(i).is_some_and(|n| n.is("{") || n.kind == Kind::Quoted)
+                let label = labels_shown
+                    && next(i).is_some_and(|n| n.is("{") || n.kind == Kind::Quoted)
                     && prev(i).is_some_and(|p| p.kind == Kind::Ident || p.kind == Kind::Quoted);
-                if !label && t.text.len() > 2 {
+                if !label && !literals_shown && t.text.len() > 2 {
                     template(&t.text[1..t.text.len() - 1], start + 1, &mut out);
                 }
                 continue;
             }
+            Kind::Heredoc if literals_shown => continue,
             Kind::Heredoc => {
                 // Keep the `<<EOT` introducer and the closing line; mask the body's text.
                 let body = t.text.find('\n').map_or(t.text.len(), |n| n + 1);
@@ -132,7 +159,8 @@ pub(crate) fn masks(text: &str) -> Vec<Range<usize>> {
                 out.push(start + mark.min(t.text.len())..end);
                 continue;
             }
-            Kind::Number | Kind::Other => false,
+            Kind::Number => literals_shown,
+            Kind::Other => false,
         };
         if !shown {
             out.push(start..end);
@@ -249,6 +277,21 @@ mod tests {
     }
 
     #[test]
+    fn blocks_that_hold_names_show_names_and_mask_comments_and_bare_words() {
+        let text = "data \"ssm_secret\" \"d\" {\n  secret_name = \"db-password\" # was hunter2\n  \
+                    version_id = hunter3 /* hunter4 */\n  rate_share = 2\n  x = p4ss(w0rd)\n  \
+                    y = file(\"a\")\n  rate_limits = { UpdateSecret = 20, hunter5 }\n}";
+        let mut m = name_masks(text);
+        m.sort_by_key(|r| r.start);
+        assert_eq!(
+            apply(text, 0..text.len(), &m),
+            "data \"ssm_secret\" \"d\" {\n  secret_name = \"db-password\" # *** *******\n  \
+             version_id = ******* /* ******* **\n  rate_share = 2\n  x = ****(****)\n  \
+             y = file(\"a\")\n  rate_limits = { UpdateSecret = 20, ******* }\n}"
+        );
+    }
+
+    #[test]
     fn literals_are_masked_and_structure_is_kept() {
         assert_eq!(masked(r#"default = "hunter2""#), r#"default = "*******""#);
         assert_eq!(masked("default = hunter2"), "default = *******");
@@ -285,6 +328,27 @@ mod tests {
     }
 
     #[test]
+    fn only_known_functions_are_shown_before_a_parenthesis() {
+        assert_eq!(masked("default = p4ssw0rd(x)"), "default = ********(*)");
+        assert_eq!(
+            masked(r#"x = jsonencode({ a = upper("b") })"#),
+            r#"x = jsonencode({ * = upper("*") })"#
+        );
+    }
+
+    #[test]
+    fn labels_are_names_except_in_variable_files() {
+        let text = "credentials \"hunter2\" {\n  key = 1\n}";
+        assert_eq!(masked(text), "credentials \"hunter2\" {\n  key = *\n}");
+        let mut m = value_masks(text);
+        m.sort_by_key(|r| r.start);
+        assert_eq!(
+            apply(text, 0..text.len(), &m),
+            "credentials \"*******\" {\n  key = *\n}"
+        );
+    }
+
+    #[test]
     fn heredoc_bodies_are_masked() {
         let text = "x = <<EOT\npassword: hunter2\nEOT\n";
         let m = {
@@ -307,6 +371,12 @@ mod tests {
             r#"x = "%{ if var.on }***%{ endif }""#
         );
         assert_eq!(masked(r#"x = "$${not} s3cr3t""#), r#"x = "******* ******""#);
+    }
+
+    #[test]
+    fn a_string_whose_interpolation_does_not_end_is_masked_whole() {
+        let text = "x = \"hunter2 ${ var.y s3cr3t";
+        assert_eq!(masked(text), "x = ******** ** ***** ******");
     }
 
     #[test]

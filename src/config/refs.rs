@@ -216,15 +216,31 @@ impl<'a> Collector<'a> {
         let name = f.name.name.as_str();
         if self.functions == Functions::Forbidden {
             self.diags.push(
-                Diag::error(name_span, format!("functions cannot be called here (`{name}`)"))
-                    .help("a variable's value must be a literal value: a string, number, bool, list or map"),
+                Diag::error(
+                    name_span,
+                    format!("functions cannot be called here ({})", function_name(name)),
+                )
+                .help("a variable's value must be a literal value: a string, number, bool, list or map"),
             );
             return;
         }
         match functions::arity(name) {
             None => {
-                let d = Diag::error(name_span, format!("unknown function `{name}`"))
-                    .maybe_help(suggest::help(name, functions::names()));
+                let suggestion = suggest::help(name, functions::names());
+                // Named only when it is Terraform's or looks like a misspelt function: it may be
+                // a value typed without quotes (`p4ss(w0rd)`).
+                let d = if functions::is_known_name(name) {
+                    Diag::error(name_span, format!("unknown function `{name}`"))
+                } else {
+                    Diag::error(
+                        name_span,
+                        format!(
+                            "unknown function: a name ({}) followed by `(` that is not a function; the name is not repeated here in case it is a value",
+                            crate::config::diagnostics::characters(name.chars().count())
+                        ),
+                    )
+                }
+                .maybe_help(suggestion);
                 let d = if d.help.is_none() {
                     d.help(format!(
                         "available functions: {}",
@@ -530,6 +546,20 @@ pub(crate) fn depends_on(
     out
 }
 
+/// How a called function is named in a message: by its name when it is one of ssmform's or
+/// Terraform's functions, else by its length (a value typed without quotes can look like a call:
+/// `p4ss(w0rd)`).
+pub(crate) fn function_name(name: &str) -> String {
+    if functions::is_known_name(name) {
+        format!("`{name}`")
+    } else {
+        format!(
+            "a {}-character name that is not a function",
+            name.chars().count()
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,6 +582,27 @@ mod tests {
             refs_of(r#"[for k, v in var.m : "${k}=${v}:${local.x}" if v != secret.a.secret_name]"#);
         assert_eq!(refs, ["var.m", "local.x", "secret.a.secret_name"]);
         assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn a_value_that_looks_like_a_call_is_not_repeated() {
+        let (_, diags) = refs_of("cnryP4ss9Wd(1)");
+        assert_eq!(diags.len(), 1);
+        assert!(!diags[0].contains("cnry"), "{diags:?}");
+        assert!(diags[0].contains("11 characters"), "{diags:?}");
+        // A misspelt function is still named, with the suggestion (see below).
+        // In a variable's value no call is allowed: known functions are named, others are not.
+        for (src, shown) in [
+            ("upper(\"a\")", "(`upper`)"),
+            ("cnryP4ss9Wd(1)", "(a 11-character name"),
+        ] {
+            let expr = hcl::edit::parser::parse_expr(src).unwrap();
+            let mut diags = Vec::new();
+            Collector::new(0, &mut Vec::new(), &mut diags, Functions::Forbidden)
+                .expr(&expr, Span::new(0, 0..0));
+            assert!(diags[0].message.contains(shown), "{}", diags[0].message);
+            assert!(!diags[0].message.contains("cnry"), "{}", diags[0].message);
+        }
     }
 
     #[test]

@@ -219,10 +219,20 @@ pub(crate) fn check_file(
     let whole = Span::new(file, 0..0);
     for structure in body {
         // Lines of blocks that can hold a secret — everything but the provider block and data
-        // sources, which hold names — are shown masked by tokens in diagnostics.
+        // sources, which hold names — are shown masked by tokens in diagnostics; lines of blocks
+        // that hold names have their comments and bare words masked.
         let holds_names = matches!(&structure, Structure::Block(b) if matches!(b.ident.as_str(), "provider" | "data"));
         if !holds_names && let Some(r) = hcl::edit::Span::span(&structure) {
             source.mask_tokens_in(r);
+        }
+        if let Structure::Block(b) = &structure
+            && holds_names
+        {
+            if let Some(r) = hcl::edit::Span::span(&structure) {
+                source.mask_names_in(r);
+            }
+            mask_unexpected(b, source);
+            mask_endpoint_secrets(b, source);
         }
         match structure {
             Structure::Attribute(a) => {
@@ -241,6 +251,74 @@ pub(crate) fn check_file(
                 diags.push(d);
             }
             Structure::Block(b) => block(b, file, source, decls, diags),
+        }
+    }
+}
+
+/// In a block that holds names (provider, data), the lines ssmform does not expect there — an
+/// unknown attribute, a nested block — may hold a value typed in the wrong place (`password =
+/// "..."`): they are masked by tokens like the lines of blocks that hold secrets.
+fn mask_unexpected(b: &Block, source: &mut SourceFile) {
+    let allowed = if b.ident.as_str() == "provider" {
+        PROVIDER_ATTRS
+    } else {
+        DATA_ATTRS
+    };
+    for s in b.body.iter() {
+        let expected = match s {
+            Structure::Attribute(a) => allowed.contains(&a.key.as_str()),
+            // The provider's own nested blocks (assume_role...) hold names too; what they do not
+            // expect is masked in turn.
+            Structure::Block(nested) if b.ident.as_str() == "provider" => {
+                match PROVIDER_BLOCKS
+                    .iter()
+                    .find(|(name, _)| *name == nested.ident.as_str())
+                {
+                    Some((_, attrs)) if nested.labels.is_empty() => {
+                        for inner in nested.body.iter() {
+                            let known = matches!(inner, Structure::Attribute(a) if attrs.contains(&a.key.as_str()));
+                            if !known && let Some(r) = hcl::edit::Span::span(inner) {
+                                source.mask_tokens_in(r);
+                            }
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Structure::Block(_) => false,
+        };
+        if !expected && let Some(r) = hcl::edit::Span::span(s) {
+            source.mask_tokens_in(r);
+        }
+    }
+}
+
+/// The provider's endpoint settings whose URL holds more than a scheme and `host[:port]` — user
+/// information (`id:key@`), a path, a query, a fragment, where a careless configuration puts a
+/// password or a token — are masked by tokens, like lines of blocks that hold secrets (their
+/// errors show the URL without those parts: [`crate::ssm::trust::shown`]).
+fn mask_endpoint_secrets(b: &Block, source: &mut SourceFile) {
+    if b.ident.as_str() != "provider" {
+        return;
+    }
+    for s in b.body.iter() {
+        let Structure::Attribute(a) = s else { continue };
+        if !matches!(
+            a.key.as_str(),
+            "endpoint" | "sts_endpoint" | "metadata_endpoint"
+        ) {
+            continue;
+        }
+        let (Some(whole), Some(value)) =
+            (hcl::edit::Span::span(s), hcl::edit::Span::span(&a.value))
+        else {
+            continue;
+        };
+        let text = source.text.get(value).unwrap_or_default();
+        let url = text.trim().trim_matches('"').trim();
+        if crate::ssm::trust::shown(url) != url {
+            source.mask_tokens_in(whole);
         }
     }
 }
@@ -1009,5 +1087,37 @@ pub(crate) fn redact_literals(
                 sub(&c.expr, mask);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::source::FileKind;
+
+    #[test]
+    fn unexpected_lines_in_blocks_of_names_are_masked() {
+        let text = "data \"ssm_secret\" \"d\" {\n  secret_name = \"n\"\n  version_id  = \"v1\"\n  value       = \"hunter2\"\n  extra { x = \"s3cr3t\" }\n}\nprovider \"tencentcloud\" {\n  region       = \"ap-guangzhou\"\n  api_password = \"pa55word\"\n}\n";
+        let body = hcl::edit::parser::parse_body(text).unwrap();
+        let mut source = SourceFile::new("m.hcl".into(), text.into(), FileKind::Config);
+        let mut decls = Decls::default();
+        let mut diags = Vec::new();
+        check_file(body, 0, &mut source, &mut decls, &mut diags);
+        assert_eq!(
+            diags.len(),
+            3,
+            "{:?}",
+            diags.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        let line = |word: &str| {
+            let at = text.find(word).unwrap();
+            source.snippet(at..at + 1).text
+        };
+        assert_eq!(line("value"), "  value       = \"*******\"");
+        assert_eq!(line("extra"), "  extra { x = \"******\" }");
+        assert_eq!(line("api_password"), "  api_password = \"********\"");
+        // The names the blocks hold stay visible.
+        assert_eq!(line("secret_name"), "  secret_name = \"n\"");
+        assert_eq!(line("region"), "  region       = \"ap-guangzhou\"");
     }
 }

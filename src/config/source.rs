@@ -71,6 +71,11 @@ pub(crate) struct SourceFile {
     token_masked: Vec<Range<usize>>,
     /// The token masks of the whole text, computed when a snippet first needs them.
     token_masks: std::sync::OnceLock<Vec<Range<usize>>>,
+    /// Byte ranges (blocks that hold names: the provider, data sources) whose lines have their
+    /// comments and bare words masked in snippets.
+    name_masked: Vec<Range<usize>>,
+    /// The name-block masks of the whole text, computed when a snippet first needs them.
+    name_masks: std::sync::OnceLock<Vec<Range<usize>>>,
 }
 
 impl SourceFile {
@@ -87,12 +92,32 @@ impl SourceFile {
             redactions_sorted: true,
             token_masked: Vec::new(),
             token_masks: std::sync::OnceLock::new(),
+            name_masked: Vec::new(),
+            name_masks: std::sync::OnceLock::new(),
         }
     }
 
     /// Mask the lines of `range` (a block) by tokens in snippets.
     pub(crate) fn mask_tokens_in(&mut self, range: Range<usize>) {
         self.token_masked.push(range);
+    }
+
+    /// Mask the comments and bare words of the lines of `range` (a block that holds names) in
+    /// snippets; its quoted names stay visible.
+    pub(crate) fn mask_names_in(&mut self, range: Range<usize>) {
+        self.name_masked.push(range);
+    }
+
+    fn name_masked_at(&self, offset: usize) -> bool {
+        self.name_masked.iter().any(|r| r.contains(&offset))
+    }
+
+    fn name_masks(&self) -> &[Range<usize>] {
+        self.name_masks.get_or_init(|| {
+            let mut m = super::mask::name_masks(&self.text);
+            m.sort_by_key(|r| r.start);
+            m
+        })
     }
 
     /// Whether the line starting at `offset` is masked by tokens.
@@ -102,7 +127,10 @@ impl SourceFile {
 
     fn token_masks(&self) -> &[Range<usize>] {
         self.token_masks.get_or_init(|| {
-            let mut m = super::mask::masks(&self.text);
+            let mut m = match self.kind {
+                FileKind::Config => super::mask::masks(&self.text),
+                FileKind::VarFile => super::mask::value_masks(&self.text),
+            };
             m.sort_by_key(|r| r.start);
             m
         })
@@ -116,8 +144,15 @@ impl SourceFile {
             .filter(|r| r.start < line.end && r.end > line.start)
             .cloned()
             .collect();
-        if self.token_masked_at(line.start) || self.token_masked_at(line.end.saturating_sub(1)) {
-            let all = self.token_masks();
+        let last = line.end.saturating_sub(1);
+        let all = if self.token_masked_at(line.start) || self.token_masked_at(last) {
+            Some(self.token_masks())
+        } else if self.name_masked_at(line.start) || self.name_masked_at(last) {
+            Some(self.name_masks())
+        } else {
+            None
+        };
+        if let Some(all) = all {
             let first = all.partition_point(|r| r.end <= line.start);
             masks.extend(
                 all[first..]

@@ -16,7 +16,7 @@ impl Endpoint {
     /// than `/`, a query, a fragment or user info is refused.
     pub fn parse(endpoint: &str) -> Result<Endpoint, ConfigError> {
         let err = |reason: &str| ConfigError::Endpoint {
-            endpoint: endpoint.to_string(),
+            endpoint: crate::ssm::trust::shown(endpoint),
             reason: reason.to_string(),
         };
         let text = endpoint.trim();
@@ -163,6 +163,15 @@ mod tests {
         ] {
             let err = Endpoint::parse(bad).unwrap_err();
             assert!(err.to_string().contains(reason), "{bad}: {err}");
+        }
+        // The refusal names the host, never a password or token in the URL.
+        for bad in [
+            "https://u:pw-1234@x",
+            "https://x/?token=pw-1234",
+            "https://x/pw-1234",
+        ] {
+            let err = Endpoint::parse(bad).unwrap_err().to_string();
+            assert!(!err.contains("pw") && err.contains('x'), "{bad}: {err}");
         }
     }
 }

@@ -167,7 +167,8 @@ impl AllowList {
     }
 }
 
-/// An endpoint that may not receive credentials.
+/// An endpoint that may not receive credentials. `endpoint` is the setting as [`shown`]: never
+/// its user information, path, query or fragment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Untrusted {
     #[error(
@@ -195,6 +196,37 @@ pub enum Untrusted {
         endpoint: String,
         error: AllowListError,
     },
+}
+
+/// `endpoint` as messages show it: the scheme and `host[:port]` only. User information (`id:key@`),
+/// a path, a query and a fragment — where a careless configuration puts a password or a token —
+/// are shown as `…`, and so is an authority that is not made of host characters (a password
+/// with a space makes the text no URL at all). Everything before the last `@` counts as user
+/// information, wherever the `@` stands.
+pub fn shown(endpoint: &str) -> String {
+    let text = endpoint.trim();
+    let (scheme, rest) = match text.find("://") {
+        Some(i) if text[..i].bytes().all(|b| b.is_ascii_alphabetic()) => {
+            (&text[..i + 3], &text[i + 3..])
+        }
+        _ => ("", text),
+    };
+    let (user, after) = match rest.rfind('@') {
+        Some(i) => ("…@", &rest[i + 1..]),
+        None => ("", rest),
+    };
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority = &after[..end];
+    let host_like = !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b));
+    let host = if host_like { authority } else { "…" };
+    let tail = match &after[end..] {
+        "" | "/" => &after[end..],
+        _ => "/…",
+    };
+    format!("{scheme}{user}{host}{tail}")
 }
 
 /// Whether `host` is Tencent Cloud's API domain or one of its subdomains.
@@ -263,7 +295,7 @@ pub fn check(
 ) -> Result<TrustedEndpoint, Untrusted> {
     let invalid = |reason: &str| Untrusted::Invalid {
         purpose,
-        endpoint: endpoint.to_string(),
+        endpoint: shown(endpoint),
         reason: reason.to_string(),
     };
     let text = endpoint.trim();
@@ -305,14 +337,14 @@ pub fn check(
     if !trusted {
         let allow = allow().map_err(|error| Untrusted::AllowList {
             purpose,
-            endpoint: endpoint.to_string(),
+            endpoint: shown(endpoint),
             error,
         })?;
         if !allow.allows(&host, url.port_or_known_default()) {
             let port = url.port_or_known_default().unwrap_or(443);
             return Err(Untrusted::Host {
                 purpose,
-                endpoint: endpoint.to_string(),
+                endpoint: shown(endpoint),
                 host_port: format!("{host}:{port}"),
             });
         }
@@ -430,6 +462,61 @@ mod tests {
             assert!(matches!(err, Untrusted::Invalid { .. }), "{bad}: {err}");
             assert!(err.to_string().contains(why), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn refusals_never_repeat_user_information_paths_or_queries() {
+        for (bad, purpose, shows) in [
+            (
+                "https://id:pw-1234@ssm.tencentcloudapi.com",
+                Purpose::Api,
+                "https://…@ssm.tencentcloudapi.com",
+            ),
+            (
+                "https://sts.tencentcloudapi.com/?token=pw-1234",
+                Purpose::Sts,
+                "https://sts.tencentcloudapi.com/…",
+            ),
+            (
+                "https://sts.tencentcloudapi.com#pw-1234",
+                Purpose::Sts,
+                "https://sts.tencentcloudapi.com/…",
+            ),
+            (
+                "http://evil.example/latest?token=pw-1234",
+                Purpose::Metadata,
+                "http://evil.example/…",
+            ),
+            (
+                "https://sts.example/pw-1234",
+                Purpose::Sts,
+                "https://sts.example/…",
+            ),
+            (
+                "http://u:pw-1234 x@metadata.tencentyun.com",
+                Purpose::Metadata,
+                "http://…@metadata.tencentyun.com",
+            ),
+            (
+                "http://u:pw/1234@metadata.tencentyun.com",
+                Purpose::Metadata,
+                "http://…@metadata.tencentyun.com",
+            ),
+            ("https://pw-1234 x", Purpose::Api, "https://…"),
+        ] {
+            let err = check(bad, purpose, no_list).unwrap_err().to_string();
+            assert!(!err.contains("pw"), "{bad}: {err}");
+            assert!(err.contains(&format!("\"{shows}\"")), "{bad}: {err}");
+        }
+        let list = || AllowList::parse(Some("u:pw-1234@x.example"));
+        let err = check("http://x.example/?k=pw-1234", Purpose::Metadata, list).unwrap_err();
+        assert!(!err.to_string().contains("pw"), "{err}");
+        assert_eq!(
+            shown("https://ssm.tencentcloudapi.com/"),
+            "https://ssm.tencentcloudapi.com/"
+        );
+        assert_eq!(shown("local"), "local");
+        assert_eq!(shown("deploy:pw-1234@host:443"), "…@host:443");
     }
 
     #[test]

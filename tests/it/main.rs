@@ -30,6 +30,7 @@ mod emulator_limits;
 mod emulator_python;
 mod emulator_store;
 mod examples;
+mod hostile_corpus;
 mod pacing_emulator;
 mod pacing_scenarios;
 mod plan_exit;

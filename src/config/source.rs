@@ -25,7 +25,7 @@ use super::diagnostics::{Diagnostic, Location, MAX_SHOWN_LINE, Note, Severity, S
 pub(crate) type FileId = u32;
 
 /// A byte range in one source file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Span {
     pub(crate) file: FileId,
     pub(crate) start: u32,

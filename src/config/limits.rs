@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | configuration file, variable file | [`super::files::MAX_CONFIG_FILE_BYTES`] (16 MiB) | 10,000 secrets in one file are a few MB |
 //! | a file read by `file()` / `filebase64()` | [`super::files::MAX_FUNCTION_FILE_BYTES`] (1 MiB) | a secret holds 32 KB |
-//! | a `--var` or `SSMFORM_VAR_*` value | [`MAX_VAR_TEXT_BYTES`] (1 MiB) | one value, not a file |
+//! | a `--var` or `SSMFORM_VAR_*` value | [`MAX_VAR_TEXT_BYTES`] (64 KiB) | twice the largest secret (and Linux passes at most 128 KiB per argument) |
 //! | one string (template, function result) | [`MAX_STRING_BYTES`] (1 MiB) | 32 times the largest secret |
 //! | items in one list or map | [`MAX_COLLECTION_ITEMS`] (100,000) | ten times the largest configuration measured |
 //! | `for` iterations in one expression | [`MAX_ITERATIONS`] (1,000,000) | nested loops multiply |
@@ -21,7 +21,7 @@
 //! evaluator's recursion cannot overflow the stack.
 
 /// The longest `--var` / `SSMFORM_VAR_*` value, in bytes.
-pub(crate) const MAX_VAR_TEXT_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_VAR_TEXT_BYTES: usize = 64 * 1024;
 
 /// The longest string a template or a function may produce, in bytes.
 pub(crate) const MAX_STRING_BYTES: usize = 1024 * 1024;

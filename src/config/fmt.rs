@@ -20,17 +20,14 @@ use super::source::{FileKind, SourceFile, Sources};
 
 /// Formats one file's text. `display` names the file in diagnostics (syntax errors).
 ///
-/// The result has one kind of line break: CRLF if the file's first line break is CRLF, LF
-/// otherwise (heredoc bodies and block comments included, whose line breaks are part of their
-/// tokens). A leading byte-order mark is kept.
+/// The result has LF line breaks only, heredoc bodies and block comments included (whose line
+/// breaks are part of their tokens, so a CRLF file used to come out mixed). A leading byte-order
+/// mark is kept.
 pub fn format_source(display: &Path, text: &str) -> Result<String, Diagnostics> {
     let (bom, text) = match text.strip_prefix('\u{feff}') {
         Some(rest) => ("\u{feff}", rest),
         None => ("", text),
     };
-    let crlf = text
-        .find('\n')
-        .is_some_and(|i| i > 0 && text.as_bytes()[i - 1] == b'\r');
     let lf;
     let text = if text.contains("\r\n") {
         lf = text.replace("\r\n", "\n");
@@ -39,11 +36,7 @@ pub fn format_source(display: &Path, text: &str) -> Result<String, Diagnostics> 
         text
     };
     let formatted = format_lf(display, text)?;
-    Ok(if crlf {
-        format!("{bom}{}", formatted.replace('\n', "\r\n"))
-    } else {
-        format!("{bom}{formatted}")
-    })
+    Ok(format!("{bom}{formatted}"))
 }
 
 /// Formats text whose line breaks are LF.

@@ -38,9 +38,9 @@ pub(crate) const MAX_EXPRESSION_BYTES: u64 = 16 * 1024 * 1024;
 
 /// "1 MiB (1048576 bytes)".
 pub(crate) fn bytes(n: u64) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} MiB ({n} bytes)", n / (1024 * 1024))
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB ({n} bytes)", n / 1024)
     } else {
         format!("{n} bytes")

@@ -73,8 +73,14 @@ pub fn replace(path: &Path, bytes: &[u8], final_mode: Option<u32>) -> std::io::R
     result
 }
 
+/// `e` with `path` in its message (`.ssmform/journal: Permission denied (os error 13)`): an OS
+/// error alone does not say which file it is about.
+pub fn with_path(path: &Path, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 /// Creates `path` and any missing parents, each new one with mode 0700 (existing ones are left
-/// as they are).
+/// as they are). An error names `path`.
 pub fn create_dir_all(path: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -83,7 +89,7 @@ pub fn create_dir_all(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(0o700);
     }
-    builder.create(path)
+    builder.create(path).map_err(|e| with_path(path, e))
 }
 
 #[cfg(test)]

@@ -40,17 +40,34 @@ pub fn journal_dir(config_dir: &Path) -> PathBuf {
 
 /// Create `<config_dir>/.ssmform/` if needed, with a `.gitignore` that keeps it out of version
 /// control (it holds journals and the embedded emulator's store: local state, never to be committed).
+///
+/// Errors name the path (`.ssmform is a file, not a directory`, `.ssmform/.gitignore: Permission
+/// denied`).
 pub fn ensure(config_dir: &Path) -> std::io::Result<PathBuf> {
     use std::io::Write as _;
     let dir = path(config_dir);
+    if let Ok(meta) = std::fs::metadata(&dir)
+        && !meta.is_dir()
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!(
+                "{} is a file, not a directory; ssmform keeps its local state in a directory of that name (move the file away)",
+                dir.display()
+            ),
+        ));
+    }
     crate::privfile::create_dir_all(&dir)?;
-    match crate::privfile::create_new(&dir.join(".gitignore")) {
-        Ok(mut f) => f.write_all(
-            b"# Created by ssmform: local state (apply journals, the embedded emulator's store).\n\
+    let gitignore = dir.join(".gitignore");
+    match crate::privfile::create_new(&gitignore) {
+        Ok(mut f) => f
+            .write_all(
+                b"# Created by ssmform: local state (apply journals, the embedded emulator's store).\n\
               # Keep it out of version control; add `.ssmform/` to your own .gitignore too.\n*\n",
-        )?,
+            )
+            .map_err(|e| crate::privfile::with_path(&gitignore, e))?,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(crate::privfile::with_path(&gitignore, e)),
     }
     Ok(dir)
 }

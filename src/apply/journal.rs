@@ -101,7 +101,9 @@ impl Journal {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(&path)?;
+        let file = options
+            .open(&path)
+            .map_err(|e| crate::privfile::with_path(&path, e))?;
         Ok(Journal {
             inner: Arc::new(Mutex::new(file)),
             path,

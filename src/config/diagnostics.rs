@@ -49,12 +49,15 @@ impl Severity {
 /// The line of source a diagnostic points into, with the columns to underline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Snippet {
-    /// The whole source line (no line terminator), with secret literals masked.
+    /// The source line (no line terminator), or a window of it, with secret literals masked.
     pub(crate) text: String,
     /// 1-based character column where the underline starts.
     pub(crate) column: usize,
     /// Number of characters to underline (at least 1).
     pub(crate) width: usize,
+    /// Whether `text` is a window cut from a longer line, at its start and at its end (shown as
+    /// `…`). A line longer than [`MAX_SHOWN_LINE`] that is not cut yet is cut when rendered.
+    pub(crate) cut: (bool, bool),
 }
 
 /// A secondary message attached to a diagnostic, optionally with its own location and source line
@@ -295,7 +298,7 @@ fn visual_width(s: &str) -> usize {
 }
 
 /// Source lines longer than this many characters are shown as a window around the caret.
-const MAX_SHOWN_LINE: usize = 120;
+pub(crate) const MAX_SHOWN_LINE: usize = 120;
 
 fn render_snippet(
     out: &mut String,
@@ -330,10 +333,10 @@ fn render_snippet(
         })
         .collect();
     let mut lead = String::new();
-    if start > 0 {
+    if start > 0 || snippet.cut.0 {
         lead.push('…');
     }
-    if end < chars.len() {
+    if end < chars.len() || snippet.cut.1 {
         shown.push('…');
     }
     let _ = writeln!(out, "{pad} {}", paint.blue("|"));
@@ -513,6 +516,7 @@ mod tests {
                 text: "  secert_name = \"x\"".into(),
                 column: 3,
                 width: 11,
+                cut: (false, false),
             }),
             label: None,
             notes: vec![],
@@ -545,6 +549,7 @@ mod tests {
             text: format!("{}X{}", "a".repeat(300), "b".repeat(300)),
             column: 301,
             width: 1,
+            cut: (false, false),
         });
         let text = d.render(Paint::plain());
         let lines: Vec<&str> = text.lines().collect();
@@ -590,6 +595,7 @@ mod tests {
             text: "\tx = 1".into(),
             column: 2,
             width: 1,
+            cut: (false, false),
         });
         let text = d.render(Paint::plain());
         assert!(text.contains("|     x = 1\n   |     ^\n"), "{text}");

@@ -32,6 +32,7 @@ use hcl::edit::expr::{
 use hcl::edit::template::{Directive, Element, ForDirective, IfDirective, Template};
 
 use super::functions::{self, FuncCtx};
+use super::limits;
 use super::model::RefKind;
 use super::refs::{Functions, span_of};
 use super::source::{Diag, FileId, Span};
@@ -88,6 +89,10 @@ pub(crate) struct Evaluator<'a> {
     /// The origin of the first marked value read (through a reference or a function) so far: what
     /// `try` and `can` need to know whether their outcome depends on a sensitive value.
     seen: Option<Origin>,
+    /// `for` iterations run so far, against [`limits::MAX_ITERATIONS`].
+    iterations: u64,
+    /// Bytes of values built so far, against [`limits::MAX_EXPRESSION_BYTES`].
+    spent: u64,
 }
 
 impl<'a> Evaluator<'a> {
@@ -105,6 +110,8 @@ impl<'a> Evaluator<'a> {
             functions,
             scope: Vec::new(),
             seen: None,
+            iterations: 0,
+            spent: 0,
         }
     }
 
@@ -128,6 +135,43 @@ impl<'a> Evaluator<'a> {
         span_of(node, self.file, fallback)
     }
 
+    /// Counts one `for` iteration against [`limits::MAX_ITERATIONS`].
+    fn iteration(&mut self, span: impl FnOnce() -> Span) -> R<()> {
+        self.iterations += 1;
+        if self.iterations > limits::MAX_ITERATIONS {
+            return Err(Diag::error(
+                span(),
+                format!(
+                    "this expression runs more than {} `for` iterations, the limit on one expression",
+                    limits::MAX_ITERATIONS
+                ),
+            )
+            .help("nested loops multiply; loop over smaller collections")
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Counts `v`, about to be kept in a collection, against [`limits::MAX_EXPRESSION_BYTES`]
+    /// and `len` (the collection's items so far) against [`limits::MAX_COLLECTION_ITEMS`].
+    fn keep(&mut self, v: &Value, len: usize, span: impl FnOnce() -> Span) -> R<()> {
+        if len >= limits::MAX_COLLECTION_ITEMS {
+            return Err(Diag::error(span(), limits::too_many_items("this collection")).into());
+        }
+        self.spent += limits::weight(v);
+        if self.spent > limits::MAX_EXPRESSION_BYTES {
+            return Err(Diag::error(
+                span(),
+                format!(
+                    "this expression builds more than {} of values, the limit on one expression",
+                    limits::bytes(limits::MAX_EXPRESSION_BYTES)
+                ),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Evaluates an expression. `fallback` is the span used for nodes without one (parsed
     /// nodes always have one); spans are only looked up when a diagnostic needs them, which
     /// keeps evaluation of 10,000 secrets fast.
@@ -139,9 +183,12 @@ impl<'a> Evaluator<'a> {
             Expression::Number(n) => Ok(Value::Number(Number::from(*n.value()))),
             Expression::String(s) => Ok(Value::String(s.value().clone())),
             Expression::Array(a) => {
-                let mut out = Vec::with_capacity(a.len());
+                let mut out = Vec::with_capacity(a.len().min(limits::MAX_COLLECTION_ITEMS));
                 for e in a.iter() {
-                    out.push(self.eval(e, here)?);
+                    let v = self.eval(e, here)?;
+                    let file = self.file;
+                    self.keep(&v, out.len(), || span_of(expr, file, here))?;
+                    out.push(v);
                 }
                 Ok(Value::List(out))
             }
@@ -178,6 +225,8 @@ impl<'a> Evaluator<'a> {
                         }
                     };
                     let value = self.eval(v.expr(), here)?;
+                    let file = self.file;
+                    self.keep(&value, out.len(), || span_of(expr, file, here))?;
                     match key {
                         Some(k) => {
                             out.insert(k, value);
@@ -191,8 +240,8 @@ impl<'a> Evaluator<'a> {
                     Value::Object(out).mark_if(key_mark.as_ref())
                 })
             }
-            Expression::StringTemplate(t) => self.template_value(t, here),
-            Expression::HeredocTemplate(h) => self.template_value(&h.template, here),
+            Expression::StringTemplate(t) => self.template_value(t, expr, here),
+            Expression::HeredocTemplate(h) => self.template_value(&h.template, expr, here),
             Expression::Parenthesis(p) => self.eval(p.inner(), here),
             Expression::Variable(v) => match self.scope.iter().rev().find(|(n, _)| n == v.as_str())
             {
@@ -250,7 +299,7 @@ impl<'a> Evaluator<'a> {
 
     // ---- templates -------------------------------------------------------------------------
 
-    fn template_value(&mut self, t: &Template, here: Span) -> R<Value> {
+    fn template_value(&mut self, t: &Template, expr: &Expression, here: Span) -> R<Value> {
         // A template that is a single interpolation yields its value unconverted, as in HCL:
         // "${var.list}" is the list.
         if t.len() == 1
@@ -258,7 +307,10 @@ impl<'a> Evaluator<'a> {
         {
             return self.eval(&i.expr, here);
         }
-        let mut out = TemplateOut::default();
+        let mut out = TemplateOut {
+            at: self.span(expr, here),
+            ..TemplateOut::default()
+        };
         self.template(t, false, false, here, &mut out)?;
         Ok(if out.unknown {
             Value::Unknown
@@ -299,7 +351,7 @@ impl<'a> Evaluator<'a> {
                     if trim_right {
                         s = s.trim_end();
                     }
-                    out.text.push_str(s);
+                    out.push(s)?;
                 }
                 Element::Interpolation(interp) => {
                     let (v, mark) = self.eval(&interp.expr, here)?.strip();
@@ -308,9 +360,7 @@ impl<'a> Evaluator<'a> {
                         Value::Unknown => out.unknown = true,
                         v => {
                             if !out.unknown {
-                                push_interpolated(&mut out.text, v, || {
-                                    self.span(&interp.expr, here)
-                                })?;
+                                push_interpolated(out, v, || self.span(&interp.expr, here))?;
                             }
                         }
                     }
@@ -366,6 +416,8 @@ impl<'a> Evaluator<'a> {
             return Ok(());
         };
         for (k, v) in items {
+            let file = self.file;
+            self.iteration(|| span_of(&f.collection_expr, file, here))?;
             let pushed = self.push_loop_vars(
                 f.key_var.as_ref().map(|k| k.as_str()),
                 f.value_var.as_str(),
@@ -414,15 +466,22 @@ impl<'a> Evaluator<'a> {
         let mut list = Vec::new();
         let mut object: BTreeMap<String, Value> = BTreeMap::new();
         let mut unknown = false;
+        let file = self.file;
+        let at = move || span_of(f, file, here);
         for (k, v) in items {
+            self.iteration(at)?;
             let pushed = self.push_loop_vars(key_var, value_var, k, v);
             let r = self.for_item(f, here, &mut mark);
             self.scope.truncate(self.scope.len() - pushed);
             match r? {
                 ForItem::Skip => {}
                 ForItem::Unknown => unknown = true,
-                ForItem::Value(v) => list.push(v),
+                ForItem::Value(v) => {
+                    self.keep(&v, list.len(), at)?;
+                    list.push(v);
+                }
                 ForItem::Pair(k, v, key_span) => {
+                    self.keep(&v, object.len(), at)?;
                     if f.grouping {
                         match object.entry(k).or_insert_with(|| Value::List(Vec::new())) {
                             Value::List(l) => l.push(v),
@@ -716,6 +775,32 @@ impl<'a> Evaluator<'a> {
             };
             EvalError::from(Diag::error(span, msg))
         })?;
+        // The functions check their own output against the limits before building it; this
+        // catches any that does not.
+        match &result {
+            Value::String(s) if s.len() > limits::MAX_STRING_BYTES => {
+                return Err(Diag::error(
+                    call_span(),
+                    limits::string_too_long(&format!("the result of `{name}`")),
+                )
+                .into());
+            }
+            Value::List(l) if l.len() > limits::MAX_COLLECTION_ITEMS => {
+                return Err(Diag::error(
+                    call_span(),
+                    limits::too_many_items(&format!("the result of `{name}`")),
+                )
+                .into());
+            }
+            Value::Object(o) if o.len() > limits::MAX_COLLECTION_ITEMS => {
+                return Err(Diag::error(
+                    call_span(),
+                    limits::too_many_items(&format!("the result of `{name}`")),
+                )
+                .into());
+            }
+            _ => {}
+        }
         // A function can also mark its result itself (file contents).
         let result = result.mark_if(mark.as_ref());
         self.saw(result.first_mark());
@@ -824,6 +909,8 @@ impl<'a> Evaluator<'a> {
 /// What a template has produced so far.
 #[derive(Default)]
 struct TemplateOut {
+    /// The template (where a string over the limit is reported).
+    at: Span,
     text: String,
     unknown: bool,
     /// The first marked value that went into the text (or decided its shape).
@@ -831,6 +918,19 @@ struct TemplateOut {
 }
 
 impl TemplateOut {
+    /// Appends `s`, unless the text would grow over [`limits::MAX_STRING_BYTES`].
+    fn push(&mut self, s: &str) -> R<()> {
+        if self.text.len() + s.len() > limits::MAX_STRING_BYTES {
+            return Err(
+                Diag::error(self.at, limits::string_too_long("this template's text"))
+                    .help("a secret holds at most 32 KB")
+                    .into(),
+            );
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+
     fn mark_with(&mut self, origin: Option<Origin>) {
         if self.mark.is_none() {
             self.mark = origin;
@@ -867,11 +967,11 @@ fn strips_preceding(el: &Element) -> bool {
     }
 }
 
-fn push_interpolated(out: &mut String, v: Value, span: impl FnOnce() -> Span) -> R<()> {
+fn push_interpolated(out: &mut TemplateOut, v: Value, span: impl FnOnce() -> Span) -> R<()> {
     match v {
-        Value::String(s) => out.push_str(&s),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Value::String(s) => out.push(&s)?,
+        Value::Number(n) => out.push(&n.to_string())?,
+        Value::Bool(b) => out.push(if b { "true" } else { "false" })?,
         Value::Null => {
             return Err(
                 Diag::error(span(), "cannot insert a null value into a string template")

@@ -19,7 +19,28 @@ use super::fmt_lexer::{Kind, Token, lex};
 use super::source::{FileKind, SourceFile, Sources};
 
 /// Formats one file's text. `display` names the file in diagnostics (syntax errors).
+///
+/// The result has LF line breaks only, heredoc bodies and block comments included (whose line
+/// breaks are part of their tokens, so a CRLF file used to come out mixed). A leading byte-order
+/// mark is kept.
 pub fn format_source(display: &Path, text: &str) -> Result<String, Diagnostics> {
+    let (bom, text) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    let lf;
+    let text = if text.contains("\r\n") {
+        lf = text.replace("\r\n", "\n");
+        lf.as_str()
+    } else {
+        text
+    };
+    let formatted = format_lf(display, text)?;
+    Ok(format!("{bom}{formatted}"))
+}
+
+/// Formats text whose line breaks are LF.
+fn format_lf(display: &Path, text: &str) -> Result<String, Diagnostics> {
     let mut sources = Sources::default();
     // A value file's lines are never shown, not even masked: its every value may be a secret.
     let kind = if display.to_string_lossy().ends_with(".vars.hcl") {

@@ -18,6 +18,7 @@ use base64::Engine as _;
 use sha2::Digest as _;
 
 use super::files::Confined;
+use super::limits::{self, MAX_COLLECTION_ITEMS, MAX_STRING_BYTES};
 use super::value::{Number, Origin, Value};
 
 /// The largest file `file()`/`filebase64()` will read.
@@ -495,6 +496,10 @@ fn write_json_string(s: &str, out: &mut String) {
 }
 
 fn f_jsonencode(_: &FuncCtx, a: Vec<Value>) -> Result<Value, FuncError> {
+    // The encoding is about the size of the value (at most six times, for control characters).
+    if limits::weight(&a[0]) > MAX_STRING_BYTES as u64 {
+        return Err(err(0, limits::string_too_long("the JSON encoding")));
+    }
     json_encode(&a[0])
         .map(Value::String)
         .ok_or_else(|| err(0, "cannot encode the value as JSON"))
@@ -597,6 +602,12 @@ fn f_replace(_: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
     if from.is_empty() {
         return Err(err(1, "the substring to replace is empty"));
     }
+    if to.len() > from.len() {
+        let grows = s.matches(from.as_str()).count() * (to.len() - from.len());
+        if s.len() + grows > MAX_STRING_BYTES {
+            return Err(err(0, limits::string_too_long("the result")));
+        }
+    }
     Ok(Value::String(s.replace(from.as_str(), &to)))
 }
 
@@ -608,6 +619,9 @@ fn f_split(_: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
     }
     if s.is_empty() {
         return Ok(Value::List(vec![Value::str("")]));
+    }
+    if s.matches(sep.as_str()).count() >= MAX_COLLECTION_ITEMS {
+        return Err(err(1, limits::too_many_items("the result")));
     }
     Ok(Value::List(s.split(sep.as_str()).map(Value::str).collect()))
 }
@@ -638,12 +652,17 @@ fn f_substr(_: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
 fn f_join(_: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
     let sep = string(&mut a, 0)?;
     let mut parts = Vec::new();
+    let mut total = 0usize;
     for i in 1..a.len() {
         let mut items = list(&mut a, i)?;
         for j in 0..items.len() {
-            parts.push(
-                string(&mut items, j).map_err(|e| err(i, format!("element {j} {}", e.message)))?,
-            );
+            let part =
+                string(&mut items, j).map_err(|e| err(i, format!("element {j} {}", e.message)))?;
+            total += part.len() + if parts.is_empty() { 0 } else { sep.len() };
+            if total > MAX_STRING_BYTES {
+                return Err(err(i, limits::string_too_long("the joined string")));
+            }
+            parts.push(part);
         }
     }
     Ok(Value::String(parts.join(&sep)))
@@ -733,7 +752,13 @@ fn f_format(_: &FuncCtx, mut a: Vec<Value>) -> Result<Value, FuncError> {
         let text = format_verb(verb, &flags, precision, arg)
             .map_err(|m| err(argi, format!("for %{verb}: {m}")))?;
         let width: usize = width.parse().unwrap_or(0);
+        if width > MAX_STRING_BYTES {
+            return Err(err(0, limits::string_too_long("a padded value")));
+        }
         out.push_str(&pad(&text, width, &flags));
+        if out.len() > MAX_STRING_BYTES {
+            return Err(err(0, limits::string_too_long("the formatted string")));
+        }
     }
     Ok(Value::String(out))
 }

@@ -594,15 +594,12 @@ fn read_and_check_one(files: &Confined, name: &str, file: FileId) -> FileResult 
             };
         }
     };
-    let mut source = SourceFile::new(display, text, FileKind::Config);
+    let mut source = SourceFile::new(display, without_bom(text), FileKind::Config);
     let mut decls = Decls::default();
     let mut diags = Vec::new();
     let parse_error = match parse_text(&source.text, file) {
         Ok(mut body) => {
-            if source.text.contains("<<-") {
-                use hcl::edit::visit_mut::VisitMut as _;
-                NestedHeredocDedent.visit_body_mut(&mut body);
-            }
+            finish_heredocs(&mut body, &source.text);
             schema::check_file(body, file, &mut source, &mut decls, &mut diags);
             None
         }
@@ -614,6 +611,61 @@ fn read_and_check_one(files: &Confined, name: &str, file: FileId) -> FileResult 
         parse_error,
         decls,
         diags,
+    }
+}
+
+/// `text` without a leading UTF-8 byte-order mark (which some Windows editors write): it is not
+/// part of the HCL, and lines and columns are counted after it, as editors show them.
+pub(crate) fn without_bom(mut text: String) -> String {
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    text
+}
+
+/// What hcl-edit leaves undone in heredocs: the dedenting of `<<-` text inside directives, and
+/// CRLF line breaks (a file saved on Windows), which become `\n` as in Terraform.
+pub(crate) fn finish_heredocs(body: &mut Body, text: &str) {
+    use hcl::edit::visit_mut::VisitMut as _;
+    if text.contains("<<-") {
+        NestedHeredocDedent.visit_body_mut(body);
+    }
+    if text.contains("\r\n") {
+        HeredocLineBreaks.visit_body_mut(body);
+    }
+}
+
+/// Turns the CRLF line breaks in heredoc text into LF.
+struct HeredocLineBreaks;
+
+impl hcl::edit::visit_mut::VisitMut for HeredocLineBreaks {
+    fn visit_heredoc_template_mut(&mut self, node: &mut hcl::edit::template::HeredocTemplate) {
+        crlf_to_lf(&mut node.template);
+        hcl::edit::visit_mut::visit_heredoc_template_mut(self, node);
+    }
+}
+
+fn crlf_to_lf(t: &mut hcl::edit::template::Template) {
+    use hcl::edit::template::{Directive, Element};
+    for el in t.iter_mut() {
+        match el {
+            Element::Literal(l) => {
+                let text: &mut String = l.as_mut();
+                if text.contains("\r\n") {
+                    *text = text.replace("\r\n", "\n");
+                }
+            }
+            Element::Directive(d) => match d.as_mut() {
+                Directive::If(d) => {
+                    crlf_to_lf(&mut d.if_expr.template);
+                    if let Some(e) = &mut d.else_expr {
+                        crlf_to_lf(&mut e.template);
+                    }
+                }
+                Directive::For(d) => crlf_to_lf(&mut d.for_expr.template),
+            },
+            Element::Interpolation(_) => {}
+        }
     }
 }
 

@@ -67,17 +67,26 @@ fn masks_with(text: &str, labels_shown: bool, literals_shown: bool) -> Vec<Range
     let mut out = Vec::new();
     let base = text.as_ptr() as usize;
     let offset = |t: &Token| t.text.as_ptr() as usize - base;
-    let next = |i: usize| {
-        tokens[i + 1..]
-            .iter()
-            .find(|t| !matches!(t.kind, Kind::Newline))
-    };
-    let prev = |i: usize| {
-        tokens[..i]
-            .iter()
-            .rev()
-            .find(|t| !matches!(t.kind, Kind::Newline))
-    };
+    // The nearest token before and after each one that is not a newline, found in one pass each
+    // way (searching from every token would be quadratic in a run of blank lines).
+    let mut prev_of: Vec<Option<usize>> = Vec::with_capacity(tokens.len());
+    let mut last = None;
+    for (i, t) in tokens.iter().enumerate() {
+        prev_of.push(last);
+        if !matches!(t.kind, Kind::Newline) {
+            last = Some(i);
+        }
+    }
+    let mut next_of: Vec<Option<usize>> = vec![None; tokens.len()];
+    let mut following = None;
+    for (i, t) in tokens.iter().enumerate().rev() {
+        next_of[i] = following;
+        if !matches!(t.kind, Kind::Newline) {
+            following = Some(i);
+        }
+    }
+    let next = |i: usize| next_of[i].map(|j| &tokens[j]);
+    let prev = |i: usize| prev_of[i].map(|j| &tokens[j]);
     // Whether the current traversal started at a reference root.
     let mut in_reference = false;
     // Open brackets: true for an expression (an object, a list, arguments), false for a block

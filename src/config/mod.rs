@@ -99,6 +99,7 @@ pub(crate) mod files;
 pub mod fmt;
 mod fmt_lexer;
 pub(crate) mod functions;
+pub(crate) mod limits;
 pub(crate) mod load;
 mod mask;
 pub(crate) mod model;

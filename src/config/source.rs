@@ -19,13 +19,13 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::diagnostics::{Diagnostic, Location, Note, Severity, Snippet};
+use super::diagnostics::{Diagnostic, Location, MAX_SHOWN_LINE, Note, Severity, Snippet};
 
 /// Index of a file in [`Sources`].
 pub(crate) type FileId = u32;
 
 /// A byte range in one source file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Span {
     pub(crate) file: FileId,
     pub(crate) start: u32,
@@ -76,6 +76,23 @@ pub(crate) struct SourceFile {
     name_masked: Vec<Range<usize>>,
     /// The name-block masks of the whole text, computed when a snippet first needs them.
     name_masks: std::sync::OnceLock<Vec<Range<usize>>>,
+    /// The redactions sorted by start, with the running maximum of their ends: the ones that
+    /// touch a window are found without looking at the others.
+    redaction_index: std::sync::OnceLock<(Vec<Range<usize>>, Vec<usize>)>,
+    /// Characters before each [`CHAR_BLOCK`]-byte block of the text, so that a column is counted
+    /// from the nearest block rather than from the start of a (possibly 16 MiB) line.
+    char_blocks: std::sync::OnceLock<Vec<usize>>,
+    /// Where each line ends without its trailing whitespace.
+    trimmed_ends: std::sync::OnceLock<Vec<usize>>,
+}
+
+/// Bytes per block of [`SourceFile::char_blocks`].
+const CHAR_BLOCK: usize = 256;
+
+/// Characters in `bytes` (UTF-8): the bytes that do not continue a character. Any byte range of a
+/// `str` can be counted this way, even one that starts or ends inside a character.
+fn chars_in(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b as i8) >= -0x40).count()
 }
 
 impl SourceFile {
@@ -94,7 +111,71 @@ impl SourceFile {
             token_masks: std::sync::OnceLock::new(),
             name_masked: Vec::new(),
             name_masks: std::sync::OnceLock::new(),
+            redaction_index: std::sync::OnceLock::new(),
+            char_blocks: std::sync::OnceLock::new(),
+            trimmed_ends: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Characters in `text[..offset]`, in time bounded by [`CHAR_BLOCK`].
+    fn chars_before(&self, offset: usize) -> usize {
+        let blocks = self.char_blocks.get_or_init(|| {
+            let mut out = Vec::with_capacity(self.text.len() / CHAR_BLOCK + 1);
+            let mut total = 0;
+            for block in self.text.as_bytes().chunks(CHAR_BLOCK) {
+                out.push(total);
+                total += chars_in(block);
+            }
+            out.push(total);
+            out
+        });
+        let block = offset / CHAR_BLOCK;
+        blocks[block] + chars_in(&self.text.as_bytes()[block * CHAR_BLOCK..offset])
+    }
+
+    /// Characters in `text[range]`.
+    fn chars_between(&self, range: Range<usize>) -> usize {
+        if range.len() <= 2 * CHAR_BLOCK {
+            return chars_in(&self.text.as_bytes()[range]);
+        }
+        self.chars_before(range.end) - self.chars_before(range.start)
+    }
+
+    /// Where line `index` ends without its trailing whitespace.
+    fn trimmed_end(&self, index: usize) -> usize {
+        let ends = self.trimmed_ends.get_or_init(|| {
+            (0..self.line_starts.len())
+                .map(|i| {
+                    let r = self.line_range(i);
+                    r.start + self.text[r].trim_end().len()
+                })
+                .collect()
+        });
+        ends[index]
+    }
+
+    /// The redactions that overlap `window`.
+    fn redactions_in(&self, window: &Range<usize>) -> Vec<Range<usize>> {
+        let (sorted, max_end) = self.redaction_index.get_or_init(|| {
+            let mut sorted = self.redactions.clone();
+            sorted.sort_by_key(|r| r.start);
+            let mut max_end = Vec::with_capacity(sorted.len());
+            let mut m = 0;
+            for r in &sorted {
+                m = m.max(r.end);
+                max_end.push(m);
+            }
+            (sorted, max_end)
+        });
+        let mut out = Vec::new();
+        let mut i = sorted.partition_point(|r| r.start < window.end);
+        while i > 0 && max_end[i - 1] > window.start {
+            i -= 1;
+            if sorted[i].end > window.start {
+                out.push(sorted[i].clone());
+            }
+        }
+        out
     }
 
     /// Mask the lines of `range` (a block) by tokens in snippets.
@@ -136,14 +217,10 @@ impl SourceFile {
         })
     }
 
-    /// The masked text of `line`: redactions, and token masks where the line is masked by tokens.
-    fn masked_line(&self, line: Range<usize>) -> String {
-        let mut masks: Vec<Range<usize>> = self
-            .redactions
-            .iter()
-            .filter(|r| r.start < line.end && r.end > line.start)
-            .cloned()
-            .collect();
+    /// The masked text of `window` (part of one line): redactions, and token masks (or name-block
+    /// masks) where the line is masked so. Linear in the window and the masks that touch it.
+    fn masked_window(&self, line: &Range<usize>, window: Range<usize>) -> String {
+        let mut masks = self.redactions_in(&window);
         let last = line.end.saturating_sub(1);
         let all = if self.token_masked_at(line.start) || self.token_masked_at(last) {
             Some(self.token_masks())
@@ -153,16 +230,16 @@ impl SourceFile {
             None
         };
         if let Some(all) = all {
-            let first = all.partition_point(|r| r.end <= line.start);
+            let first = all.partition_point(|r| r.end <= window.start);
             masks.extend(
                 all[first..]
                     .iter()
-                    .take_while(|r| r.start < line.end)
+                    .take_while(|r| r.start < window.end)
                     .cloned(),
             );
         }
         masks.sort_by_key(|r| r.start);
-        super::mask::apply(&self.text, line, &masks)
+        super::mask::apply(&self.text, window, &masks)
     }
 
     /// 0-based line index of a byte offset.
@@ -200,7 +277,7 @@ impl SourceFile {
         Location {
             file: self.display.clone(),
             line: li + 1,
-            column: self.text[start..offset].chars().count() + 1,
+            column: self.chars_between(start..offset) + 1,
         }
     }
 
@@ -221,6 +298,7 @@ impl SourceFile {
         if range.start < range.end {
             self.redactions.push(range);
             self.redactions_sorted = false;
+            self.redaction_index = std::sync::OnceLock::new();
         }
     }
 
@@ -232,19 +310,22 @@ impl SourceFile {
     }
 
     /// The snippet for a span: its first line, masked, with the underline clipped to that line.
+    /// A line longer than [`MAX_SHOWN_LINE`] characters is cut to a window around the span, and
+    /// only the window is masked and counted: a diagnostic costs the same on a 16 MiB line as on
+    /// a short one.
     pub(crate) fn snippet(&self, range: Range<usize>) -> Snippet {
         let start = self.clamp(range.start);
         let end = self.clamp(range.end.max(range.start));
         let li = self.line_index(start);
         let line = self.line_range(li);
-        let text = self.masked_line(line.clone());
-        let column = self.text[line.start..start.min(line.end).max(line.start)]
-            .chars()
-            .count()
-            + 1;
-        let end_on_line = end.min(line.end);
+        let trimmed = self.trimmed_end(li);
+        let caret = start.min(trimmed).max(line.start);
+        let (window, cut) = self.window(line.start..trimmed, caret);
+        let text = self.masked_window(&line, window.clone());
+        let column = self.chars_between(window.start..caret) + 1;
+        let end_on_line = end.min(window.end);
         let width = if end_on_line > start {
-            self.text[start..end_on_line].chars().count()
+            self.chars_between(start..end_on_line)
         } else {
             1
         };
@@ -252,7 +333,29 @@ impl SourceFile {
             text,
             column,
             width,
+            cut,
         }
+    }
+
+    /// The part of `line` (trailing whitespace excluded) shown around `caret`: the whole line if
+    /// it has at most [`MAX_SHOWN_LINE`] characters, else that many from a third of them before
+    /// the caret; and whether it was cut at its start and its end.
+    fn window(&self, line: Range<usize>, caret: usize) -> (Range<usize>, (bool, bool)) {
+        let text = &self.text[line.clone()];
+        if text.char_indices().nth(MAX_SHOWN_LINE).is_none() {
+            return (line, (false, false));
+        }
+        let before = &self.text[line.start..caret];
+        let start = before
+            .char_indices()
+            .rev()
+            .nth(MAX_SHOWN_LINE / 3 - 1)
+            .map_or(line.start, |(i, _)| line.start + i);
+        let end = self.text[start..line.end]
+            .char_indices()
+            .nth(MAX_SHOWN_LINE)
+            .map_or(line.end, |(i, _)| start + i);
+        (start..end, (start > line.start, end < line.end))
     }
 
     /// A snippet for a syntax error, where the tokens after the error cannot be trusted: the line
@@ -275,6 +378,7 @@ impl SourceFile {
             text,
             column,
             width: 1,
+            cut: (false, false),
         })
     }
 }

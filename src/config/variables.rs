@@ -332,6 +332,13 @@ fn set(decl: &mut VariableDecl, v: Value, origin: String, at: At, diags: &mut Ve
 
 /// The value of command-line or environment text for a variable of type `ty`.
 fn text_value(ty: &VarType, text: &str, dir: &Path) -> Result<Value, String> {
+    if text.len() > super::limits::MAX_VAR_TEXT_BYTES {
+        return Err(format!(
+            "the value is {} bytes, more than {}, the limit on one command-line or environment value",
+            text.len(),
+            super::limits::bytes(super::limits::MAX_VAR_TEXT_BYTES as u64)
+        ));
+    }
     if ty.takes_raw_text() {
         return Ok(Value::String(text.to_string()));
     }
@@ -392,11 +399,14 @@ fn var_file(
     };
     let file = sources.add(SourceFile::new(
         display.to_path_buf(),
-        text,
+        super::load::without_bom(text),
         FileKind::VarFile,
     ));
     let body = match super::load::parse(sources, file) {
-        Ok(b) => b,
+        Ok(mut b) => {
+            super::load::finish_heredocs(&mut b, &sources.file(file).text);
+            b
+        }
         Err(d) => {
             diags.push(d);
             return;

@@ -12,6 +12,7 @@ mod config_cli;
 mod config_errors;
 mod config_files;
 mod config_fmt;
+mod config_limits;
 mod config_props;
 mod config_valid;
 mod credentials_ci;

@@ -232,6 +232,7 @@ pub async fn execute(
             applied: counts.created + counts.updated,
             failed: counts.failed,
             skipped: counts.skipped,
+            unknown: counts.unknown,
             interrupted: report.interrupted,
         })
         .await;

@@ -75,6 +75,17 @@ impl ApplyFormat {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let format = args.format;
+    match run_apply(args) {
+        Err(e) if format == ApplyFormat::Json && !super::is_broken_pipe(e.as_ref()) => {
+            super::plan::json_error(e.as_ref());
+            Ok(Exit::Error)
+        }
+        other => other,
+    }
+}
+
+fn run_apply(args: Args) -> CmdResult {
     if args.target.is_file() {
         if !args.targets.is_empty() {
             return Err(

@@ -66,6 +66,17 @@ impl From<PlanFormat> for Format {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let format = args.format;
+    match run_plan(args) {
+        Err(e) if format == PlanFormat::Json && !super::is_broken_pipe(e.as_ref()) => {
+            json_error(e.as_ref());
+            Ok(Exit::Error)
+        }
+        other => other,
+    }
+}
+
+fn run_plan(args: Args) -> CmdResult {
     let config = match workflow::load(&args.dir, &args.vars.inputs(), Mode::Plan) {
         Ok(c) => c,
         Err(d) => return Ok(diagnostics_exit(&d, args.format)),
@@ -126,12 +137,42 @@ pub(crate) fn read_progress(format: PlanFormat) -> Box<dyn crate::plan::refresh:
     }
 }
 
-/// Report a failed session: diagnostics as such, anything else as an error.
+/// Report a failed session: diagnostics as such, anything else as an error (with `--format json`
+/// a `diagnostic` line on stdout, and nothing on stderr).
 pub(crate) fn failed(e: workflow::Error, format: PlanFormat) -> CmdResult {
     match e {
         workflow::Error::Diagnostics(d) => Ok(diagnostics_exit(&d, format)),
+        other if format == PlanFormat::Json => {
+            json_error(&other);
+            Ok(Exit::Error)
+        }
         other => Err(other.into()),
     }
+}
+
+/// An error as JSON lines on stdout: the `version` line, then one `diagnostic` line.
+pub(crate) fn json_error(e: &(dyn std::error::Error + 'static)) {
+    let mut summary = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        summary.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    let note = Note {
+        severity: crate::plan::model::Severity::Error,
+        summary,
+        detail: None,
+        address: None,
+        location: None,
+    };
+    let r = render::json::JsonRenderer {
+        options: RenderOptions::for_stream(Stream::Stdout),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = render::json::write_line(&mut out, &r.version_line());
+    let _ = render::json::write_line(&mut out, &r.diagnostic_line(&note));
+    let _ = out.flush();
 }
 
 /// Print diagnostics and return the error exit.
@@ -140,13 +181,16 @@ pub(crate) fn diagnostics_exit(d: &Diagnostics, format: PlanFormat) -> Exit {
     Exit::Error
 }
 
-/// Diagnostics go to stderr as text; with `--format json` they are also `diagnostic` lines on
-/// stdout, after a `version` line, so a machine reading stdout sees why the plan failed.
+/// Diagnostics go to stderr as text; with `--format json` they are `diagnostic` lines on stdout
+/// instead, after a `version` line, so each is printed once and a machine reading stdout sees why
+/// the plan failed.
 pub(crate) fn print_diagnostics(d: &Diagnostics, format: PlanFormat) {
     if d.is_empty() {
         return;
     }
-    eprint!("{}", d.render(Paint::for_stream(Stream::Stderr)));
+    if format != PlanFormat::Json {
+        eprint!("{}", d.render(Paint::for_stream(Stream::Stderr)));
+    }
     if format == PlanFormat::Json {
         let r = render::json::JsonRenderer {
             options: RenderOptions::for_stream(Stream::Stdout),

@@ -1045,8 +1045,9 @@ mod tests {
         assert!(Client::new(ClientConfig::default(), c()).is_ok());
         let d = ClientConfig::default();
         assert_eq!(d.endpoint, DEFAULT_ENDPOINT);
-        assert_eq!(d.connect_timeout, Duration::from_secs(10));
-        assert_eq!(d.request_timeout, Duration::from_secs(30));
+        assert_eq!(d.connect_timeout, Duration::from_secs(3));
+        assert_eq!(d.read_timeout, Duration::from_secs(5));
+        assert_eq!(d.request_timeout, Duration::from_secs(15));
         assert_eq!(
             d.request_client,
             format!("ssmform_{}", env!("CARGO_PKG_VERSION"))
@@ -1096,6 +1097,8 @@ mod tests {
         Close,
         /// Keep the connection open and never answer.
         Hang,
+        /// Send the head of this answer, then its body one byte at a time, `Duration` apart.
+        Trickle(Vec<u8>, Duration),
     }
 
     fn http(status: &str, content_type: Option<&str>, body: &str) -> Answer {
@@ -1144,6 +1147,19 @@ mod tests {
                         Answer::Close => drop(socket),
                         Answer::Hang => {
                             tokio::time::sleep(Duration::from_secs(60)).await;
+                        }
+                        Answer::Trickle(bytes, gap) => {
+                            // The head at once, then the body a byte at a time.
+                            let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                            if socket.write_all(&bytes[..head]).await.is_err() {
+                                return;
+                            }
+                            for b in bytes[head..].to_vec() {
+                                if socket.write_all(&[b]).await.is_err() {
+                                    return;
+                                }
+                                tokio::time::sleep(gap).await;
+                            }
                         }
                     }
                 });
@@ -1264,7 +1280,10 @@ mod tests {
 
     #[tokio::test]
     async fn every_call_takes_a_fresh_timestamp() {
-        let (addr, mut rx) = server(|_| ok_json(r#"{"Response":{"RequestId":"r"}}"#)).await;
+        let (addr, mut rx) = server(|_| {
+            ok_json(r#"{"Response":{"SecretName":"a","Status":"Enabled","RequestId":"r"}}"#)
+        })
+        .await;
         let ticks = Arc::new(std::sync::atomic::AtomicI64::new(1_700_000_000));
         let t = ticks.clone();
         let client = client_for(addr)
@@ -1443,7 +1462,7 @@ mod tests {
             ),
             (
                 ok_json(&format!(
-                    r#"{{"Response":{{"SecretString":"{CONTENT_CANARY}","SecretBinary":"x"}}}}"#
+                    r#"{{"Response":{{"SecretName":"a","VersionId":"v","SecretString":"{CONTENT_CANARY}","SecretBinary":"x","RequestId":"r"}}}}"#
                 )),
                 "both SecretString and SecretBinary",
                 200,
@@ -1480,6 +1499,104 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    /// Issue 11, problem 1: a server answering `{"Response":{}}` to everything was taken for the
+    /// API (an empty live value, successful writes).
+    #[tokio::test]
+    async fn an_answer_without_request_id_or_fields_is_a_protocol_error() {
+        let (addr, _rx) = server(|_| ok_json(r#"{"Response":{}}"#)).await;
+        let client = client_for(addr);
+        let read = client
+            .get_secret_value(&GetSecretValueRequest {
+                secret_name: "a".into(),
+                version_id: "v".into(),
+            })
+            .await
+            .unwrap_err();
+        let write = client.update_secret(&update("x")).await.unwrap_err();
+        for err in [read, write] {
+            let text = err.to_string();
+            assert!(
+                text.contains("this does not look like the Tencent Cloud API"),
+                "{text}"
+            );
+            assert!(text.contains(&format!("http://{addr}")), "{text}");
+            assert!(text.contains("`RequestId`"), "{text}");
+            assert!(
+                matches!(err.transport().unwrap().kind, TransportKind::NotTheApi { .. }),
+                "{err:?}"
+            );
+            assert_eq!(err.class(), ErrorClass::Permanent);
+        }
+
+        // With a RequestId but without the documented fields.
+        let (addr, _rx) = server(|_| ok_json(r#"{"Response":{"RequestId":"r"}}"#)).await;
+        let err = client_for(addr)
+            .get_secret_value(&GetSecretValueRequest {
+                secret_name: "a".into(),
+                version_id: "v".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no `SecretName`"), "{err}");
+        let err = client_for(addr)
+            .list_secrets(&ListSecretsRequest::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no `TotalCount`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_write_must_echo_the_name_and_version_it_wrote() {
+        for (body, expected) in [
+            (
+                r#"{"Response":{"SecretName":"","VersionId":"v1","RequestId":"r"}}"#,
+                "does not echo the SecretName",
+            ),
+            (
+                r#"{"Response":{"SecretName":"app-db","VersionId":"v2","RequestId":"r"}}"#,
+                "echoes another VersionId",
+            ),
+            (
+                r#"{"Response":{"SecretName":"other","VersionId":"v1","RequestId":"r"}}"#,
+                "echoes another SecretName",
+            ),
+        ] {
+            let (addr, _rx) = server(move |_| ok_json(body)).await;
+            let err = client_for(addr)
+                .update_secret(&update(CONTENT_CANARY))
+                .await
+                .unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(text.contains(expected), "{text}");
+            assert!(text.contains("does not look like the Tencent Cloud API"));
+            assert!(!text.contains(CONTENT_CANARY), "{text}");
+            // The write may have reached something: the executor reads it back.
+            assert!(err.may_have_taken_effect());
+        }
+        let (addr, _rx) = server(|_| {
+            ok_json(r#"{"Response":{"SecretName":"app-db","VersionId":"v1","RequestId":"r"}}"#)
+        })
+        .await;
+        let ok = client_for(addr).update_secret(&update("x")).await.unwrap();
+        assert_eq!((ok.secret_name.as_str(), ok.request_id.as_str()), ("app-db", "r"));
+    }
+
+    #[tokio::test]
+    async fn an_error_without_request_id_is_not_an_api_error() {
+        let (addr, _rx) = server(|_| {
+            ok_json(r#"{"Response":{"Error":{"Code":"ResourceNotFound","Message":"x"}}}"#)
+        })
+        .await;
+        let err = client_for(addr)
+            .describe_secret(&DescribeSecretRequest {
+                secret_name: "a".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), None, "{err}");
+        assert!(err.to_string().contains("`RequestId`"), "{err}");
     }
 
     #[tokio::test]
@@ -1534,6 +1651,70 @@ mod tests {
         );
         assert_eq!(err.class(), ErrorClass::Transient);
         assert!(err.to_string().contains("within 300ms"), "{err}");
+    }
+
+    /// Issue 11, problem 5: a silent endpoint held a call for the whole 30 s request timeout.
+    #[tokio::test]
+    async fn a_silent_server_fails_at_the_first_byte_timeout() {
+        let (addr, _rx) = server(|_| Answer::Hang).await;
+        let mut config = ClientConfig::new(format!("http://{addr}"), "ap-guangzhou");
+        config.read_timeout = Duration::from_millis(200);
+        config.request_timeout = Duration::from_secs(5);
+        let client = Client::new(config, creds()).unwrap();
+        let t0 = Instant::now();
+        let err = client.update_secret(&update("x")).await.unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::Timeout {
+                phase: TimeoutPhase::FirstByte,
+                limit: Duration::from_millis(200)
+            },
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(&format!("http://{addr}")), "{text}");
+        assert!(text.contains("within 200ms"), "{text}");
+        assert!(text.contains("SSMFORM_READ_TIMEOUT"), "{text}");
+        assert!(err.may_have_taken_effect());
+    }
+
+    /// A byte every 50 ms never trips the read timeout: the per-call deadline ends it.
+    #[tokio::test]
+    async fn a_trickling_server_fails_at_the_call_deadline() {
+        let body = r#"{"Response":{"SecretName":"app-db","VersionId":"v1","RequestId":"r"}}"#;
+        let mut bytes = match ok_json(body) {
+            Answer::Bytes(b) => b,
+            _ => unreachable!(),
+        };
+        // Content-Length says 200 more bytes than the body has: the client keeps reading.
+        let body_len = body.len();
+        let text = String::from_utf8(bytes).unwrap().replace(
+            &format!("Content-Length: {body_len}"),
+            &format!("Content-Length: {}", body_len + 200),
+        );
+        bytes = text.into_bytes();
+        bytes.extend(std::iter::repeat_n(b' ', 200));
+        let (addr, _rx) = server(move |_| {
+            Answer::Trickle(bytes.clone(), Duration::from_millis(50))
+        })
+        .await;
+        let mut config = ClientConfig::new(format!("http://{addr}"), "ap-guangzhou");
+        config.read_timeout = Duration::from_millis(400);
+        config.request_timeout = Duration::from_millis(1200);
+        let client = Client::new(config, creds()).unwrap();
+        let t0 = Instant::now();
+        let err = client.update_secret(&update("x")).await.unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::Timeout {
+                phase: TimeoutPhase::Response,
+                limit: Duration::from_millis(1200)
+            },
+            "{err}"
+        );
+        assert!(err.to_string().contains("SSMFORM_CALL_TIMEOUT"), "{err}");
     }
 
     #[tokio::test]

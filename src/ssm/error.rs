@@ -391,7 +391,7 @@ impl fmt::Display for TransportError {
                 limit,
             } => write!(
                 f,
-                "{what} failed: {ep} accepted the connection but sent no response within {} \
+                "{what} failed: {ep} accepted the connection but did not answer within {} \
                  (the first-byte timeout, SSMFORM_READ_TIMEOUT){detail}; the request may still \
                  have taken effect.",
                 secs(*limit)

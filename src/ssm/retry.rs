@@ -478,6 +478,82 @@ mod tests {
         assert_eq!(r.unwrap_err().reason, GiveUp::Budget);
     }
 
+    fn transport(kind: crate::ssm::error::TransportKind) -> Error {
+        let Error::Api(api) = api_error("x", "") else {
+            unreachable!()
+        };
+        Error::Transport(Box::new(crate::ssm::error::TransportError {
+            kind,
+            detail: String::new(),
+            call: api.call,
+        }))
+    }
+
+    /// Issue 11, problem 2: a write timed out, the server went away, and the retries' "connection
+    /// refused" replaced "may have taken effect".
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_may_have_reached_the_service_stays_so() {
+        use crate::ssm::error::{TimeoutPhase, TransportKind};
+        let p = pacer();
+        let n = AtomicU32::new(0);
+        let e = p
+            .call::<(), _, _>("UpdateSecret", || {
+                let i = n.fetch_add(1, Ordering::SeqCst);
+                let err = if i == 0 {
+                    transport(TransportKind::Timeout {
+                        phase: TimeoutPhase::FirstByte,
+                        limit: Duration::from_secs(5),
+                    })
+                } else {
+                    transport(TransportKind::Connect)
+                };
+                async move { Err(err) }
+            })
+            .await
+            .unwrap_err();
+        assert!(!e.error.may_have_taken_effect(), "the last error alone says no");
+        assert!(e.may_have_taken_effect, "but the first attempt may have landed");
+        assert!(e.attempts > 1);
+    }
+
+    /// Issue 11, problem 5: eight attempts of 30 s each held a plan for over four minutes. Retries
+    /// of transient failures stop at the retry deadline, whatever the attempts take.
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_deadline() {
+        use crate::ssm::error::{TimeoutPhase, TransportKind};
+        let p = pacer();
+        let t0 = tokio::time::Instant::now();
+        let e = p
+            .call::<(), _, _>("GetSecretValue", || async {
+                // Each attempt waits for the first-byte timeout.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Err(transport(TransportKind::Timeout {
+                    phase: TimeoutPhase::FirstByte,
+                    limit: Duration::from_secs(5),
+                }))
+            })
+            .await
+            .unwrap_err();
+        let took = t0.elapsed();
+        assert_eq!(e.reason, GiveUp::Deadline, "{e}");
+        assert!(took <= DEFAULT_RETRY_TIMEOUT + Duration::from_secs(5), "{took:?}");
+        assert!(took >= Duration::from_secs(20), "it did retry: {took:?}");
+        assert!(e.to_string().contains("SSMFORM_RETRY_TIMEOUT"), "{e}");
+
+        // A shorter deadline is kept too.
+        let p = pacer().with_retry_timeout(Duration::from_secs(2));
+        let t0 = tokio::time::Instant::now();
+        let e = p
+            .call::<(), _, _>("GetSecretValue", || async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Err(transport(TransportKind::ConnectionReset))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason, GiveUp::Deadline);
+        assert!(t0.elapsed() <= Duration::from_secs(3), "{:?}", t0.elapsed());
+    }
+
     #[test]
     fn backoff_is_bounded_and_grows() {
         for n in 1..40 {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::ssm::control::{DEFAULT_PARALLELISM, MAX_PARALLELISM};
 
-use super::{CmdResult, Exit, VarArgs};
+use super::{CmdResult, Exit, LockArgs, VarArgs};
 use crate::config::{Diagnostics, Mode};
 use crate::plan::model::Note;
 use crate::render::progress::ReadBar;
@@ -42,6 +42,9 @@ pub struct Args {
         value_parser = clap::value_parser!(u32).range(1..=MAX_PARALLELISM as i64)
     )]
     pub parallelism: u32,
+    /// The run lock, taken only with `--out`: a saved plan is made with no apply in progress
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// How a plan is rendered.
@@ -85,12 +88,26 @@ fn run_plan(args: Args) -> CmdResult {
     let progress = read_progress(args.format);
     let result = runtime.block_on(async {
         let conn = Connection::open(&config).await?;
+        // A plan to be saved is made under the run lock, so that it does not read a state an
+        // apply is in the middle of changing.
+        let lock = match &args.out {
+            Some(_) => {
+                let run_id = crate::apply::journal::new_run_id();
+                workflow::lock(&conn, args.lock.options(), &run_id, "plan").await?
+            }
+            None => workflow::lock::RunLock::None,
+        };
         let options = workflow::plan::PlanOptions {
             targets: &args.targets,
             parallelism: args.parallelism as usize,
             progress: progress.as_ref(),
         };
-        let refreshed = workflow::plan::plan(&config, &conn, &options).await?;
+        let refreshed = workflow::plan::plan(&config, &conn, &options).await;
+        let released = lock.release().await;
+        let refreshed = refreshed?;
+        if let Err(e) = released {
+            tracing::warn!("could not release the run lock: {e}");
+        }
         Ok::<_, workflow::Error>((refreshed, conn))
     });
     let (refreshed, conn) = match result {
@@ -148,6 +165,24 @@ pub(crate) fn failed(e: workflow::Error, format: PlanFormat) -> CmdResult {
         }
         other => Err(other.into()),
     }
+}
+
+/// A warning as a JSON `diagnostic` line on stdout.
+pub(crate) fn json_warning(message: &str) {
+    let note = Note {
+        severity: crate::plan::model::Severity::Warning,
+        summary: message.to_string(),
+        detail: None,
+        address: None,
+        location: None,
+    };
+    let r = render::json::JsonRenderer {
+        options: RenderOptions::for_stream(Stream::Stdout),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = render::json::write_line(&mut out, &r.diagnostic_line(&note));
+    let _ = out.flush();
 }
 
 /// An error as JSON lines on stdout: the `version` line, then one `diagnostic` line.

@@ -127,6 +127,8 @@ pub struct Connection {
     /// The endpoint as shown to people and stored in plans (`local` for the embedded emulator).
     pub endpoint: String,
     pub region: String,
+    /// The embedded emulator's store (`endpoint = "local"`), which the run lock `flock`s.
+    pub local_store: Option<std::path::PathBuf>,
     /// The embedded emulator, kept running for as long as the connection lives.
     _local: Option<crate::emulator::RunningEmulator>,
 }
@@ -273,6 +275,7 @@ impl Connection {
             }
             Err(e) => return Err(e.into()),
         };
+        let mut local_store = None;
         let (endpoint_url, endpoint_shown, credentials, key, local) = match &provider.endpoint {
             Endpoint::Local => {
                 let store = provider
@@ -280,6 +283,7 @@ impl Connection {
                     .clone()
                     .unwrap_or_else(|| crate::statedir::default_local_store(config.dir()));
                 let running = start_local(config, &store).await?;
+                local_store = Some(store.clone());
                 let url = running.endpoint();
                 let own = &running.credentials()[0];
                 let creds = Credentials::new(
@@ -320,6 +324,7 @@ impl Connection {
             key,
             endpoint: endpoint_shown,
             region,
+            local_store,
             _local: local,
         })
     }

@@ -4,6 +4,7 @@
 mod support;
 
 mod apply_failures;
+mod apply_honesty;
 mod apply_file_modes;
 mod apply_flow;
 mod apply_interrupt;
@@ -26,6 +27,7 @@ mod emulator_auth;
 mod emulator_cli;
 mod emulator_client;
 mod emulator_fuzz;
+mod emulator_hardening;
 mod emulator_limits;
 mod emulator_python;
 mod emulator_store;

@@ -119,9 +119,7 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         _ => return Err(bad()),
     };
     if !seconds.is_finite() || !(0.0..=366.0 * 86_400.0).contains(&seconds) {
-        return Err(format!(
-            "invalid duration `{t}`: at most a year (366 days)"
-        ));
+        return Err(format!("invalid duration `{t}`: at most a year (366 days)"));
     }
     Ok(std::time::Duration::from_secs_f64(seconds))
 }

@@ -590,9 +590,7 @@ impl Shared {
             Outcome::Failed {
                 code, request_id, ..
             } => (OutcomeKind::Failed, request_id.clone(), code.clone()),
-            Outcome::Unknown { request_id, .. } => {
-                (OutcomeKind::Unknown, request_id.clone(), None)
-            }
+            Outcome::Unknown { request_id, .. } => (OutcomeKind::Unknown, request_id.clone(), None),
             _ => unreachable!("a write ends applied, failed or unknown"),
         };
         let _ = self

@@ -64,7 +64,7 @@ pub fn max_connections() -> usize {
                     limit.rlim_cur = limit.rlim_max;
                 }
             }
-            let usable = (limit.rlim_cur as u64).saturating_sub(RESERVED_FDS).max(16);
+            let usable = limit.rlim_cur.saturating_sub(RESERVED_FDS).max(16);
             return (usable.min(MAX_CONNECTIONS as u64)) as usize;
         }
     }
@@ -154,7 +154,9 @@ fn evict_oldest_unserved(open: &mut VecDeque<Open>) -> bool {
     match oldest.and_then(|i| open.remove(i)) {
         Some(c) => {
             c.abort.abort();
-            tracing::debug!("emulator: closed the oldest connection without a request to make room");
+            tracing::debug!(
+                "emulator: closed the oldest connection without a request to make room"
+            );
             true
         }
         None => false,

@@ -103,7 +103,10 @@ impl Progress {
     fn step(&self, failed: bool) {
         match &self.inner {
             Inner::Bar(b) if failed => {
-                let n = self.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let n = self
+                    .failed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
                 b.set_message(format!("{} ({n} failed)", self.what));
             }
             Inner::Bar(b) => b.inc(1),

@@ -368,16 +368,23 @@ impl Client {
     /// the `Response` object as JSON. Not for actions whose answers hold secrets: the JSON value's
     /// strings are not zeroized.
     pub async fn send_json(&self, request: SignedRequest) -> Result<serde_json::Value, Error> {
-        self.run(request, None, false, &[], |body| {
-            #[derive(Deserialize)]
-            struct Envelope {
-                #[serde(rename = "Response")]
-                response: serde_json::Value,
-            }
-            serde_json::from_slice::<Envelope>(body)
-                .map(|e| e.response)
-                .map_err(|e| DecodeError(e.to_string()))
-        }, |_| Ok(()))
+        self.run(
+            request,
+            None,
+            false,
+            &[],
+            |body| {
+                #[derive(Deserialize)]
+                struct Envelope {
+                    #[serde(rename = "Response")]
+                    response: serde_json::Value,
+                }
+                serde_json::from_slice::<Envelope>(body)
+                    .map(|e| e.response)
+                    .map_err(|e| DecodeError(e.to_string()))
+            },
+            |_| Ok(()),
+        )
         .await
     }
 
@@ -686,14 +693,10 @@ impl Client {
             }))
         })?;
         let sent = Instant::now();
-        self.inner
-            .http
-            .execute(http_request)
-            .await
-            .map_err(|e| {
-                let kind = self.transport_kind(&e, sent, TimeoutPhase::FirstByte);
-                transport_error(call, kind, deepest_cause(&e))
-            })
+        self.inner.http.execute(http_request).await.map_err(|e| {
+            let kind = self.transport_kind(&e, sent, TimeoutPhase::FirstByte);
+            transport_error(call, kind, deepest_cause(&e))
+        })
     }
 
     /// The response body, refused past [`ClientConfig::max_response_bytes`].
@@ -1154,7 +1157,7 @@ mod tests {
                             if socket.write_all(&bytes[..head]).await.is_err() {
                                 return;
                             }
-                            for b in bytes[head..].to_vec() {
+                            for b in bytes[head..].iter().copied() {
                                 if socket.write_all(&[b]).await.is_err() {
                                     return;
                                 }
@@ -1524,7 +1527,10 @@ mod tests {
             assert!(text.contains(&format!("http://{addr}")), "{text}");
             assert!(text.contains("`RequestId`"), "{text}");
             assert!(
-                matches!(err.transport().unwrap().kind, TransportKind::NotTheApi { .. }),
+                matches!(
+                    err.transport().unwrap().kind,
+                    TransportKind::NotTheApi { .. }
+                ),
                 "{err:?}"
             );
             assert_eq!(err.class(), ErrorClass::Permanent);
@@ -1580,7 +1586,10 @@ mod tests {
         })
         .await;
         let ok = client_for(addr).update_secret(&update("x")).await.unwrap();
-        assert_eq!((ok.secret_name.as_str(), ok.request_id.as_str()), ("app-db", "r"));
+        assert_eq!(
+            (ok.secret_name.as_str(), ok.request_id.as_str()),
+            ("app-db", "r")
+        );
     }
 
     #[tokio::test]
@@ -1695,10 +1704,8 @@ mod tests {
         );
         bytes = text.into_bytes();
         bytes.extend(std::iter::repeat_n(b' ', 200));
-        let (addr, _rx) = server(move |_| {
-            Answer::Trickle(bytes.clone(), Duration::from_millis(50))
-        })
-        .await;
+        let (addr, _rx) =
+            server(move |_| Answer::Trickle(bytes.clone(), Duration::from_millis(50))).await;
         let mut config = ClientConfig::new(format!("http://{addr}"), "ap-guangzhou");
         config.read_timeout = Duration::from_millis(400);
         config.request_timeout = Duration::from_millis(1200);

@@ -49,10 +49,10 @@ pub mod retry;
 pub mod sanitise;
 pub mod sign;
 pub mod sign_legacy;
-pub mod sources;
-pub mod sts;
 #[cfg(test)]
 mod sim;
+pub mod sources;
+pub mod sts;
 #[cfg(test)]
 mod test_support;
 pub mod trust;

@@ -511,8 +511,14 @@ mod tests {
             })
             .await
             .unwrap_err();
-        assert!(!e.error.may_have_taken_effect(), "the last error alone says no");
-        assert!(e.may_have_taken_effect, "but the first attempt may have landed");
+        assert!(
+            !e.error.may_have_taken_effect(),
+            "the last error alone says no"
+        );
+        assert!(
+            e.may_have_taken_effect,
+            "but the first attempt may have landed"
+        );
         assert!(e.attempts > 1);
     }
 
@@ -536,7 +542,10 @@ mod tests {
             .unwrap_err();
         let took = t0.elapsed();
         assert_eq!(e.reason, GiveUp::Deadline, "{e}");
-        assert!(took <= DEFAULT_RETRY_TIMEOUT + Duration::from_secs(5), "{took:?}");
+        assert!(
+            took <= DEFAULT_RETRY_TIMEOUT + Duration::from_secs(5),
+            "{took:?}"
+        );
         assert!(took >= Duration::from_secs(20), "it did retry: {took:?}");
         assert!(e.to_string().contains("SSMFORM_RETRY_TIMEOUT"), "{e}");
 

@@ -813,7 +813,9 @@ fn echoed(field: &str, got: &str, sent: &str) -> Result<(), String> {
     } else if got.is_empty() {
         Err(format!("the answer does not echo the {field} it acted on"))
     } else {
-        Err(format!("the answer echoes another {field} than the one sent"))
+        Err(format!(
+            "the answer echoes another {field} than the one sent"
+        ))
     }
 }
 

@@ -91,9 +91,10 @@ impl Timeouts {
     /// The defaults overridden by `get(name)` for each of [`TIMEOUT_VARS`].
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Timeouts, ConnectError> {
         let mut t = Timeouts::default();
-        for (var, slot) in TIMEOUT_VARS
-            .into_iter()
-            .zip([&mut t.connect, &mut t.read, &mut t.call, &mut t.retry])
+        for (var, slot) in
+            TIMEOUT_VARS
+                .into_iter()
+                .zip([&mut t.connect, &mut t.read, &mut t.call, &mut t.retry])
         {
             if let Some(text) = get(var).filter(|v| !v.trim().is_empty()) {
                 let d = crate::clock::parse_duration(&text)

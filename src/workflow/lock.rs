@@ -119,7 +119,12 @@ fn holder() -> String {
             .take(64)
             .collect()
     };
-    format!("{}@{} (pid {})", clean(&user), clean(&host), std::process::id())
+    format!(
+        "{}@{} (pid {})",
+        clean(&user),
+        clean(&host),
+        std::process::id()
+    )
 }
 
 /// How a run takes the lock.
@@ -517,9 +522,13 @@ mod tests {
             release_remote(&*s, "run-a").await.unwrap();
         });
         let t0 = tokio::time::Instant::now();
-        acquire(&*store, &LockInfo::new("run-b", "apply"), Duration::from_secs(10))
-            .await
-            .unwrap();
+        acquire(
+            &*store,
+            &LockInfo::new("run-b", "apply"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
         let waited = t0.elapsed();
         assert!(waited >= Duration::from_secs(7), "{waited:?}");
         assert!(waited <= Duration::from_secs(7) + MAX_POLL, "{waited:?}");
@@ -527,9 +536,13 @@ mod tests {
 
         // Not released: a waiter with 3 s gives up after 3 s.
         let t0 = tokio::time::Instant::now();
-        let err = acquire(&*store, &LockInfo::new("run-c", "apply"), Duration::from_secs(3))
-            .await
-            .unwrap_err();
+        let err = acquire(
+            &*store,
+            &LockInfo::new("run-c", "apply"),
+            Duration::from_secs(3),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(t0.elapsed(), Duration::from_secs(3));
         assert!(err.to_string().contains("waited 3s"), "{err}");
         assert!(*store.creates.lock().unwrap() < 20, "polls with backoff");
@@ -559,7 +572,10 @@ mod tests {
     #[test]
     fn the_holder_names_user_host_and_pid() {
         let h = holder();
-        assert!(h.contains('@') && h.contains(&format!("pid {}", std::process::id())), "{h}");
+        assert!(
+            h.contains('@') && h.contains(&format!("pid {}", std::process::id())),
+            "{h}"
+        );
     }
 
     #[tokio::test]
@@ -570,7 +586,11 @@ mod tests {
         let err = lock_local(&store, Duration::from_millis(200))
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("locked by another ssmform process"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("locked by another ssmform process"),
+            "{err}"
+        );
         drop(first);
         let again = lock_local(&store, Duration::ZERO).await.unwrap();
         assert!(again.is_held());

@@ -110,13 +110,15 @@ async fn a_write_answered_without_its_echo_is_read_back_and_reported_not_applied
 async fn a_write_whose_answer_was_lost_is_applied_when_reading_back_finds_it() {
     let emu = TestEmulator::start();
     seed_secrets(&emu, &[("honest-a", "v1", "old-a")]).await;
-    let fake = Fake::start(Some(emu.addr()), |s| match (s.action.as_str(), s.nth) {
+    let fake = Fake::start(Some(emu.addr()), |s| {
+        match (s.action.as_str(), s.nth) {
         ("UpdateSecret", 0) => Answer::ForwardThenDrop,
         ("UpdateSecret", _) => Answer::Raw(
             b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\nForbidden"
                 .to_vec(),
         ),
         _ => Answer::Forward,
+    }
     });
     let ws = workspace_at(&emu, &fake.endpoint());
     let out = ws.run(["apply", "--auto-approve", "-lock=false"]);
@@ -124,7 +126,10 @@ async fn a_write_whose_answer_was_lost_is_applied_when_reading_back_finds_it() {
         .assert_stdout_contains("Apply complete! Secrets: 0 created, 1 updated, 0 unchanged.")
         .assert_stderr_contains("reading the value back shows it took effect");
     assert_eq!(value(&emu.api(), "honest-a").await, "alpha-canary6d0c1e");
-    assert_eq!(outcomes(&ws), [("applied".to_string(), "applied".to_string())]);
+    assert_eq!(
+        outcomes(&ws),
+        [("applied".to_string(), "applied".to_string())]
+    );
 }
 
 /// Problem 2: the write lands, its answer is lost, and the endpoint then fails everything, so
@@ -149,7 +154,10 @@ async fn a_write_that_cannot_be_verified_is_unknown() {
         .assert_stdout_contains("1 unknown (may have taken effect; run `ssmform plan`)")
         .assert_stdout_contains("0 failed")
         .assert_stderr_contains("outcome unknown");
-    assert_eq!(outcomes(&ws), [("unknown".to_string(), "unknown".to_string())]);
+    assert_eq!(
+        outcomes(&ws),
+        [("unknown".to_string(), "unknown".to_string())]
+    );
     // It did land.
     assert_eq!(value(&emu.api(), "honest-a").await, "alpha-canary6d0c1e");
 }
@@ -217,12 +225,14 @@ async fn a_time_limit_that_is_not_a_duration_is_a_clear_error() {
 async fn a_plan_that_races_a_concurrent_create_reads_the_version_again() {
     let emu = TestEmulator::start();
     seed_secrets(&emu, &[("honest-a", "v1", "alpha-canary6d0c1e")]).await;
-    let fake = Fake::start(Some(emu.addr()), |s| match (s.action.as_str(), s.nth) {
+    let fake = Fake::start(Some(emu.addr()), |s| {
+        match (s.action.as_str(), s.nth) {
         ("GetSecretValue", 0) => Answer::Json(
             r#"{"Response":{"Error":{"Code":"ResourceNotFound","Message":"The secret does not exist."},"RequestId":"race-1"}}"#
                 .into(),
         ),
         _ => Answer::Forward,
+    }
     });
     let ws = workspace_at(&emu, &fake.endpoint());
     ws.run(["plan", "--detailed-exitcode"])
@@ -252,14 +262,21 @@ async fn a_held_lock_stops_apply_until_force_unlocked() {
         )
         .await;
     let ws = Workspace::new(&emu).in_config_dir().config(CONFIG);
-    let before = emu.stats().actions.get("GetSecretValue").map_or(0, |a| a.calls);
+    let before = emu
+        .stats()
+        .actions
+        .get("GetSecretValue")
+        .map_or(0, |a| a.calls);
     let out = ws.run(["apply", "--auto-approve"]);
     out.assert_exit(1)
         .assert_stderr_contains("the run lock is taken: ID 20250101T000000Z-0badf00d, held by ci@runner (pid 7) for apply")
         .assert_stderr_contains("it expired at 2025-01-01 01:00:00 UTC")
         .assert_stderr_contains("ssmform force-unlock 20250101T000000Z-0badf00d");
     assert_eq!(
-        emu.stats().actions.get("GetSecretValue").map_or(0, |a| a.calls),
+        emu.stats()
+            .actions
+            .get("GetSecretValue")
+            .map_or(0, |a| a.calls),
         before,
         "nothing was read"
     );
@@ -303,7 +320,13 @@ async fn lock_flags_without_a_lock_go_ahead_and_bad_durations_are_refused() {
     let ws = Workspace::new(&emu).in_config_dir().config(CONFIG);
     ws.run(["apply", "--auto-approve", "--lock=false"])
         .assert_success();
-    assert_eq!(emu.stats().actions.get("DisableSecret").map_or(0, |a| a.calls), 0);
+    assert_eq!(
+        emu.stats()
+            .actions
+            .get("DisableSecret")
+            .map_or(0, |a| a.calls),
+        0
+    );
     // A usage error, as every flag's (exit 2, clap's convention here).
     ws.run(["apply", "--auto-approve", "-lock-timeout=soon"])
         .assert_exit(2)
@@ -340,7 +363,9 @@ async fn two_concurrent_applies_never_leave_a_mix_of_their_values() {
         (&b, &ob, &oa)
     };
     // The run that went first created all 300; the later one updated all 300.
-    first_out.assert_stdout_contains("Apply complete! Secrets: 300 created, 0 updated, 0 unchanged.");
-    last_out.assert_stdout_contains("Apply complete! Secrets: 0 created, 300 updated, 0 unchanged.");
+    first_out
+        .assert_stdout_contains("Apply complete! Secrets: 300 created, 0 updated, 0 unchanged.");
+    last_out
+        .assert_stdout_contains("Apply complete! Secrets: 0 created, 300 updated, 0 unchanged.");
     last.run(["plan", "--detailed-exitcode"]).assert_success();
 }

@@ -43,7 +43,10 @@ async fn a_normal_client_is_served_beside_a_thousand_slowloris_connections() {
     let t0 = Instant::now();
     let answer = exchange(addr, STATS, Duration::from_secs(3)).await;
     let took = t0.elapsed();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?} after {took:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "{answer:?} after {took:?}"
+    );
     assert!(took < Duration::from_secs(1), "answered after {took:?}");
     drop(attackers);
 }

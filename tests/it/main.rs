@@ -4,9 +4,9 @@
 mod support;
 
 mod apply_failures;
-mod apply_honesty;
 mod apply_file_modes;
 mod apply_flow;
+mod apply_honesty;
 mod apply_interrupt;
 mod apply_pacing;
 mod config_cli;

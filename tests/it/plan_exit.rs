@@ -240,7 +240,8 @@ fn rejected_credentials_are_reported_once_not_once_per_secret() {
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     let e = &out.stdout;
     assert_eq!(
-        e.matches("\"summary\":\"cannot read the live value").count(),
+        e.matches("\"summary\":\"cannot read the live value")
+            .count(),
         1,
         "{e}"
     );

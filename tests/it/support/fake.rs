@@ -139,7 +139,9 @@ fn header(raw: &[u8], name: &str) -> String {
         .take_while(|l| !l.is_empty())
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
         .unwrap_or_default()
 }
@@ -147,7 +149,10 @@ fn header(raw: &[u8], name: &str) -> String {
 async fn forward(upstream: SocketAddr, raw: &[u8]) -> Vec<u8> {
     // Ask the upstream to close after answering, so its answer ends at EOF.
     let text = raw.to_vec();
-    let at = text.windows(2).position(|w| w == b"\r\n").expect("request line");
+    let at = text
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .expect("request line");
     let mut request = text[..at + 2].to_vec();
     request.extend_from_slice(b"Connection: close\r\n");
     request.extend_from_slice(&text[at + 2..]);

@@ -91,3 +91,55 @@ mod tests {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
     }
 }
+
+/// A duration as people write it on command lines and in environment variables: a number with a
+/// unit, `ms`, `s`, `m` or `h` (`500ms`, `5s`, `2m`, `1.5s`), Terraform's `-lock-timeout` style;
+/// a bare `0` is zero. The error says what is accepted.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let bad = || {
+        format!(
+            "invalid duration `{}`: write a number and a unit, e.g. 500ms, 5s, 2m or 1h",
+            t.chars().take(40).collect::<String>()
+        )
+    };
+    if t == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (number, unit) = t.split_at(split);
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if !seconds.is_finite() || !(0.0..=366.0 * 86_400.0).contains(&seconds) {
+        return Err(format!("invalid duration `{t}`: at most a year (366 days)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "5", "s", "5x", "-1s", "1e400s", "99999h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_duration("5x").unwrap_err().contains("500ms, 5s"));
+    }
+}

@@ -14,9 +14,13 @@
 //! 4. journal the intent, write (UpdateSecret / PutSecretValue / CreateSecret) through the pacer
 //!    (rate limit, retries), journal the outcome.
 //!
-//! A write that failed ambiguously (a timeout after the request was sent, or a create that finds
-//! its version already there on a retry) is verified by reading the value back: UpdateSecret is
-//! idempotent, so the only question is whether the desired content is now live.
+//! A write that failed ambiguously (any attempt timed out after the request was sent, was reset, or
+//! met a 5xx or `InternalError`; or a create that finds its version already there on a retry) stays
+//! "may have taken effect" whatever later retries report (a refused connection after a timeout says
+//! nothing about the first request). It is verified by reading the value back before it is
+//! reported: the desired content is live → `applied`; something else is live → `not applied`; the
+//! read fails → `unknown`. UpdateSecret is idempotent, so the only question is whether the desired
+//! content is now live. The journal records the same verdict, and any `unknown` fails the run.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,7 +32,7 @@ use tokio::task::JoinSet;
 
 use crate::ssm::limiter::Gate;
 
-use super::journal::{Entry, Journal, OutcomeKind};
+use super::journal::{Entry, Journal, OutcomeKind, Verdict};
 use crate::config::DesiredSecret;
 use crate::plan::live::{LiveState, read_live};
 use crate::plan::marker;
@@ -43,7 +47,8 @@ use crate::ssm::{
 /// How a change ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Written; the API's RequestId.
+    /// Written; the API's RequestId (empty when a write that failed ambiguously was found live by
+    /// reading it back).
     Applied { request_id: String },
     /// The live value already held the desired content; nothing written.
     AlreadyApplied,
@@ -59,6 +64,12 @@ pub enum Outcome {
     Skipped { because: String, reason: String },
     /// Not attempted: the run was interrupted.
     NotStarted,
+    /// The write may have reached the service, and reading the value back failed: whether it took
+    /// effect is not known.
+    Unknown {
+        message: String,
+        request_id: Option<String>,
+    },
 }
 
 impl Outcome {
@@ -72,7 +83,20 @@ impl Outcome {
             Outcome::Failed { .. } => Some(OutcomeKind::Failed),
             Outcome::Stale { .. } => Some(OutcomeKind::Stale),
             Outcome::Skipped { .. } => Some(OutcomeKind::Skipped),
+            Outcome::Unknown { .. } => Some(OutcomeKind::Unknown),
             Outcome::NotStarted => None,
+        }
+    }
+
+    /// `applied`, `not applied` or `unknown`.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Outcome::Applied { .. } | Outcome::AlreadyApplied => Verdict::Applied,
+            Outcome::Unknown { .. } => Verdict::Unknown,
+            Outcome::Failed { .. }
+            | Outcome::Stale { .. }
+            | Outcome::Skipped { .. }
+            | Outcome::NotStarted => Verdict::NotApplied,
         }
     }
 
@@ -88,6 +112,7 @@ impl Outcome {
             Outcome::Stale { .. } => "refused as stale".into(),
             Outcome::Skipped { .. } => "skipped".into(),
             Outcome::NotStarted => "not started (interrupted)".into(),
+            Outcome::Unknown { .. } => "outcome unknown".into(),
         }
     }
 }
@@ -125,6 +150,8 @@ pub struct ApplyCounts {
     pub failed: usize,
     pub skipped: usize,
     pub not_started: usize,
+    /// Writes that may or may not have taken effect.
+    pub unknown: usize,
 }
 
 impl ApplyReport {
@@ -155,6 +182,7 @@ impl ApplyReport {
                 (Outcome::Failed { .. } | Outcome::Stale { .. }, _) => c.failed += 1,
                 (Outcome::Skipped { .. }, _) => c.skipped += 1,
                 (Outcome::NotStarted, _) => c.not_started += 1,
+                (Outcome::Unknown { .. }, _) => c.unknown += 1,
             }
         }
         c
@@ -270,7 +298,7 @@ impl Executor {
                     if let Some(kind) = result.outcome.journal_kind() {
                         let _ = shared
                             .journal
-                            .append(outcome_entry(change, kind, None, None))
+                            .append(outcome_entry(change, &result.outcome, kind, None, None))
                             .await;
                     }
                     observer.change_finished(&result);
@@ -401,6 +429,7 @@ fn now() -> String {
 
 fn outcome_entry(
     change: &Change,
+    outcome: &Outcome,
     result: OutcomeKind,
     request_id: Option<String>,
     error_code: Option<String>,
@@ -410,6 +439,7 @@ fn outcome_entry(
         action: change.action,
         wave: change.wave,
         result,
+        verdict: Some(outcome.verdict()),
         request_id,
         error_code,
         desired_fingerprint: change.desired.fingerprint,
@@ -423,6 +453,16 @@ fn failed(e: &CallError) -> Outcome {
         message: e.to_string(),
         request_id: e.error.request_id().map(str::to_string),
     }
+}
+
+/// What reading a value back after an ambiguous write found.
+enum ReadBack {
+    /// The desired content is live.
+    Desired,
+    /// Something else is live (or nothing).
+    Other,
+    /// The read failed: the error's text.
+    Failed(String),
 }
 
 /// What the stale check concluded.
@@ -463,17 +503,24 @@ impl Shared {
             match self.check(change).await {
                 Check::Proceed => {}
                 Check::Done => {
+                    let outcome = Outcome::AlreadyApplied;
                     let _ = self
                         .journal
-                        .append(outcome_entry(change, OutcomeKind::Applied, None, None))
+                        .append(outcome_entry(
+                            change,
+                            &outcome,
+                            OutcomeKind::Applied,
+                            None,
+                            None,
+                        ))
                         .await;
-                    return Outcome::AlreadyApplied;
+                    return outcome;
                 }
                 Check::Refuse(outcome) => {
                     let kind = outcome.journal_kind().expect("refusals are journalled");
                     let _ = self
                         .journal
-                        .append(outcome_entry(change, kind, None, None))
+                        .append(outcome_entry(change, &outcome, kind, None, None))
                         .await;
                     return outcome;
                 }
@@ -512,23 +559,43 @@ impl Shared {
         *self.last_write.lock().expect("lock") = Some(Instant::now());
         let outcome = match result {
             Ok(request_id) => Outcome::Applied { request_id },
-            Err(e) if self.maybe_applied(&e) && self.verify(change, content).await => {
-                Outcome::Applied {
-                    request_id: e.error.request_id().unwrap_or_default().to_string(),
-                }
-            }
+            Err(e) if self.maybe_applied(&e) => match self.read_back(change, content).await {
+                ReadBack::Desired => Outcome::Applied {
+                    request_id: String::new(),
+                },
+                ReadBack::Other => Outcome::Failed {
+                    code: e.error.code().map(str::to_string),
+                    message: format!(
+                        "{e}; reading the value back shows the planned content is not live, so \
+                         it was not applied"
+                    ),
+                    request_id: e.error.request_id().map(str::to_string),
+                },
+                ReadBack::Failed(read) => Outcome::Unknown {
+                    message: format!(
+                        "{e}; the write may have taken effect, and reading it back failed too: \
+                         {read}. Run `ssmform plan` to see the live state"
+                    ),
+                    request_id: e.error.request_id().map(str::to_string),
+                },
+            },
             Err(e) => failed(&e),
         };
         let (kind, rid, code) = match &outcome {
-            Outcome::Applied { request_id } => {
-                (OutcomeKind::Applied, Some(request_id.clone()), None)
-            }
+            Outcome::Applied { request_id } => (
+                OutcomeKind::Applied,
+                Some(request_id.clone()).filter(|r| !r.is_empty()),
+                None,
+            ),
             Outcome::Failed {
                 code, request_id, ..
             } => (OutcomeKind::Failed, request_id.clone(), code.clone()),
-            _ => unreachable!("a write ends applied or failed"),
+            Outcome::Unknown { request_id, .. } => (OutcomeKind::Unknown, request_id.clone(), None),
+            _ => unreachable!("a write ends applied, failed or unknown"),
         };
-        let _ = self.record(outcome_entry(change, kind, rid, code)).await;
+        let _ = self
+            .record(outcome_entry(change, &outcome, kind, rid, code))
+            .await;
         if matches!(outcome, Outcome::Applied { .. })
             && !change.sensitive
             && change.action != Action::CreateSecret
@@ -697,18 +764,19 @@ impl Shared {
         }
     }
 
-    /// Whether a failed write may nevertheless have landed (so reading back can tell).
+    /// Whether a failed write may nevertheless have landed (so reading back can tell): any of its
+    /// attempts may have reached the service, not only the last.
     fn maybe_applied(&self, e: &CallError) -> bool {
         let retried_create = e.attempts > 1
             && matches!(
                 e.error.code(),
                 Some("ResourceInUse.VersionIdExists" | "ResourceInUse.SecretExists")
             );
-        retried_create || e.error.may_have_taken_effect()
+        retried_create || e.may_have_taken_effect
     }
 
-    /// Read the value back and check that it is the desired one.
-    async fn verify(&self, change: &Change, content: &SecretContent) -> bool {
+    /// Read the value back and compare it with the desired one.
+    async fn read_back(&self, change: &Change, content: &SecretContent) -> ReadBack {
         match read_live(
             &self.client,
             &self.pacer,
@@ -717,8 +785,9 @@ impl Shared {
         )
         .await
         {
-            Ok(LiveState::Present(c)) => &c == content,
-            _ => false,
+            Ok(LiveState::Present(c)) if &c == content => ReadBack::Desired,
+            Ok(_) => ReadBack::Other,
+            Err(e) => ReadBack::Failed(e.to_string()),
         }
     }
 }

@@ -50,6 +50,9 @@ pub enum Entry {
         action: Action,
         wave: u32,
         result: OutcomeKind,
+        /// `applied`, `not_applied` or `unknown`: what the run reports for this change.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<Verdict>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,8 +65,33 @@ pub enum Entry {
         applied: usize,
         failed: usize,
         skipped: usize,
+        /// Changes whose write may or may not have taken effect.
+        #[serde(default)]
+        unknown: usize,
         interrupted: bool,
     },
+}
+
+/// What a run reports about a change, in three words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The desired content is live (written, or verified by reading it back).
+    Applied,
+    /// Nothing was written, or reading back showed the write did not land.
+    NotApplied,
+    /// A write may have reached the service and reading it back did not tell.
+    Unknown,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Applied => "applied",
+            Verdict::NotApplied => "not applied",
+            Verdict::Unknown => "unknown",
+        }
+    }
 }
 
 /// How a change ended.
@@ -78,6 +106,9 @@ pub enum OutcomeKind {
     Stale,
     /// Not attempted because a change it depends on did not succeed.
     Skipped,
+    /// The write may have reached the service, and reading the value back could not tell whether
+    /// it took effect: a new `plan` shows the live state.
+    Unknown,
 }
 
 /// An open journal, shared by the executor's tasks.
@@ -228,6 +259,7 @@ mod tests {
             action: Action::Update,
             wave: 1,
             result: OutcomeKind::Applied,
+            verdict: Some(Verdict::Applied),
             request_id: Some("rid".into()),
             error_code: None,
             desired_fingerprint: fp(),

@@ -13,8 +13,9 @@ use std::sync::atomic::Ordering;
 use super::plan::{PlanFormat, diagnostics_exit, failed, print_diagnostics, read_progress};
 use crate::ssm::control::{DEFAULT_PARALLELISM, MAX_PARALLELISM};
 
-use super::{CmdResult, Exit, VarArgs};
+use super::{CmdResult, Exit, LockArgs, VarArgs};
 use crate::apply::executor::{ApplyObserver, ApplyReport};
+use crate::apply::journal::new_run_id;
 use crate::config::{Config, DesiredSecret, Mode};
 use crate::plan::Plan;
 use crate::render::apply::{JsonApplyObserver, TextApplyObserver};
@@ -54,6 +55,8 @@ pub struct Args {
     /// outside ssmform since the plan)
     #[arg(long)]
     pub no_stale_check: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// How apply reports.
@@ -75,6 +78,17 @@ impl ApplyFormat {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let format = args.format;
+    match run_apply(args) {
+        Err(e) if format == ApplyFormat::Json && !super::is_broken_pipe(e.as_ref()) => {
+            super::plan::json_error(e.as_ref());
+            Ok(Exit::Error)
+        }
+        other => other,
+    }
+}
+
+fn run_apply(args: Args) -> CmdResult {
     if args.target.is_file() {
         if !args.targets.is_empty() {
             return Err(
@@ -108,12 +122,33 @@ fn apply_directory(args: &Args) -> CmdResult {
             Ok(c) => c,
             Err(e) => return failed(e.into(), format),
         };
+        let run_id = new_run_id();
+        let lock = match workflow::lock(&conn, args.lock.options(), &run_id, "apply").await {
+            Ok(l) => l,
+            Err(e) => return failed(e, format),
+        };
+        let result = plan_and_apply(args, &config, &conn, progress.as_ref(), &run_id).await;
+        release(lock, args.format).await;
+        result
+    })
+}
+
+/// Under the run lock: plan, show, ask, apply.
+async fn plan_and_apply(
+    args: &Args,
+    config: &Config,
+    conn: &Connection,
+    progress: &dyn crate::plan::refresh::ReadProgress,
+    run_id: &str,
+) -> CmdResult {
+    let format = args.format.plan_format();
+    {
         let options = PlanOptions {
             targets: &args.targets,
             parallelism: args.parallelism as usize,
-            progress: progress.as_ref(),
+            progress,
         };
-        let refreshed = match workflow::plan::plan(&config, &conn, &options).await {
+        let refreshed = match workflow::plan::plan(config, conn, &options).await {
             Ok(r) => r,
             Err(e) => return failed(e, format),
         };
@@ -126,8 +161,25 @@ fn apply_directory(args: &Args) -> CmdResult {
             eprintln!("Apply cancelled: nothing was changed.");
             return Ok(Exit::Error);
         }
-        execute(args, &config, &conn, &plan, &refreshed.desired, None).await
-    })
+        execute(args, config, conn, &plan, &refreshed.desired, None, run_id).await
+    }
+}
+
+/// Let go of the run lock; a lock that cannot be released is reported with the way to remove it.
+async fn release(lock: crate::workflow::lock::RunLock, format: ApplyFormat) {
+    let id = match &lock {
+        crate::workflow::lock::RunLock::Remote { id, .. } => id.clone(),
+        _ => String::new(),
+    };
+    if let Err(e) = lock.release().await {
+        let message = format!(
+            "could not release the run lock: {e}. Remove it with: ssmform force-unlock {id}"
+        );
+        match format {
+            ApplyFormat::Text => eprintln!("Warning: {message}"),
+            ApplyFormat::Json => super::plan::json_warning(&message),
+        }
+    }
 }
 
 /// Show the plan about to be applied: rendered as text, or in JSON mode the `version` line and
@@ -227,10 +279,31 @@ fn apply_plan_file(args: &Args) -> CmdResult {
             Ok(c) => c,
             Err(e) => return failed(e.into(), format),
         };
+        let run_id = new_run_id();
+        let lock = match workflow::lock(&conn, args.lock.options(), &run_id, "apply").await {
+            Ok(l) => l,
+            Err(e) => return failed(e, format),
+        };
+        let result = apply_saved(args, &saved, &config, &conn, &run_id).await;
+        release(lock, args.format).await;
+        result
+    })
+}
+
+/// Under the run lock: verify the saved plan and apply it.
+async fn apply_saved(
+    args: &Args,
+    saved: &crate::workflow::apply::SavedPlan,
+    config: &Config,
+    conn: &Connection,
+    run_id: &str,
+) -> CmdResult {
+    let format = args.format.plan_format();
+    {
         let verified = match workflow::apply::verify_saved_plan(
-            &saved,
-            &config,
-            &conn,
+            saved,
+            config,
+            conn,
             args.parallelism as usize,
         )
         .await
@@ -258,14 +331,15 @@ fn apply_plan_file(args: &Args) -> CmdResult {
         show_plan(&plan, args.format)?;
         execute(
             args,
-            &config,
-            &conn,
+            config,
+            conn,
             &plan,
             &verified.desired,
             Some(saved.path.display().to_string()),
+            run_id,
         )
         .await
-    })
+    }
 }
 
 /// Run the executor with signal handling and reporting.
@@ -276,6 +350,7 @@ async fn execute(
     plan: &Plan,
     desired: &BTreeMap<String, DesiredSecret>,
     plan_file: Option<String>,
+    run_id: &str,
 ) -> CmdResult {
     let total = plan.summary().changes();
     let signals = tokio::spawn(watch_signals(conn.pacer.interrupt_flag(), args.format));
@@ -300,6 +375,7 @@ async fn execute(
         parallelism: args.parallelism as usize,
         stale_check: !args.no_stale_check,
         plan_file,
+        run_id: run_id.to_string(),
     };
     let executed = workflow::apply::execute(config, conn, plan, desired, options, observer).await;
     signals.abort();

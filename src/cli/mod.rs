@@ -8,6 +8,7 @@ pub mod apply;
 pub mod completions;
 pub mod emulator;
 pub mod fmt;
+pub mod force_unlock;
 pub mod graph;
 pub mod man;
 pub mod plan;
@@ -52,6 +53,8 @@ pub enum Command {
     Apply(apply::Args),
     /// Render a saved plan file
     Show(show::Args),
+    /// Remove the run lock left by a run that is gone (asks first, unless -force)
+    ForceUnlock(force_unlock::Args),
     /// Run a local emulator of the SSM API
     Emulator(Box<emulator::Args>),
     /// Write SOPS files (age): `ssmform sops encrypt FILE` encrypts a plaintext file
@@ -122,6 +125,76 @@ impl VarArgs {
     }
 }
 
+/// The run lock's flags, shared by `plan` (taken only with `--out`) and `apply`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LockArgs {
+    /// Take the run lock (`-lock=false` or `--lock=false` turns it off): a lock secret
+    /// `ssmform-lock` in the region, or a flock on the local store for `endpoint = "local"`, so
+    /// that two runs cannot interleave their writes
+    #[arg(
+        long = "lock",
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub lock: bool,
+    /// How long to wait for a run lock another run holds, e.g. `30s` or `5m` (`-lock-timeout=…`
+    /// also works); by default fail at once
+    #[arg(
+        long = "lock-timeout",
+        value_name = "DURATION",
+        default_value = "0s",
+        value_parser = crate::clock::parse_duration
+    )]
+    pub lock_timeout: std::time::Duration,
+}
+
+impl LockArgs {
+    pub fn options(&self) -> crate::workflow::lock::LockOptions {
+        crate::workflow::lock::LockOptions {
+            enabled: self.lock,
+            timeout: self.lock_timeout,
+        }
+    }
+}
+
+/// Terraform spells some flags with one dash (`-lock=false`, `-lock-timeout=5m`, `-force`):
+/// accept those spellings as the double-dash flags they stand for. Arguments after `--` are left
+/// alone.
+pub fn terraform_style_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::new();
+    let mut rest = false;
+    for arg in args {
+        if rest {
+            out.push(arg);
+            continue;
+        }
+        if arg == "--" {
+            rest = true;
+            out.push(arg);
+            continue;
+        }
+        let single = arg.to_str().is_some_and(|a| {
+            ["-lock", "-lock-timeout", "-force"]
+                .iter()
+                .any(|f| a == *f || a.strip_prefix(f).is_some_and(|r| r.starts_with('=')))
+        });
+        if single {
+            let mut doubled = std::ffi::OsString::from("-");
+            doubled.push(&arg);
+            out.push(doubled);
+        } else {
+            out.push(arg);
+        }
+    }
+    out
+}
+
 /// Run a parsed command line and return the exit code.
 pub fn run(cli: Cli) -> Exit {
     init_logging();
@@ -132,6 +205,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Plan(a) => plan::run(a),
         Command::Apply(a) => apply::run(a),
         Command::Show(a) => show::run(a),
+        Command::ForceUnlock(a) => force_unlock::run(a),
         Command::Emulator(a) => emulator::run(*a),
         Command::Sops(a) => sops::run(a),
         Command::Completions(a) => completions::run(a),
@@ -148,7 +222,7 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
-fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::ssm::control::{DEFAULT_PARALLELISM, MAX_PARALLELISM};
 
-use super::{CmdResult, Exit, VarArgs};
+use super::{CmdResult, Exit, LockArgs, VarArgs};
 use crate::config::{Diagnostics, Mode};
 use crate::plan::model::Note;
 use crate::render::progress::ReadBar;
@@ -42,6 +42,9 @@ pub struct Args {
         value_parser = clap::value_parser!(u32).range(1..=MAX_PARALLELISM as i64)
     )]
     pub parallelism: u32,
+    /// The run lock, taken only with `--out`: a saved plan is made with no apply in progress
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 /// How a plan is rendered.
@@ -66,6 +69,17 @@ impl From<PlanFormat> for Format {
 }
 
 pub fn run(args: Args) -> CmdResult {
+    let format = args.format;
+    match run_plan(args) {
+        Err(e) if format == PlanFormat::Json && !super::is_broken_pipe(e.as_ref()) => {
+            json_error(e.as_ref());
+            Ok(Exit::Error)
+        }
+        other => other,
+    }
+}
+
+fn run_plan(args: Args) -> CmdResult {
     let config = match workflow::load(&args.dir, &args.vars.inputs(), Mode::Plan) {
         Ok(c) => c,
         Err(d) => return Ok(diagnostics_exit(&d, args.format)),
@@ -74,12 +88,26 @@ pub fn run(args: Args) -> CmdResult {
     let progress = read_progress(args.format);
     let result = runtime.block_on(async {
         let conn = Connection::open(&config).await?;
+        // A plan to be saved is made under the run lock, so that it does not read a state an
+        // apply is in the middle of changing.
+        let lock = match &args.out {
+            Some(_) => {
+                let run_id = crate::apply::journal::new_run_id();
+                workflow::lock(&conn, args.lock.options(), &run_id, "plan").await?
+            }
+            None => workflow::lock::RunLock::None,
+        };
         let options = workflow::plan::PlanOptions {
             targets: &args.targets,
             parallelism: args.parallelism as usize,
             progress: progress.as_ref(),
         };
-        let refreshed = workflow::plan::plan(&config, &conn, &options).await?;
+        let refreshed = workflow::plan::plan(&config, &conn, &options).await;
+        let released = lock.release().await;
+        let refreshed = refreshed?;
+        if let Err(e) = released {
+            tracing::warn!("could not release the run lock: {e}");
+        }
         Ok::<_, workflow::Error>((refreshed, conn))
     });
     let (refreshed, conn) = match result {
@@ -126,12 +154,60 @@ pub(crate) fn read_progress(format: PlanFormat) -> Box<dyn crate::plan::refresh:
     }
 }
 
-/// Report a failed session: diagnostics as such, anything else as an error.
+/// Report a failed session: diagnostics as such, anything else as an error (with `--format json`
+/// a `diagnostic` line on stdout, and nothing on stderr).
 pub(crate) fn failed(e: workflow::Error, format: PlanFormat) -> CmdResult {
     match e {
         workflow::Error::Diagnostics(d) => Ok(diagnostics_exit(&d, format)),
+        other if format == PlanFormat::Json => {
+            json_error(&other);
+            Ok(Exit::Error)
+        }
         other => Err(other.into()),
     }
+}
+
+/// A warning as a JSON `diagnostic` line on stdout.
+pub(crate) fn json_warning(message: &str) {
+    let note = Note {
+        severity: crate::plan::model::Severity::Warning,
+        summary: message.to_string(),
+        detail: None,
+        address: None,
+        location: None,
+    };
+    let r = render::json::JsonRenderer {
+        options: RenderOptions::for_stream(Stream::Stdout),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = render::json::write_line(&mut out, &r.diagnostic_line(&note));
+    let _ = out.flush();
+}
+
+/// An error as JSON lines on stdout: the `version` line, then one `diagnostic` line.
+pub(crate) fn json_error(e: &(dyn std::error::Error + 'static)) {
+    let mut summary = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        summary.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    let note = Note {
+        severity: crate::plan::model::Severity::Error,
+        summary,
+        detail: None,
+        address: None,
+        location: None,
+    };
+    let r = render::json::JsonRenderer {
+        options: RenderOptions::for_stream(Stream::Stdout),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = render::json::write_line(&mut out, &r.version_line());
+    let _ = render::json::write_line(&mut out, &r.diagnostic_line(&note));
+    let _ = out.flush();
 }
 
 /// Print diagnostics and return the error exit.
@@ -140,13 +216,16 @@ pub(crate) fn diagnostics_exit(d: &Diagnostics, format: PlanFormat) -> Exit {
     Exit::Error
 }
 
-/// Diagnostics go to stderr as text; with `--format json` they are also `diagnostic` lines on
-/// stdout, after a `version` line, so a machine reading stdout sees why the plan failed.
+/// Diagnostics go to stderr as text; with `--format json` they are `diagnostic` lines on stdout
+/// instead, after a `version` line, so each is printed once and a machine reading stdout sees why
+/// the plan failed.
 pub(crate) fn print_diagnostics(d: &Diagnostics, format: PlanFormat) {
     if d.is_empty() {
         return;
     }
-    eprint!("{}", d.render(Paint::for_stream(Stream::Stderr)));
+    if format != PlanFormat::Json {
+        eprint!("{}", d.render(Paint::for_stream(Stream::Stderr)));
+    }
     if format == PlanFormat::Json {
         let r = render::json::JsonRenderer {
             options: RenderOptions::for_stream(Stream::Stdout),

@@ -51,8 +51,6 @@ use crate::ssm::sign_legacy::form_decode;
 pub const API_VERSION: &str = "2019-09-23";
 /// Largest request body accepted (Tencent's limit for TC3 requests).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// How much of an oversized body is read (and discarded) before answering anyway.
-const DRAIN_CAP_BYTES: usize = 64 * 1024 * 1024;
 /// Where the traffic figures are served.
 pub const STATS_PATH: &str = "/_emulator/stats";
 
@@ -254,28 +252,29 @@ fn classify(parts: &Parts, body: &[u8]) -> Result<Common, ApiError> {
     })
 }
 
-/// Read the whole body. Past [`MAX_BODY_BYTES`] the rest is read and discarded (up to
-/// [`DRAIN_CAP_BYTES`]) before answering `RequestSizeLimitExceeded`: a client that is still sending
-/// would otherwise see its connection cut instead of the answer.
+/// Read the whole body, within [`super::server::BODY_TIMEOUT`]. A body that grows past
+/// [`MAX_BODY_BYTES`] (one without a declared length; a declared one is checked before reading) is
+/// refused at once, `RequestSizeLimitExceeded`, without reading the rest: what is held for a
+/// request is never more than the limit.
 async fn read_body(mut body: Incoming) -> Result<Bytes, Option<ApiError>> {
-    let mut buf = bytes::BytesMut::new();
-    let mut seen: usize = 0;
-    while let Some(frame) = body.frame().await {
-        // An error mid-body means the client went away: there is nobody to answer.
-        let frame = frame.map_err(|_| None)?;
-        if let Ok(data) = frame.into_data() {
-            seen = seen.saturating_add(data.len());
-            if seen <= MAX_BODY_BYTES {
+    let read = async {
+        let mut buf = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            // An error mid-body means the client went away: there is nobody to answer.
+            let frame = frame.map_err(|_| None)?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len().saturating_add(data.len()) > MAX_BODY_BYTES {
+                    return Err(Some(too_large()));
+                }
                 buf.extend_from_slice(&data);
-            } else if seen > DRAIN_CAP_BYTES {
-                break;
             }
         }
-    }
-    if seen > MAX_BODY_BYTES {
-        return Err(Some(too_large()));
-    }
-    Ok(buf.freeze())
+        Ok(buf.freeze())
+    };
+    // A body trickled slower than this holds nothing more: the connection is dropped.
+    tokio::time::timeout(super::server::BODY_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(None))
 }
 
 fn too_large() -> ApiError {
@@ -297,7 +296,8 @@ async fn api(state: &Arc<State>, parts: &Parts, body: Incoming) -> Outcome {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_CAP_BYTES as u64) {
+    // Refused before a byte of the body is read.
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Outcome::Reply(Err(too_large()));
     }
     let body = match read_body(body).await {

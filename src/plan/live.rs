@@ -258,7 +258,8 @@ pub async fn read_live_in(
                 if listed.contains_key(name) {
                     let versions = catalog.versions(client, pacer, name).await?;
                     if versions.iter().any(|v| v == version) {
-                        return Err(error);
+                        // Created between the two calls: read it again.
+                        return read_again(client, pacer, &get).await;
                     }
                     return Ok(LiveState::VersionMissing {
                         versions: versions.len(),
@@ -285,8 +286,10 @@ pub async fn read_live_in(
                         });
                     }
                     if versions.iter().any(|v| v == version) {
-                        // Listed but not readable: report the original answer rather than guess.
-                        return Err(error);
+                        // The version exists although GetSecretValue said it did not: it was
+                        // created meanwhile (a concurrent run's CreateSecret or PutSecretValue).
+                        // Read it again rather than report the first answer.
+                        return read_again(client, pacer, &get).await;
                     }
                     Ok(LiveState::VersionMissing {
                         versions: versions.len(),
@@ -296,6 +299,21 @@ pub async fn read_live_in(
         }
         _ => Err(error),
     }
+}
+
+/// GetSecretValue once more, for a version that turned up after a first read missed it. Should it
+/// still be unreadable, that answer is the error.
+async fn read_again(
+    client: &Client,
+    pacer: &Pacer,
+    get: &GetSecretValueRequest,
+) -> Result<LiveState, CallError> {
+    tracing::debug!(secret = %get.secret_name, version = %get.version_id,
+        "the version appeared after GetSecretValue missed it: reading it again");
+    pacer
+        .call("GetSecretValue", || client.get_secret_value(get))
+        .await
+        .map(|r| LiveState::Present(r.content))
 }
 
 impl Catalog {

@@ -56,8 +56,10 @@ pub struct RefreshContext<'a> {
 pub trait ReadProgress: Send + Sync {
     /// `total` reads are about to start.
     fn started(&self, _total: u64) {}
-    /// One more read finished (successfully or not).
+    /// One more read finished successfully.
     fn read_done(&self) {}
+    /// One more read failed (it is not counted as read).
+    fn read_failed(&self) {}
     /// No more reads.
     fn finished(&self) {}
 }
@@ -365,9 +367,13 @@ async fn read_all(
         secrets.iter().enumerate(),
         ctx.parallelism,
         read,
-        |(i, r)| {
+        |(i, r): (usize, Result<LiveState, CallError>)| {
+            if r.is_ok() {
+                ctx.progress.read_done();
+            } else {
+                ctx.progress.read_failed();
+            }
             out[i] = Some(r);
-            ctx.progress.read_done();
         },
     )
     .await;

@@ -28,20 +28,27 @@ pub fn summary_line(report: &ApplyReport) -> String {
         failed,
         skipped,
         not_started,
+        unknown,
     } = report.counts();
+    // Writes whose effect is unknown are counted apart from failures: they may have landed.
+    let unknown = if unknown > 0 {
+        format!(" {unknown} unknown (may have taken effect; run `ssmform plan`),")
+    } else {
+        String::new()
+    };
     if report.success() {
         format!(
             "Apply complete! Secrets: {created} created, {updated} updated, {unchanged} unchanged."
         )
     } else if report.interrupted {
         format!(
-            "Apply interrupted! Secrets: {created} created, {updated} updated, {unchanged} unchanged, \
-             {failed} failed, {skipped} skipped, {not_started} not started."
+            "Apply interrupted! Secrets: {created} created, {updated} updated, {unchanged} unchanged,\
+             {unknown} {failed} failed, {skipped} skipped, {not_started} not started."
         )
     } else {
         format!(
-            "Apply failed! Secrets: {created} created, {updated} updated, {unchanged} unchanged, \
-             {failed} failed, {skipped} skipped."
+            "Apply failed! Secrets: {created} created, {updated} updated, {unchanged} unchanged,\
+             {unknown} {failed} failed, {skipped} skipped."
         )
     }
 }
@@ -59,6 +66,13 @@ pub fn result_line(r: &ChangeResult) -> String {
     let c = &r.change;
     let api = c.action.api_action().unwrap_or_default();
     match &r.outcome {
+        Outcome::Applied { request_id } if request_id.is_empty() => format!(
+            "{}: {} ({api}, {:.2}s; its answer was lost, and reading the value back shows it took \
+             effect)",
+            c.address,
+            verb(c),
+            r.elapsed.as_secs_f64()
+        ),
         Outcome::Applied { request_id } => format!(
             "{}: {} ({api}, {:.2}s, RequestId {request_id})",
             c.address,
@@ -75,6 +89,9 @@ pub fn result_line(r: &ChangeResult) -> String {
             format!("{}: skipped because {reason}", c.address)
         }
         Outcome::NotStarted => format!("{}: not started (interrupted)", c.address),
+        Outcome::Unknown { message, .. } => {
+            format!("{}: outcome unknown: {api} {message}", c.address)
+        }
     }
 }
 
@@ -96,21 +113,8 @@ impl TextApplyObserver {
     pub fn finish(&self, report: &ApplyReport, out: &mut dyn Write) -> std::io::Result<()> {
         self.progress.finish();
         let p = self.options.paint;
-        let problems: Vec<&ChangeResult> = report
-            .results
-            .iter()
-            .filter(|r| !r.outcome.succeeded())
-            .collect();
-        if !problems.is_empty() {
-            writeln!(out)?;
-            for r in problems {
-                let title = match r.outcome {
-                    Outcome::Failed { .. } | Outcome::Stale { .. } => p.bold_red("Error:"),
-                    _ => p.bold_yellow("Not applied:"),
-                };
-                writeln!(out, "{title} {}", result_line(r))?;
-            }
-        }
+        // Each problem was printed once, on stderr, as it happened (see `change_finished`):
+        // stdout gets only the closing figures.
         writeln!(out)?;
         if report.writes > 1 {
             writeln!(
@@ -150,11 +154,20 @@ impl ApplyObserver for TextApplyObserver {
         let line = result_line(result);
         let line = match result.outcome {
             Outcome::Applied { .. } | Outcome::AlreadyApplied => line,
-            Outcome::Failed { .. } | Outcome::Stale { .. } => p.red(&line),
-            Outcome::Skipped { .. } | Outcome::NotStarted => p.yellow(&line),
+            Outcome::Failed { .. } | Outcome::Stale { .. } => {
+                format!("{} {}", p.bold_red("Error:"), p.red(&line))
+            }
+            Outcome::Unknown { .. } => format!("{} {}", p.bold_red("Unknown:"), p.red(&line)),
+            Outcome::Skipped { .. } | Outcome::NotStarted => {
+                format!("{} {}", p.bold_yellow("Not applied:"), p.yellow(&line))
+            }
         };
         self.progress.println(&line);
-        self.progress.inc();
+        if result.outcome.succeeded() {
+            self.progress.inc();
+        } else {
+            self.progress.inc_failed();
+        }
     }
 }
 
@@ -232,7 +245,7 @@ impl JsonApplyObserver {
                 "changes": {
                     "add": c.created, "change": c.updated, "remove": 0, "import": 0,
                     "unchanged": c.unchanged, "failed": c.failed, "skipped": c.skipped,
-                    "not_started": c.not_started, "operation": "apply",
+                    "not_started": c.not_started, "unknown": c.unknown, "operation": "apply",
                 },
                 "writes": report.writes,
                 "write_seconds": report.write_span.as_secs_f64(),
@@ -329,6 +342,16 @@ impl ApplyObserver for JsonApplyObserver {
             }
             Outcome::Stale { .. } => {
                 hook["stale"] = json!(true);
+                self.emit(self.line(
+                    "error",
+                    result_line(result),
+                    "apply_errored",
+                    json!({ "hook": hook }),
+                ));
+            }
+            Outcome::Unknown { request_id, .. } => {
+                hook["request_id"] = json!(request_id);
+                hook["verdict"] = json!("unknown");
                 self.emit(self.line(
                     "error",
                     result_line(result),

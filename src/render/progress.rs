@@ -19,6 +19,9 @@ pub const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
 /// Progress over a known number of steps.
 pub struct Progress {
     inner: Inner,
+    what: &'static str,
+    /// Failed steps (bar mode; plain mode counts in its state).
+    failed: std::sync::atomic::AtomicU64,
 }
 
 enum Inner {
@@ -33,6 +36,7 @@ enum Inner {
 
 struct PlainState {
     done: u64,
+    failed: u64,
     started: Instant,
     last_print: Instant,
 }
@@ -64,33 +68,65 @@ impl Progress {
                 total,
                 state: Mutex::new(PlainState {
                     done: 0,
+                    failed: 0,
                     started: now,
                     last_print: now,
                 }),
             }
         };
-        Progress { inner }
+        Progress {
+            inner,
+            what,
+            failed: Default::default(),
+        }
     }
 
     /// No progress output at all (JSON output, tests).
     pub fn silent() -> Self {
         Progress {
             inner: Inner::Silent,
+            what: "",
+            failed: Default::default(),
         }
     }
 
     /// One more step done.
     pub fn inc(&self) {
+        self.step(false);
+    }
+
+    /// One more step failed: not counted as done, but shown as failed.
+    pub fn inc_failed(&self) {
+        self.step(true);
+    }
+
+    fn step(&self, failed: bool) {
         match &self.inner {
+            Inner::Bar(b) if failed => {
+                let n = self
+                    .failed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    + 1;
+                b.set_message(format!("{} ({n} failed)", self.what));
+            }
             Inner::Bar(b) => b.inc(1),
             Inner::Plain { what, total, state } => {
                 let mut s = state.lock().expect("progress lock");
-                s.done += 1;
-                if s.last_print.elapsed() >= PLAIN_INTERVAL && s.done < *total {
+                if failed {
+                    s.failed += 1;
+                } else {
+                    s.done += 1;
+                }
+                if s.last_print.elapsed() >= PLAIN_INTERVAL && s.done + s.failed < *total {
                     s.last_print = Instant::now();
                     let secs = s.started.elapsed().as_secs_f64().max(0.001);
+                    let failures = if s.failed > 0 {
+                        format!(", {} failed", s.failed)
+                    } else {
+                        String::new()
+                    };
                     eprintln!(
-                        "{}/{} {what} ({:.1}/s)",
+                        "{}/{} {what}{failures} ({:.1}/s)",
                         s.done,
                         total,
                         s.done as f64 / secs
@@ -140,6 +176,12 @@ impl crate::plan::refresh::ReadProgress for ReadBar {
     fn read_done(&self) {
         if let Some(p) = self.progress.get() {
             p.inc();
+        }
+    }
+
+    fn read_failed(&self) {
+        if let Some(p) = self.progress.get() {
+            p.inc_failed();
         }
     }
 

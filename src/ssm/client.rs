@@ -40,11 +40,17 @@ use crate::ssm::sanitise::{self, RequestValues};
 use crate::ssm::types::*;
 use crate::ssm::{API_VERSION, DEFAULT_ENDPOINT};
 
-/// Default connect timeout (TCP + TLS): 10 s.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default timeout of a whole call, from sending to the last byte of the response: 30 s. The API
-/// answers in well under a second; the Go SDK's 60 s leaves a stuck apply hanging for too long.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout (TCP + TLS): 3 s. A handshake with the API takes a few hundred
+/// milliseconds even across continents.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default first-byte timeout: 5 s from sending a request to the head of its answer, and again at
+/// most 5 s between two reads of the body. The API answers in well under a second; an endpoint
+/// that accepts connections and says nothing fails here.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Default timeout of a whole call, from sending to the last byte of the response: 15 s, so an
+/// endpoint that trickles its answer a byte at a time fails too. (The Go SDK's 60 s leaves a stuck
+/// apply hanging for too long.)
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Default cap on a response body: 16 MiB (a ListSecrets page of 1000 secrets is well under 1 MiB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 << 20;
 /// Page size used by [`Client::list_all_secrets`] unless the filter sets `limit`.
@@ -59,9 +65,12 @@ pub struct ClientConfig {
     pub endpoint: String,
     /// `X-TC-Region`, e.g. `ap-guangzhou`; `""` omits the header.
     pub region: String,
-    /// Default [`DEFAULT_CONNECT_TIMEOUT`] (10 s).
+    /// Default [`DEFAULT_CONNECT_TIMEOUT`] (3 s).
     pub connect_timeout: Duration,
-    /// Default [`DEFAULT_REQUEST_TIMEOUT`] (30 s).
+    /// Until the answer's head, and between two reads of its body; default
+    /// [`DEFAULT_READ_TIMEOUT`] (5 s).
+    pub read_timeout: Duration,
+    /// The whole call; default [`DEFAULT_REQUEST_TIMEOUT`] (15 s).
     pub request_timeout: Duration,
     /// Default English, so that messages match the hints this client adds.
     pub language: Option<Language>,
@@ -77,6 +86,7 @@ impl Default for ClientConfig {
             endpoint: DEFAULT_ENDPOINT.to_string(),
             region: String::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             language: Some(Language::EnUs),
             request_client: default_request_client(),
@@ -206,6 +216,7 @@ impl Client {
         }
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
             .timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ssmform/", env!("CARGO_PKG_VERSION")));
@@ -321,7 +332,9 @@ impl Client {
         })
     }
 
-    /// Sign `request` now, with credentials valid now, and send it.
+    /// Sign `request` now, with credentials valid now, and send it. The answer must have the
+    /// fields the action documents and echo the name and version the request named
+    /// ([`Action::check`]); anything else is a protocol error ([`TransportKind::NotTheApi`]).
     pub async fn call<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
         let credentials = self.credentials_now(request).await?;
         let signed = self.sign(request, (self.inner.clock)(), &credentials)?;
@@ -330,31 +343,48 @@ impl Client {
             signed,
             request.content(),
             A::RESPONSE_HOLDS_SECRETS,
+            A::FIELDS,
             A::decode,
+            |r| request.check(r),
         )
         .await
     }
 
-    /// Send a prepared (possibly altered) request and decode the answer as `A`'s response.
+    /// Send a prepared (possibly altered) request and decode the answer as `A`'s response (which
+    /// must have the action's documented fields).
     pub async fn send<A: Action>(&self, request: SignedRequest) -> Result<A::Response, Error> {
-        self.run(request, None, A::RESPONSE_HOLDS_SECRETS, A::decode)
-            .await
+        self.run(
+            request,
+            None,
+            A::RESPONSE_HOLDS_SECRETS,
+            A::FIELDS,
+            A::decode,
+            |_| Ok(()),
+        )
+        .await
     }
 
     /// Send a prepared request for any action (even one this client has no type for) and return
     /// the `Response` object as JSON. Not for actions whose answers hold secrets: the JSON value's
     /// strings are not zeroized.
     pub async fn send_json(&self, request: SignedRequest) -> Result<serde_json::Value, Error> {
-        self.run(request, None, false, |body| {
-            #[derive(Deserialize)]
-            struct Envelope {
-                #[serde(rename = "Response")]
-                response: serde_json::Value,
-            }
-            serde_json::from_slice::<Envelope>(body)
-                .map(|e| e.response)
-                .map_err(|e| DecodeError(e.to_string()))
-        })
+        self.run(
+            request,
+            None,
+            false,
+            &[],
+            |body| {
+                #[derive(Deserialize)]
+                struct Envelope {
+                    #[serde(rename = "Response")]
+                    response: serde_json::Value,
+                }
+                serde_json::from_slice::<Envelope>(body)
+                    .map(|e| e.response)
+                    .map_err(|e| DecodeError(e.to_string()))
+            },
+            |_| Ok(()),
+        )
         .await
     }
 
@@ -527,13 +557,16 @@ impl Client {
         }
     }
 
-    /// Send, check, decode and log one call.
+    /// Send, check, decode and log one call: `fields` must be in the answer, and `check` must
+    /// accept the decoded answer.
     async fn run<T>(
         &self,
         mut request: SignedRequest,
         content: Option<&SecretContent>,
         holds_secrets: bool,
+        fields: &[&str],
         decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+        check: impl FnOnce(&T) -> Result<(), String>,
     ) -> Result<T, Error> {
         let started = Instant::now();
         let call = self.context(
@@ -545,9 +578,32 @@ impl Client {
         // error from the server can be checked against every value the request carried.
         let body = Bytes::from_owner(std::mem::take(&mut request.body));
         let exchanged = self.exchange(request, body.clone(), &call).await;
+        let not_the_api = |reply: &Reply, reason: String, call: CallContext| {
+            Error::Transport(Box::new(TransportError {
+                kind: TransportKind::NotTheApi {
+                    status: reply.status,
+                    body_len: reply.body.len(),
+                    reason,
+                },
+                detail: String::new(),
+                call,
+            }))
+        };
         let result = match exchanged {
-            Ok(reply) => match decode(&reply.body) {
-                Ok(value) => {
+            Ok(reply) if missing_field(&reply.body, fields).is_some() => {
+                let field = missing_field(&reply.body, fields).unwrap_or_default();
+                let err = not_the_api(&reply, format!("it has no `{field}`"), call);
+                (err, Some(reply.status), reply.request_id)
+            }
+            Ok(reply) => match decode(&reply.body).map(|v| {
+                let checked = check(&v);
+                (v, checked)
+            }) {
+                Ok((_, Err(reason))) => {
+                    let err = not_the_api(&reply, reason, call);
+                    (err, Some(reply.status), reply.request_id)
+                }
+                Ok((value, Ok(()))) => {
                     log_call(
                         &call,
                         Some(reply.status),
@@ -600,6 +656,7 @@ impl Client {
         body: Bytes,
         call: &CallContext,
     ) -> Result<Reply, (Error, Option<u16>)> {
+        let sent = Instant::now();
         let mut response = self
             .send_http(request, body, call)
             .await
@@ -610,7 +667,7 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let body = self
-            .read_reply_body(&mut response, status, content_type.as_deref(), call)
+            .read_reply_body(&mut response, status, content_type.as_deref(), call, sent)
             .await
             .map_err(|e| (e, Some(status)))?;
         check_reply(status, content_type, body, call).map_err(|e| (e, Some(status)))
@@ -635,11 +692,11 @@ impl Client {
                 call: call.clone(),
             }))
         })?;
-        self.inner
-            .http
-            .execute(http_request)
-            .await
-            .map_err(|e| transport_error(call, self.transport_kind(&e), deepest_cause(&e)))
+        let sent = Instant::now();
+        self.inner.http.execute(http_request).await.map_err(|e| {
+            let kind = self.transport_kind(&e, sent, TimeoutPhase::FirstByte);
+            transport_error(call, kind, deepest_cause(&e))
+        })
     }
 
     /// The response body, refused past [`ClientConfig::max_response_bytes`].
@@ -649,12 +706,14 @@ impl Client {
         status: u16,
         content_type: Option<&str>,
         call: &CallContext,
+        sent: Instant,
     ) -> Result<Zeroizing<Vec<u8>>, Error> {
         read_body(response, self.inner.config.max_response_bytes)
             .await
             .map_err(|e| match e {
                 ReadError::Http(e) => {
-                    transport_error(call, self.transport_kind(&e), deepest_cause(&e))
+                    let kind = self.transport_kind(&e, sent, TimeoutPhase::Stalled);
+                    transport_error(call, kind, deepest_cause(&e))
                 }
                 ReadError::TooLarge(n) => transport_error(
                     call,
@@ -672,13 +731,26 @@ impl Client {
             })
     }
 
-    fn transport_kind(&self, e: &reqwest::Error) -> TransportKind {
+    /// What kind of failure `e` is. A timeout that is not the connect timeout is the read
+    /// timeout (`read_phase`: waiting for the head, or for the next bytes of the body) unless the
+    /// call's whole deadline is what ran out (`since` is when the request was handed over).
+    fn transport_kind(
+        &self,
+        e: &reqwest::Error,
+        since: Instant,
+        read_phase: TimeoutPhase,
+    ) -> TransportKind {
         let config = &self.inner.config;
         if e.is_timeout() {
             return if e.is_connect() {
                 TransportKind::Timeout {
                     phase: TimeoutPhase::Connect,
                     limit: config.connect_timeout,
+                }
+            } else if since.elapsed() + Duration::from_millis(20) < config.request_timeout {
+                TransportKind::Timeout {
+                    phase: read_phase,
+                    limit: config.read_timeout,
                 }
             } else {
                 TransportKind::Timeout {
@@ -746,6 +818,20 @@ fn check_reply(
             body.len(),
         ));
     };
+    // Every answer of the API, error or not, carries a RequestId: without one, whatever answered
+    // is not the API (a catch-all stub would otherwise pass for a successful write).
+    if response
+        .request_id
+        .as_deref()
+        .is_none_or(|id| id.trim().is_empty())
+    {
+        let kind = TransportKind::NotTheApi {
+            status,
+            body_len: body.len(),
+            reason: "it has no `RequestId`".to_string(),
+        };
+        return Err(transport_error(call, kind, String::new()));
+    }
     // The RequestId is the server's text: it is logged, so it keeps only its alphabet.
     let request_id = sanitise::only(
         &response.request_id.unwrap_or_default(),
@@ -767,6 +853,28 @@ fn check_reply(
         body,
         request_id,
     })
+}
+
+/// The first of `fields` that the answer's `Response` object lacks. The values are skipped
+/// without being copied (they may be secret).
+fn missing_field(body: &[u8], fields: &[&str]) -> Option<String> {
+    if fields.is_empty() {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct Keys {
+        #[serde(rename = "Response")]
+        response: std::collections::HashMap<String, serde::de::IgnoredAny>,
+    }
+    let keys: Keys = match serde_json::from_slice(body) {
+        Ok(k) => k,
+        // The decoder reports what is wrong with the structure.
+        Err(_) => return None,
+    };
+    fields
+        .iter()
+        .find(|f| !keys.response.contains_key(**f))
+        .map(|f| f.to_string())
 }
 
 fn transport_error(call: &CallContext, kind: TransportKind, detail: String) -> Error {
@@ -940,8 +1048,9 @@ mod tests {
         assert!(Client::new(ClientConfig::default(), c()).is_ok());
         let d = ClientConfig::default();
         assert_eq!(d.endpoint, DEFAULT_ENDPOINT);
-        assert_eq!(d.connect_timeout, Duration::from_secs(10));
-        assert_eq!(d.request_timeout, Duration::from_secs(30));
+        assert_eq!(d.connect_timeout, Duration::from_secs(3));
+        assert_eq!(d.read_timeout, Duration::from_secs(5));
+        assert_eq!(d.request_timeout, Duration::from_secs(15));
         assert_eq!(
             d.request_client,
             format!("ssmform_{}", env!("CARGO_PKG_VERSION"))
@@ -991,6 +1100,8 @@ mod tests {
         Close,
         /// Keep the connection open and never answer.
         Hang,
+        /// Send the head of this answer, then its body one byte at a time, `Duration` apart.
+        Trickle(Vec<u8>, Duration),
     }
 
     fn http(status: &str, content_type: Option<&str>, body: &str) -> Answer {
@@ -1039,6 +1150,19 @@ mod tests {
                         Answer::Close => drop(socket),
                         Answer::Hang => {
                             tokio::time::sleep(Duration::from_secs(60)).await;
+                        }
+                        Answer::Trickle(bytes, gap) => {
+                            // The head at once, then the body a byte at a time.
+                            let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+                            if socket.write_all(&bytes[..head]).await.is_err() {
+                                return;
+                            }
+                            for b in bytes[head..].iter().copied() {
+                                if socket.write_all(&[b]).await.is_err() {
+                                    return;
+                                }
+                                tokio::time::sleep(gap).await;
+                            }
                         }
                     }
                 });
@@ -1159,7 +1283,10 @@ mod tests {
 
     #[tokio::test]
     async fn every_call_takes_a_fresh_timestamp() {
-        let (addr, mut rx) = server(|_| ok_json(r#"{"Response":{"RequestId":"r"}}"#)).await;
+        let (addr, mut rx) = server(|_| {
+            ok_json(r#"{"Response":{"SecretName":"a","Status":"Enabled","RequestId":"r"}}"#)
+        })
+        .await;
         let ticks = Arc::new(std::sync::atomic::AtomicI64::new(1_700_000_000));
         let t = ticks.clone();
         let client = client_for(addr)
@@ -1338,7 +1465,7 @@ mod tests {
             ),
             (
                 ok_json(&format!(
-                    r#"{{"Response":{{"SecretString":"{CONTENT_CANARY}","SecretBinary":"x"}}}}"#
+                    r#"{{"Response":{{"SecretName":"a","VersionId":"v","SecretString":"{CONTENT_CANARY}","SecretBinary":"x","RequestId":"r"}}}}"#
                 )),
                 "both SecretString and SecretBinary",
                 200,
@@ -1375,6 +1502,110 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    /// Issue 11, problem 1: a server answering `{"Response":{}}` to everything was taken for the
+    /// API (an empty live value, successful writes).
+    #[tokio::test]
+    async fn an_answer_without_request_id_or_fields_is_a_protocol_error() {
+        let (addr, _rx) = server(|_| ok_json(r#"{"Response":{}}"#)).await;
+        let client = client_for(addr);
+        let read = client
+            .get_secret_value(&GetSecretValueRequest {
+                secret_name: "a".into(),
+                version_id: "v".into(),
+            })
+            .await
+            .unwrap_err();
+        let write = client.update_secret(&update("x")).await.unwrap_err();
+        for err in [read, write] {
+            let text = err.to_string();
+            assert!(
+                text.contains("this does not look like the Tencent Cloud API"),
+                "{text}"
+            );
+            assert!(text.contains(&format!("http://{addr}")), "{text}");
+            assert!(text.contains("`RequestId`"), "{text}");
+            assert!(
+                matches!(
+                    err.transport().unwrap().kind,
+                    TransportKind::NotTheApi { .. }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(err.class(), ErrorClass::Permanent);
+        }
+
+        // With a RequestId but without the documented fields.
+        let (addr, _rx) = server(|_| ok_json(r#"{"Response":{"RequestId":"r"}}"#)).await;
+        let err = client_for(addr)
+            .get_secret_value(&GetSecretValueRequest {
+                secret_name: "a".into(),
+                version_id: "v".into(),
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no `SecretName`"), "{err}");
+        let err = client_for(addr)
+            .list_secrets(&ListSecretsRequest::default())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no `TotalCount`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_write_must_echo_the_name_and_version_it_wrote() {
+        for (body, expected) in [
+            (
+                r#"{"Response":{"SecretName":"","VersionId":"v1","RequestId":"r"}}"#,
+                "does not echo the SecretName",
+            ),
+            (
+                r#"{"Response":{"SecretName":"app-db","VersionId":"v2","RequestId":"r"}}"#,
+                "echoes another VersionId",
+            ),
+            (
+                r#"{"Response":{"SecretName":"other","VersionId":"v1","RequestId":"r"}}"#,
+                "echoes another SecretName",
+            ),
+        ] {
+            let (addr, _rx) = server(move |_| ok_json(body)).await;
+            let err = client_for(addr)
+                .update_secret(&update(CONTENT_CANARY))
+                .await
+                .unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(text.contains(expected), "{text}");
+            assert!(text.contains("does not look like the Tencent Cloud API"));
+            assert!(!text.contains(CONTENT_CANARY), "{text}");
+            // The write may have reached something: the executor reads it back.
+            assert!(err.may_have_taken_effect());
+        }
+        let (addr, _rx) = server(|_| {
+            ok_json(r#"{"Response":{"SecretName":"app-db","VersionId":"v1","RequestId":"r"}}"#)
+        })
+        .await;
+        let ok = client_for(addr).update_secret(&update("x")).await.unwrap();
+        assert_eq!(
+            (ok.secret_name.as_str(), ok.request_id.as_str()),
+            ("app-db", "r")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_without_request_id_is_not_an_api_error() {
+        let (addr, _rx) = server(|_| {
+            ok_json(r#"{"Response":{"Error":{"Code":"ResourceNotFound","Message":"x"}}}"#)
+        })
+        .await;
+        let err = client_for(addr)
+            .describe_secret(&DescribeSecretRequest {
+                secret_name: "a".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), None, "{err}");
+        assert!(err.to_string().contains("`RequestId`"), "{err}");
     }
 
     #[tokio::test]
@@ -1429,6 +1660,68 @@ mod tests {
         );
         assert_eq!(err.class(), ErrorClass::Transient);
         assert!(err.to_string().contains("within 300ms"), "{err}");
+    }
+
+    /// Issue 11, problem 5: a silent endpoint held a call for the whole 30 s request timeout.
+    #[tokio::test]
+    async fn a_silent_server_fails_at_the_first_byte_timeout() {
+        let (addr, _rx) = server(|_| Answer::Hang).await;
+        let mut config = ClientConfig::new(format!("http://{addr}"), "ap-guangzhou");
+        config.read_timeout = Duration::from_millis(200);
+        config.request_timeout = Duration::from_secs(5);
+        let client = Client::new(config, creds()).unwrap();
+        let t0 = Instant::now();
+        let err = client.update_secret(&update("x")).await.unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::Timeout {
+                phase: TimeoutPhase::FirstByte,
+                limit: Duration::from_millis(200)
+            },
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(&format!("http://{addr}")), "{text}");
+        assert!(text.contains("within 200ms"), "{text}");
+        assert!(text.contains("SSMFORM_READ_TIMEOUT"), "{text}");
+        assert!(err.may_have_taken_effect());
+    }
+
+    /// A byte every 50 ms never trips the read timeout: the per-call deadline ends it.
+    #[tokio::test]
+    async fn a_trickling_server_fails_at_the_call_deadline() {
+        let body = r#"{"Response":{"SecretName":"app-db","VersionId":"v1","RequestId":"r"}}"#;
+        let mut bytes = match ok_json(body) {
+            Answer::Bytes(b) => b,
+            _ => unreachable!(),
+        };
+        // Content-Length says 200 more bytes than the body has: the client keeps reading.
+        let body_len = body.len();
+        let text = String::from_utf8(bytes).unwrap().replace(
+            &format!("Content-Length: {body_len}"),
+            &format!("Content-Length: {}", body_len + 200),
+        );
+        bytes = text.into_bytes();
+        bytes.extend(std::iter::repeat_n(b' ', 200));
+        let (addr, _rx) =
+            server(move |_| Answer::Trickle(bytes.clone(), Duration::from_millis(50))).await;
+        let mut config = ClientConfig::new(format!("http://{addr}"), "ap-guangzhou");
+        config.read_timeout = Duration::from_millis(400);
+        config.request_timeout = Duration::from_millis(1200);
+        let client = Client::new(config, creds()).unwrap();
+        let t0 = Instant::now();
+        let err = client.update_secret(&update("x")).await.unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+        assert_eq!(
+            err.transport().unwrap().kind,
+            TransportKind::Timeout {
+                phase: TimeoutPhase::Response,
+                limit: Duration::from_millis(1200)
+            },
+            "{err}"
+        );
+        assert!(err.to_string().contains("SSMFORM_CALL_TIMEOUT"), "{err}");
     }
 
     #[tokio::test]

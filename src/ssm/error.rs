@@ -281,8 +281,13 @@ impl fmt::Display for ApiError {
 pub enum TimeoutPhase {
     /// Establishing the connection (TCP and TLS).
     Connect,
-    /// Waiting for or reading the response.
+    /// The whole call (`ClientConfig::request_timeout`): the answer did not arrive in time,
+    /// though bytes may have trickled in.
     Response,
+    /// Waiting for the answer's first byte (`ClientConfig::read_timeout`).
+    FirstByte,
+    /// Waiting for the next bytes of the answer's body (`ClientConfig::read_timeout`).
+    Stalled,
 }
 
 /// How a request failed to produce an API answer.
@@ -311,6 +316,14 @@ pub enum TransportKind {
         body_len: usize,
         reason: String,
     },
+    /// HTTP 200 and JSON, but not what the API answers: no `RequestId`, a documented field
+    /// missing, or a write that does not echo the secret name and version it wrote. `reason` names
+    /// the field, never a value.
+    NotTheApi {
+        status: u16,
+        body_len: usize,
+        reason: String,
+    },
     /// Any other failure of the HTTP client.
     Other,
 }
@@ -333,9 +346,9 @@ impl TransportError {
             | TransportKind::Other => ErrorClass::Transient,
             TransportKind::HttpStatus { status: 429, .. } => ErrorClass::Throttle,
             TransportKind::HttpStatus { status, .. } if *status >= 500 => ErrorClass::Transient,
-            TransportKind::HttpStatus { .. } | TransportKind::Undecodable { .. } => {
-                ErrorClass::Permanent
-            }
+            TransportKind::HttpStatus { .. }
+            | TransportKind::Undecodable { .. }
+            | TransportKind::NotTheApi { .. } => ErrorClass::Permanent,
         }
     }
 }
@@ -359,8 +372,9 @@ impl fmt::Display for TransportError {
                 limit,
             } => write!(
                 f,
-                "{what} failed: could not connect to {ep} within {}{detail}. Check the endpoint \
-                 and the network (proxy, firewall).",
+                "{what} failed: could not connect to {ep} within {} (the connect timeout, \
+                 SSMFORM_CONNECT_TIMEOUT){detail}. Check the endpoint and the network (proxy, \
+                 firewall).",
                 secs(*limit)
             ),
             TransportKind::Timeout {
@@ -368,8 +382,27 @@ impl fmt::Display for TransportError {
                 limit,
             } => write!(
                 f,
-                "{what} failed: no response from {ep} within {}{detail}; the request may still \
+                "{what} failed: no complete response from {ep} within {} (the per-call timeout, \
+                 SSMFORM_CALL_TIMEOUT){detail}; the request may still have taken effect.",
+                secs(*limit)
+            ),
+            TransportKind::Timeout {
+                phase: TimeoutPhase::FirstByte,
+                limit,
+            } => write!(
+                f,
+                "{what} failed: {ep} accepted the connection but did not answer within {} \
+                 (the first-byte timeout, SSMFORM_READ_TIMEOUT){detail}; the request may still \
                  have taken effect.",
+                secs(*limit)
+            ),
+            TransportKind::Timeout {
+                phase: TimeoutPhase::Stalled,
+                limit,
+            } => write!(
+                f,
+                "{what} failed: the response from {ep} stalled for {} (the read timeout, \
+                 SSMFORM_READ_TIMEOUT){detail}; the request may still have taken effect.",
                 secs(*limit)
             ),
             TransportKind::Connect => write!(
@@ -418,6 +451,16 @@ impl fmt::Display for TransportError {
                  {status}, {}, {body_len} bytes). Check that the endpoint is a Tencent Cloud API \
                  endpoint.",
                 content_type_text(content_type)
+            ),
+            TransportKind::NotTheApi {
+                status,
+                body_len,
+                reason,
+            } => write!(
+                f,
+                "{what} failed: protocol error: the answer from {ep} is not a valid API response, \
+                 {reason} (HTTP {status}, {body_len} bytes); this does not look like the Tencent \
+                 Cloud API. Check the endpoint."
             ),
             TransportKind::Other => write!(f, "{what} failed: request to {ep} failed{detail}."),
         }

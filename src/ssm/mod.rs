@@ -67,7 +67,7 @@ pub const SERVICE: &str = "ssm";
 
 pub use client::{
     Client, ClientConfig, ConfigError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_REQUEST_TIMEOUT, LIST_PAGE_SIZE,
+    DEFAULT_READ_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, LIST_PAGE_SIZE,
 };
 pub use credentials::{
     CredentialSource, Credentials, CredentialsError, Lookup, Region, RegionError, RegionSource,

@@ -41,6 +41,12 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// Retries a run may make before it has had any success: enough for a bad moment, few enough that
 /// a dead or misconfigured endpoint fails within seconds.
 pub const INITIAL_RETRY_TOKENS: f64 = 20.0;
+/// How long a call may keep retrying transient failures (timeouts, resets, 5xx, `InternalError`),
+/// counted from its first attempt: no new attempt starts after this. With the client's per-call
+/// timeout (15 s) a call that meets nothing but failures ends within about 45 s, so a silent
+/// endpoint fails a plan within a minute. Throttles are not bound by it: they are answers of a
+/// healthy endpoint, paced by the limiter, and bounded by [`MAX_ATTEMPTS`].
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Retry tokens returned by each success, so a long run with a steady trickle of transient faults
 /// (up to one retry per two calls) never exhausts its budget.
 pub const SUCCESS_REFUND: f64 = 0.5;
@@ -98,6 +104,8 @@ pub struct Pacer {
     pub limiters: Limiters,
     pub budget: RetryBudget,
     pub stats: CallStats,
+    /// See [`DEFAULT_RETRY_TIMEOUT`].
+    pub retry_timeout: Duration,
     interrupted: Arc<AtomicBool>,
 }
 
@@ -107,8 +115,15 @@ impl Pacer {
             limiters,
             budget: RetryBudget::default(),
             stats: CallStats::default(),
+            retry_timeout: DEFAULT_RETRY_TIMEOUT,
             interrupted: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The same pacer with another retry deadline (see [`DEFAULT_RETRY_TIMEOUT`]).
+    pub fn with_retry_timeout(mut self, timeout: Duration) -> Self {
+        self.retry_timeout = timeout;
+        self
     }
 
     /// The flag that, once set, makes calls give up instead of retrying.
@@ -130,8 +145,11 @@ impl Pacer {
         let limiter = self.limiters.get(action);
         let mut attempts = 0u32;
         let mut resigned = false;
+        let mut may_have_taken_effect = false;
+        let mut first: Option<tokio::time::Instant> = None;
         loop {
             let ticket = limiter.acquire().await;
+            let first = *first.get_or_insert_with(tokio::time::Instant::now);
             attempts += 1;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let sent = tokio::time::Instant::now();
@@ -154,10 +172,16 @@ impl Pacer {
                 }
                 Err(e) => e,
             };
+            // Once an attempt may have reached the service, the call stays "may have taken
+            // effect" whatever later attempts answer (a refused connection after a timeout says
+            // nothing about the first request).
+            may_have_taken_effect |= error.may_have_taken_effect();
             let give_up = |error, reason| CallError {
                 error,
                 attempts,
                 reason,
+                may_have_taken_effect,
+                elapsed: first.elapsed(),
             };
             match error.class() {
                 ErrorClass::Permanent => {
@@ -196,8 +220,13 @@ impl Pacer {
             if error.class() != ErrorClass::Throttle && !self.budget.try_spend() {
                 return Err(give_up(error, GiveUp::Budget));
             }
-            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let delay = backoff(attempts);
+            if error.class() != ErrorClass::Throttle
+                && first.elapsed() + delay >= self.retry_timeout
+            {
+                return Err(give_up(error, GiveUp::Deadline));
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(action, attempts, ?delay, class = ?error.class(), "retrying");
             tokio::time::sleep(delay).await;
         }
@@ -240,6 +269,8 @@ pub enum GiveUp {
     Budget,
     /// Ctrl-C: no more retries.
     Interrupted,
+    /// The call's retry deadline ([`Pacer::retry_timeout`]) passed.
+    Deadline,
 }
 
 /// A call that failed for good: the last error and how it came to that.
@@ -248,6 +279,24 @@ pub struct CallError {
     pub error: Error,
     pub attempts: u32,
     pub reason: GiveUp,
+    /// Whether any attempt may have reached the service (see [`Error::may_have_taken_effect`]):
+    /// not only the last one, whose error is kept.
+    pub may_have_taken_effect: bool,
+    /// From the first attempt to giving up.
+    pub elapsed: Duration,
+}
+
+impl CallError {
+    /// A call that failed at its first attempt with `error`.
+    pub fn once(error: Error) -> Self {
+        CallError {
+            may_have_taken_effect: error.may_have_taken_effect(),
+            error,
+            attempts: 1,
+            reason: GiveUp::Permanent,
+            elapsed: Duration::ZERO,
+        }
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -267,6 +316,14 @@ impl std::fmt::Display for CallError {
                 self.error
             ),
             GiveUp::Interrupted => write!(f, "{} (not retried: interrupted)", self.error),
+            GiveUp::Deadline => write!(
+                f,
+                "{} (gave up after {} attempts in {:.1}s: the retry deadline, \
+                 SSMFORM_RETRY_TIMEOUT, leaves no time for another)",
+                self.error,
+                self.attempts,
+                self.elapsed.as_secs_f64()
+            ),
         }
     }
 }
@@ -419,6 +476,91 @@ mod tests {
             "two refunds of a half token paid for one retry"
         );
         assert_eq!(r.unwrap_err().reason, GiveUp::Budget);
+    }
+
+    fn transport(kind: crate::ssm::error::TransportKind) -> Error {
+        let Error::Api(api) = api_error("x", "") else {
+            unreachable!()
+        };
+        Error::Transport(Box::new(crate::ssm::error::TransportError {
+            kind,
+            detail: String::new(),
+            call: api.call,
+        }))
+    }
+
+    /// Issue 11, problem 2: a write timed out, the server went away, and the retries' "connection
+    /// refused" replaced "may have taken effect".
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_may_have_reached_the_service_stays_so() {
+        use crate::ssm::error::{TimeoutPhase, TransportKind};
+        let p = pacer();
+        let n = AtomicU32::new(0);
+        let e = p
+            .call::<(), _, _>("UpdateSecret", || {
+                let i = n.fetch_add(1, Ordering::SeqCst);
+                let err = if i == 0 {
+                    transport(TransportKind::Timeout {
+                        phase: TimeoutPhase::FirstByte,
+                        limit: Duration::from_secs(5),
+                    })
+                } else {
+                    transport(TransportKind::Connect)
+                };
+                async move { Err(err) }
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            !e.error.may_have_taken_effect(),
+            "the last error alone says no"
+        );
+        assert!(
+            e.may_have_taken_effect,
+            "but the first attempt may have landed"
+        );
+        assert!(e.attempts > 1);
+    }
+
+    /// Issue 11, problem 5: eight attempts of 30 s each held a plan for over four minutes. Retries
+    /// of transient failures stop at the retry deadline, whatever the attempts take.
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_at_the_deadline() {
+        use crate::ssm::error::{TimeoutPhase, TransportKind};
+        let p = pacer();
+        let t0 = tokio::time::Instant::now();
+        let e = p
+            .call::<(), _, _>("GetSecretValue", || async {
+                // Each attempt waits for the first-byte timeout.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Err(transport(TransportKind::Timeout {
+                    phase: TimeoutPhase::FirstByte,
+                    limit: Duration::from_secs(5),
+                }))
+            })
+            .await
+            .unwrap_err();
+        let took = t0.elapsed();
+        assert_eq!(e.reason, GiveUp::Deadline, "{e}");
+        assert!(
+            took <= DEFAULT_RETRY_TIMEOUT + Duration::from_secs(5),
+            "{took:?}"
+        );
+        assert!(took >= Duration::from_secs(20), "it did retry: {took:?}");
+        assert!(e.to_string().contains("SSMFORM_RETRY_TIMEOUT"), "{e}");
+
+        // A shorter deadline is kept too.
+        let p = pacer().with_retry_timeout(Duration::from_secs(2));
+        let t0 = tokio::time::Instant::now();
+        let e = p
+            .call::<(), _, _>("GetSecretValue", || async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Err(transport(TransportKind::ConnectionReset))
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.reason, GiveUp::Deadline);
+        assert!(t0.elapsed() <= Duration::from_secs(3), "{:?}", t0.elapsed());
     }
 
     #[test]

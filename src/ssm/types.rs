@@ -33,8 +33,18 @@ pub trait Action: Send + Sync {
     const RESPONSE_HOLDS_SECRETS: bool = false;
     type Response: Send + 'static;
 
+    /// The fields every answer of this action has (besides `RequestId`, which every answer has):
+    /// an answer without one of them is not from the API (docs/ssm-api.md#actions).
+    const FIELDS: &'static [&'static str] = &[];
+
     /// The JSON body.
     fn encode(&self) -> Result<Zeroizing<Vec<u8>>, EncodeError>;
+
+    /// Check a decoded answer against the request: the secret name and version an answer echoes
+    /// must be the ones asked for. The error says what is wrong without quoting a value.
+    fn check(&self, _response: &Self::Response) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Decode a whole response body `{"Response": {...}}` known not to be an error.
     fn decode(body: &[u8]) -> Result<Self::Response, DecodeError>;
@@ -766,15 +776,21 @@ pub struct DeleteSecretVersionResponse {
 // Action impls
 
 macro_rules! action {
-    ($req:ty, $name:literal, $resp:ty, name: $n:ident $(, version: $v:ident)? $(, content: $c:ident)?) => {
+    ($req:ty, $name:literal, $resp:ty, fields: $fields:expr, name: $n:ident $(, version: $v:ident)? $(, content: $c:ident)?) => {
         impl Action for $req {
             const NAME: &'static str = $name;
+            const FIELDS: &'static [&'static str] = $fields;
             type Response = $resp;
             fn encode(&self) -> Result<Zeroizing<Vec<u8>>, EncodeError> {
                 encode_json(self)
             }
             fn decode(body: &[u8]) -> Result<Self::Response, DecodeError> {
                 decode_envelope(body)
+            }
+            fn check(&self, response: &Self::Response) -> Result<(), String> {
+                echoed("SecretName", &response.secret_name, &self.$n)?;
+                $(echoed("VersionId", &response.version_id, &self.$v)?;)?
+                Ok(())
             }
             fn secret_name(&self) -> Option<&str> {
                 Some(&self.$n)
@@ -789,25 +805,53 @@ macro_rules! action {
     };
 }
 
-action!(UpdateSecretRequest, "UpdateSecret", UpdateSecretResponse, name: secret_name, version: version_id, content: content);
-action!(PutSecretValueRequest, "PutSecretValue", PutSecretValueResponse, name: secret_name, version: version_id, content: content);
-action!(DescribeSecretRequest, "DescribeSecret", DescribeSecretResponse, name: secret_name);
-action!(ListSecretVersionIdsRequest, "ListSecretVersionIds", ListSecretVersionIdsResponse, name: secret_name);
-action!(UpdateDescriptionRequest, "UpdateDescription", UpdateDescriptionResponse, name: secret_name);
-action!(EnableSecretRequest, "EnableSecret", EnableSecretResponse, name: secret_name);
-action!(DisableSecretRequest, "DisableSecret", DisableSecretResponse, name: secret_name);
-action!(RestoreSecretRequest, "RestoreSecret", RestoreSecretResponse, name: secret_name);
-action!(DeleteSecretRequest, "DeleteSecret", DeleteSecretResponse, name: secret_name);
-action!(DeleteSecretVersionRequest, "DeleteSecretVersion", DeleteSecretVersionResponse, name: secret_name, version: version_id);
+/// An echoed name or version must be the one sent. Names and versions are not secret, but the
+/// server's text is untrusted: neither is quoted.
+fn echoed(field: &str, got: &str, sent: &str) -> Result<(), String> {
+    if got == sent {
+        Ok(())
+    } else if got.is_empty() {
+        Err(format!("the answer does not echo the {field} it acted on"))
+    } else {
+        Err(format!(
+            "the answer echoes another {field} than the one sent"
+        ))
+    }
+}
+
+const NAME_VERSION: &[&str] = &["SecretName", "VersionId"];
+const NAME: &[&str] = &["SecretName"];
+
+action!(UpdateSecretRequest, "UpdateSecret", UpdateSecretResponse, fields: NAME_VERSION, name: secret_name, version: version_id, content: content);
+action!(PutSecretValueRequest, "PutSecretValue", PutSecretValueResponse, fields: NAME_VERSION, name: secret_name, version: version_id, content: content);
+action!(DescribeSecretRequest, "DescribeSecret", DescribeSecretResponse, fields: &["SecretName", "Status"], name: secret_name);
+action!(ListSecretVersionIdsRequest, "ListSecretVersionIds", ListSecretVersionIdsResponse, fields: &["SecretName", "Versions"], name: secret_name);
+action!(UpdateDescriptionRequest, "UpdateDescription", UpdateDescriptionResponse, fields: NAME, name: secret_name);
+action!(EnableSecretRequest, "EnableSecret", EnableSecretResponse, fields: NAME, name: secret_name);
+action!(DisableSecretRequest, "DisableSecret", DisableSecretResponse, fields: NAME, name: secret_name);
+action!(RestoreSecretRequest, "RestoreSecret", RestoreSecretResponse, fields: NAME, name: secret_name);
+action!(DeleteSecretRequest, "DeleteSecret", DeleteSecretResponse, fields: NAME, name: secret_name);
+action!(DeleteSecretVersionRequest, "DeleteSecretVersion", DeleteSecretVersionResponse, fields: NAME_VERSION, name: secret_name, version: version_id);
 
 impl Action for CreateSecretRequest {
     const NAME: &'static str = "CreateSecret";
+    const FIELDS: &'static [&'static str] = NAME_VERSION;
     type Response = CreateSecretResponse;
     fn encode(&self) -> Result<Zeroizing<Vec<u8>>, EncodeError> {
         encode_json(self)
     }
     fn decode(body: &[u8]) -> Result<Self::Response, DecodeError> {
         decode_envelope(body)
+    }
+    fn check(&self, response: &Self::Response) -> Result<(), String> {
+        echoed("SecretName", &response.secret_name, &self.secret_name)?;
+        match &self.version_id {
+            Some(v) => echoed("VersionId", &response.version_id, v),
+            None if response.version_id.is_empty() => {
+                Err("the answer does not echo the VersionId it created".to_string())
+            }
+            None => Ok(()),
+        }
     }
     fn secret_name(&self) -> Option<&str> {
         Some(&self.secret_name)
@@ -823,12 +867,19 @@ impl Action for CreateSecretRequest {
 impl Action for GetSecretValueRequest {
     const NAME: &'static str = "GetSecretValue";
     const RESPONSE_HOLDS_SECRETS: bool = true;
+    // Both content fields are always there, the unused one `""`.
+    const FIELDS: &'static [&'static str] =
+        &["SecretName", "VersionId", "SecretString", "SecretBinary"];
     type Response = GetSecretValueResponse;
     fn encode(&self) -> Result<Zeroizing<Vec<u8>>, EncodeError> {
         encode_json(self)
     }
     fn decode(body: &[u8]) -> Result<Self::Response, DecodeError> {
         GetSecretValueResponse::decode(body)
+    }
+    fn check(&self, response: &Self::Response) -> Result<(), String> {
+        echoed("SecretName", &response.secret_name, &self.secret_name)?;
+        echoed("VersionId", &response.version_id, &self.version_id)
     }
     fn secret_name(&self) -> Option<&str> {
         Some(&self.secret_name)
@@ -840,6 +891,7 @@ impl Action for GetSecretValueRequest {
 
 impl Action for ListSecretsRequest {
     const NAME: &'static str = "ListSecrets";
+    const FIELDS: &'static [&'static str] = &["TotalCount", "SecretMetadatas"];
     type Response = ListSecretsResponse;
     fn encode(&self) -> Result<Zeroizing<Vec<u8>>, EncodeError> {
         encode_json(self)

@@ -174,6 +174,8 @@ pub struct ExecuteOptions {
     pub stale_check: bool,
     /// The plan file applied, when one was (recorded in the journal).
     pub plan_file: Option<String>,
+    /// The run's id: its journal's name, and the run lock's ID ([`new_run_id`]).
+    pub run_id: String,
 }
 
 /// A finished run.
@@ -194,7 +196,11 @@ pub async fn execute(
     options: ExecuteOptions,
     observer: Arc<dyn ApplyObserver>,
 ) -> Result<Executed, Error> {
-    let run_id = new_run_id();
+    let run_id = if options.run_id.is_empty() {
+        new_run_id()
+    } else {
+        options.run_id.clone()
+    };
     let journal = Journal::create(config.dir(), &run_id).map_err(|error| Error::JournalCreate {
         dir: crate::statedir::path(config.dir()),
         error,
@@ -232,6 +238,7 @@ pub async fn execute(
             applied: counts.created + counts.updated,
             failed: counts.failed,
             skipped: counts.skipped,
+            unknown: counts.unknown,
             interrupted: report.interrupted,
         })
         .await;

@@ -54,6 +54,67 @@ pub enum ConnectError {
     },
     #[error(transparent)]
     LocalKey(#[from] super::local::LocalKeyError),
+    #[error("{var}: {reason}")]
+    Timeout { var: &'static str, reason: String },
+}
+
+/// The environment variables that change the client's time limits (README, "Time limits").
+pub const TIMEOUT_VARS: [&str; 4] = [
+    "SSMFORM_CONNECT_TIMEOUT",
+    "SSMFORM_READ_TIMEOUT",
+    "SSMFORM_CALL_TIMEOUT",
+    "SSMFORM_RETRY_TIMEOUT",
+];
+
+/// The time limits of a connection: the defaults, or what the `SSMFORM_*_TIMEOUT` environment
+/// variables say (durations such as `500ms`, `5s`, `1m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: std::time::Duration,
+    pub read: std::time::Duration,
+    pub call: std::time::Duration,
+    pub retry: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: crate::ssm::DEFAULT_CONNECT_TIMEOUT,
+            read: crate::ssm::DEFAULT_READ_TIMEOUT,
+            call: crate::ssm::DEFAULT_REQUEST_TIMEOUT,
+            retry: crate::ssm::retry::DEFAULT_RETRY_TIMEOUT,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The defaults overridden by `get(name)` for each of [`TIMEOUT_VARS`].
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Timeouts, ConnectError> {
+        let mut t = Timeouts::default();
+        for (var, slot) in
+            TIMEOUT_VARS
+                .into_iter()
+                .zip([&mut t.connect, &mut t.read, &mut t.call, &mut t.retry])
+        {
+            if let Some(text) = get(var).filter(|v| !v.trim().is_empty()) {
+                let d = crate::clock::parse_duration(&text)
+                    .map_err(|reason| ConnectError::Timeout { var, reason })?;
+                if d.is_zero() {
+                    return Err(ConnectError::Timeout {
+                        var,
+                        reason: "a time limit must be more than zero".to_string(),
+                    });
+                }
+                *slot = d;
+            }
+        }
+        Ok(t)
+    }
+
+    /// From the process environment.
+    pub fn from_env() -> Result<Timeouts, ConnectError> {
+        Timeouts::from_lookup(|v| std::env::var(v).ok())
+    }
 }
 
 /// The region used when none is configured anywhere and the endpoint is an emulator.
@@ -67,6 +128,8 @@ pub struct Connection {
     /// The endpoint as shown to people and stored in plans (`local` for the embedded emulator).
     pub endpoint: String,
     pub region: String,
+    /// The embedded emulator's store (`endpoint = "local"`), which the run lock `flock`s.
+    pub local_store: Option<std::path::PathBuf>,
     /// The embedded emulator, kept running for as long as the connection lives.
     _local: Option<crate::emulator::RunningEmulator>,
 }
@@ -203,6 +266,7 @@ async fn credentials_for(
 impl Connection {
     /// Connect as the configuration's provider block says.
     pub async fn open(config: &Config) -> Result<Connection, ConnectError> {
+        let timeouts = Timeouts::from_env()?;
         let provider = config.provider();
         let lookup = Lookup::process();
         let region = match lookup.region(provider.region.as_deref(), provider.profile.as_deref()) {
@@ -212,6 +276,7 @@ impl Connection {
             }
             Err(e) => return Err(e.into()),
         };
+        let mut local_store = None;
         let (endpoint_url, endpoint_shown, credentials, key, local) = match &provider.endpoint {
             Endpoint::Local => {
                 let store = provider
@@ -219,6 +284,7 @@ impl Connection {
                     .clone()
                     .unwrap_or_else(|| crate::statedir::default_local_store(config.dir()));
                 let running = start_local(config, &store).await?;
+                local_store = Some(store.clone());
                 let url = running.endpoint();
                 let own = &running.credentials()[0];
                 let creds = Credentials::new(
@@ -246,13 +312,20 @@ impl Connection {
                 )
             }
         };
-        let client = Client::new(ClientConfig::new(endpoint_url, region.clone()), credentials)?;
+        let mut client_config = ClientConfig::new(endpoint_url, region.clone());
+        client_config.connect_timeout = timeouts.connect;
+        client_config.read_timeout = timeouts.read;
+        client_config.request_timeout = timeouts.call;
+        let client = Client::new(client_config, credentials)?;
         Ok(Connection {
             client,
-            pacer: Arc::new(Pacer::new(Limiters::new(rate_settings(config)))),
+            pacer: Arc::new(
+                Pacer::new(Limiters::new(rate_settings(config))).with_retry_timeout(timeouts.retry),
+            ),
             key,
             endpoint: endpoint_shown,
             region,
+            local_store,
             _local: local,
         })
     }

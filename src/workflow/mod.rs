@@ -7,7 +7,8 @@
 //!   limiters, plan key; the embedded emulator for `endpoint = "local"`);
 //! - [`local`]: `endpoint = "local"`'s random emulator credentials and its plan key file;
 //! - [`plan`]: load and refresh into a [`crate::plan::Plan`];
-//! - [`apply`]: open and verify a saved plan, execute a plan with its journal.
+//! - [`apply`]: open and verify a saved plan, execute a plan with its journal;
+//! - [`lock`]: the run lock (a lock secret in the region, or `flock` on the local store).
 //!
 //! Failures come back as [`Error`]: configuration diagnostics (to be shown with their
 //! file:line:col) or one error with its causes. No message holds a secret value.
@@ -15,6 +16,7 @@
 pub mod apply;
 pub mod connect;
 pub mod local;
+pub mod lock;
 pub mod plan;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +80,55 @@ pub enum Error {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error(
+        "the secret name `{}` (declared by {address}) is reserved for ssmform's run lock; \
+         choose another name",
+        lock::LOCK_SECRET
+    )]
+    ReservedName { address: String },
+}
+
+/// Take the run lock for `operation` (`apply` or `plan`) as run `run_id`, before anything is read:
+/// `flock` on the local store for `endpoint = "local"`, else the lock secret in the region (see
+/// [`lock`]).
+pub async fn lock(
+    conn: &Connection,
+    options: lock::LockOptions,
+    run_id: &str,
+    operation: &str,
+) -> Result<lock::RunLock, Error> {
+    if !options.enabled {
+        return Ok(lock::RunLock::None);
+    }
+    if let Some(store) = &conn.local_store {
+        return Ok(lock::lock_local(store, options.timeout).await?);
+    }
+    let store = lock::ApiLock {
+        client: &conn.client,
+        pacer: &conn.pacer,
+    };
+    let info = lock::LockInfo::new(run_id, operation);
+    lock::acquire(&store, &info, options.timeout).await?;
+    tracing::debug!(id = run_id, "took the run lock");
+    Ok(lock::RunLock::Remote {
+        client: conn.client.clone(),
+        pacer: conn.pacer.clone(),
+        id: run_id.to_string(),
+    })
+}
+
+/// `ssmform force-unlock ID`: remove the run lock `id` of the configuration's region.
+pub async fn force_unlock(conn: &Connection, id: &str) -> Result<lock::LockInfo, Error> {
+    if conn.local_store.is_some() {
+        return Err(lock::LockError::LocalNoForce.into());
+    }
+    let store = lock::ApiLock {
+        client: &conn.client,
+        pacer: &conn.pacer,
+    };
+    Ok(lock::force_unlock(&store, id).await?)
 }
 
 impl From<Diagnostics> for Error {

@@ -26,6 +26,15 @@ pub async fn plan(
 ) -> Result<Refreshed, Error> {
     let ctx = context(conn, options);
     let mut refreshed = refresh(config, &ctx).await?;
+    if let Some(c) = refreshed
+        .desired
+        .values()
+        .find(|d| d.secret_name == super::lock::LOCK_SECRET)
+    {
+        return Err(Error::ReservedName {
+            address: c.address.clone(),
+        });
+    }
     let warnings = config.warnings().iter().map(Note::from);
     refreshed.plan.notes.splice(0..0, warnings);
     Ok(refreshed)

@@ -95,7 +95,8 @@ async fn a_secret_changed_since_the_plan_is_refused_its_dependents_skipped_and_t
 
     let out = p.run(["apply", "p.ssmplan"]);
     out.assert_exit(1);
-    let text = &out.stdout;
+    // Each problem is printed once, on stderr; the summary closes stdout.
+    let text = &format!("{}{}", out.stdout, out.stderr);
     assert!(
         text.contains("secret.root: refused, changed outside ssmform since the plan"),
         "{text}"
@@ -184,7 +185,8 @@ async fn a_secret_scheduled_for_deletion_after_the_plan_fails_its_change_and_ski
 
     let out = p.run(["apply", "p.ssmplan"]);
     out.assert_exit(1);
-    let text = &out.stdout;
+    // Each problem is printed once, on stderr; the summary closes stdout.
+    let text = &format!("{}{}", out.stdout, out.stderr);
     assert!(text.contains("secret.root: UpdateSecret failed"), "{text}");
     assert!(text.contains("PendingDelete"), "{text}");
     assert!(

@@ -232,8 +232,8 @@ async fn a_saved_plan_is_refused_after_its_configuration_changed_and_nothing_is_
     assert_eq!(s.actions["UpdateSecret"].calls, calls_before);
     assert_eq!(s.actions["PutSecretValue"].calls, 0);
     assert_eq!(
-        s.actions["CreateSecret"].calls, 3,
-        "only the test's own set-up"
+        s.actions["CreateSecret"].calls, 5,
+        "only the test's own set-up and the run locks of plan --out and apply"
     );
     assert!(p.journals().is_empty(), "no journal: no run was started");
 }
@@ -294,8 +294,8 @@ async fn without_a_terminal_and_without_auto_approve_apply_refuses_and_writes_no
         assert_eq!(s.actions[action].calls, 0, "{action}");
     }
     assert_eq!(
-        s.actions["CreateSecret"].calls, 3,
-        "only the test's own set-up"
+        s.actions["CreateSecret"].calls, 4,
+        "only the test's own set-up and the run lock"
     );
     assert!(p.journals().is_empty());
     assert_eq!(p.planned().len(), 4);
@@ -539,7 +539,7 @@ secret "other" {
     let api = emu.api();
 
     let out = p.run(["apply", "p.ssmplan"]);
-    out.assert_exit(1).assert_stdout_contains("secret.other: refused, changed outside ssmform since the plan: the version now exists with other content");
+    out.assert_exit(1).assert_stderr_contains("secret.other: refused, changed outside ssmform since the plan: the version now exists with other content");
     out.assert_stdout_contains(
         "Apply failed! Secrets: 0 created, 0 updated, 1 unchanged, 1 failed, 0 skipped.",
     );

@@ -129,8 +129,24 @@ async fn killed_halfway_the_journal_is_well_formed_a_new_plan_shows_exactly_what
     let missing: BTreeSet<String> = addresses(&secrets).difference(&made).cloned().collect();
     assert_eq!(p.planned(), missing);
 
-    // A second apply converges. (Without the slowing limit: only the first run had to be slow.)
+    // The killed run left its run lock: a second apply refuses before anything is read or
+    // written, naming the lock's ID, which `force-unlock -force ID` removes.
     p.write_config("", &hcl(&secrets));
+    let locked = p.run(["apply", "--auto-approve"]);
+    locked
+        .assert_exit(1)
+        .assert_stderr_contains("the run lock is taken")
+        .assert_stderr_contains("ssmform force-unlock ");
+    let id = locked
+        .stderr
+        .split("ssmform force-unlock ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the lock ID")
+        .to_string();
+    p.run(["force-unlock", "-force", &id]).assert_success();
+
+    // A second apply converges. (Without the slowing limit: only the first run had to be slow.)
     let out = p.run(["apply", "--auto-approve"]);
     out.assert_success().assert_no_leak(&leaks);
     let expected = format!(

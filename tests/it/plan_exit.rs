@@ -236,8 +236,15 @@ fn rejected_credentials_are_reported_once_not_once_per_secret() {
         .env("TENCENTCLOUD_SECRET_KEY", "not-the-key");
     let out = ws.run(["plan", "cfg", "--format", "json"]);
     out.assert_exit(1);
-    let e = &out.stderr;
-    assert_eq!(e.matches("cannot read the live value").count(), 1, "{e}");
+    // Printed once: as JSON lines on stdout, nothing on stderr.
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    let e = &out.stdout;
+    assert_eq!(
+        e.matches("\"summary\":\"cannot read the live value")
+            .count(),
+        1,
+        "{e}"
+    );
     assert!(e.contains("AuthFailure"), "{e}");
     assert!(
         e.contains("2 more secrets could not be read for the same reason: secret.s"),

@@ -384,9 +384,13 @@ fn assert_error_runs_clean(ws: &Workspace, base: &[&str], expect: &str) {
             let mut args = plan_args(&["--format", format]);
             args.extend(base.iter().map(|s| s.to_string()));
             let out = ws.run_with(&args, &log_env(*level));
-            out.assert_exit(1)
-                .assert_stderr_contains(expect)
-                .assert_no_leak(&leaks);
+            out.assert_exit(1).assert_no_leak(&leaks);
+            // Errors are printed once: on stderr, or as JSON lines on stdout.
+            if *format == "json" {
+                out.assert_stdout_contains(expect);
+            } else {
+                out.assert_stderr_contains(expect);
+            }
         }
     }
 }
@@ -450,8 +454,13 @@ async fn evaluation_errors_about_secret_values_print_no_canaries() {
             for format in FORMATS {
                 let out = ws.run_with(plan_args(&["--format", format]), &log_env(level));
                 out.assert_exit(1);
-                out.assert_stderr_contains(expect)
-                    .assert_stderr_contains("cfg/main.hcl:");
+                if *format == "json" {
+                    out.assert_stdout_contains(expect)
+                        .assert_stdout_contains("cfg/main.hcl");
+                } else {
+                    out.assert_stderr_contains(expect)
+                        .assert_stderr_contains("cfg/main.hcl:");
+                }
                 out.assert_no_leak(&leaks);
             }
         }

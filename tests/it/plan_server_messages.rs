@@ -88,13 +88,22 @@ fn plan_shows_nothing_the_server_echoed() {
     for format in ["text", "markdown", "json"] {
         for level in ["", "debug", "trace"] {
             let out = ws.run_with(
-                ["plan", "cfg", "--format", format, "--out", "plan.ssmplan"],
+                // Without the run lock: its CreateSecret would meet the injected fault first.
+                [
+                    "plan",
+                    "cfg",
+                    "--format",
+                    format,
+                    "--out",
+                    "plan.ssmplan",
+                    "-lock=false",
+                ],
                 &[("SSMFORM_LOG", level)],
             );
             out.assert_exit(1).assert_no_leak(&leaks);
             assert_clean_text(&out);
             assert!(
-                out.stderr.contains("[redacted]"),
+                out.stderr.contains("[redacted]") || out.stdout.contains("[redacted]"),
                 "the server's message is shown, cleaned:\n{}",
                 out.report()
             );
@@ -112,7 +121,14 @@ fn apply_shows_nothing_the_server_echoed() {
     for level in ["", "trace"] {
         for format in ["text", "json"] {
             let out = ws.run_with(
-                ["apply", "cfg", "--auto-approve", "--format", format],
+                [
+                    "apply",
+                    "cfg",
+                    "--auto-approve",
+                    "--format",
+                    format,
+                    "-lock=false",
+                ],
                 &[("SSMFORM_LOG", level)],
             );
             out.assert_exit(1).assert_no_leak(&leaks);

@@ -617,13 +617,25 @@ impl SpawnedEmulator {
         Self::start_with(extra, Some(umask))
     }
 
+    /// [`SpawnedEmulator::start`] allowed at most `n` open files (`ulimit -n`).
+    pub fn start_with_open_files(extra: &[&str], n: u32) -> Self {
+        Self::start_configured(extra, None, Some(n))
+    }
+
     fn start_with(extra: &[&str], umask: Option<u32>) -> Self {
+        Self::start_configured(extra, umask, None)
+    }
+
+    fn start_configured(extra: &[&str], umask: Option<u32>, nofile: Option<u32>) -> Self {
         let mut run = Ssmform::new(["emulator", "--listen", "127.0.0.1:0"]);
         for a in extra {
             run = run.arg(*a);
         }
         if let Some(m) = umask {
             run = run.umask(m);
+        }
+        if let Some(n) = nofile {
+            run = run.max_open_files(n);
         }
         let mut child = run.spawn();
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));

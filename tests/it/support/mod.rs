@@ -23,6 +23,7 @@
 pub mod apply;
 pub mod config;
 pub mod emulator;
+pub mod fake;
 pub mod leaks;
 pub mod plan;
 pub mod process;

@@ -80,6 +80,7 @@ pub struct Ssmform {
     clean_env: bool,
     cwd: Option<PathBuf>,
     umask: Option<u32>,
+    nofile: Option<u32>,
 }
 
 impl Ssmform {
@@ -95,6 +96,7 @@ impl Ssmform {
             clean_env: false,
             cwd: None,
             umask: None,
+            nofile: None,
         }
     }
 
@@ -142,6 +144,12 @@ impl Ssmform {
         self
     }
 
+    /// Run with at most `n` open files (through `sh -c 'ulimit -n N; exec ssmform ...'`).
+    pub fn max_open_files(mut self, n: u32) -> Self {
+        self.nofile = Some(n);
+        self
+    }
+
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.cwd = Some(dir.as_ref().to_path_buf());
         self
@@ -162,12 +170,19 @@ impl Ssmform {
     }
 
     fn command(&self) -> Command {
-        let mut c = match self.umask {
-            None => Command::new(ssmform_bin()),
-            Some(m) => {
+        let mut c = match (self.umask, self.nofile) {
+            (None, None) => Command::new(ssmform_bin()),
+            (umask, nofile) => {
+                let mut prelude = String::new();
+                if let Some(n) = nofile {
+                    prelude.push_str(&format!("ulimit -n {n} && "));
+                }
+                if let Some(m) = umask {
+                    prelude.push_str(&format!("umask {m:03o} && "));
+                }
                 let mut c = Command::new("sh");
                 c.arg("-c")
-                    .arg(format!("umask {m:03o} && exec \"$0\" \"$@\""))
+                    .arg(format!("{prelude}exec \"$0\" \"$@\""))
                     .arg(ssmform_bin());
                 c
             }

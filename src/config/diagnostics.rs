@@ -569,6 +569,7 @@ mod tests {
             text: "  x = 1 # \u{1b}]0;title\u{7} y".into(),
             column: 22,
             width: 1,
+            cut: (false, false),
         });
         let text = d.render(Paint::plain());
         assert!(

@@ -219,7 +219,11 @@ impl Diagnostic {
                 "{pad} {} {}: {}",
                 paint.blue("="),
                 paint.bold("help"),
-                printable(help)
+                // ssmform's own multi-line help keeps its lines; within them, nothing unprintable
+                help.split('\n')
+                    .map(printable)
+                    .collect::<Vec<_>>()
+                    .join("\n")
             );
         }
         out

@@ -630,11 +630,11 @@ mod tests {
     #[test]
     fn allowed_paths_are_read_and_marked_outside() {
         let (root, cfg) = layout();
-        std::fs::create_dir(root.path().join("shared")).unwrap();
-        std::fs::write(root.path().join("shared/ca.pem"), "pem").unwrap();
-        let shared = root.path().join("shared");
+        std::fs::create_dir(root.path().join("common")).unwrap();
+        std::fs::write(root.path().join("common/ca.pem"), "pem").unwrap();
+        let shared = root.path().join("common");
         let c = Confined::with_allowed(&cfg, std::slice::from_ref(&shared)).unwrap();
-        let f = c.read_path("../shared/ca.pem", 100).unwrap();
+        let f = c.read_path("../common/ca.pem", 100).unwrap();
         assert_eq!((f.bytes.as_slice(), f.outside), (&b"pem"[..], true));
         let absolute = shared.join("ca.pem");
         let f = c.read_path(absolute.to_str().unwrap(), 100).unwrap();

@@ -240,19 +240,19 @@ fn oversized_configuration_files_are_refused() {
 #[test]
 fn allow_read_opens_one_directory_outside() {
     let ws = Workspace::bare();
-    ws.file("shared/ca.pem", "-----BEGIN CERTIFICATE-----\n")
+    ws.file("common/ca.pem", "-----BEGIN CERTIFICATE-----\n")
         .file(
-            "shared/common.hcl",
+            "common/common.hcl",
             "variable \"region\" {\n  default = \"ap-guangzhou\"\n}\n",
         )
         .file("other/secret.txt", OUTSIDE_CANARY)
         .file(
             "cfg/main.hcl",
             "provider \"tencentcloud\" {\n  region = var.region\n}\n\
-             secret \"ca\" {\n  secret_name   = \"ca\"\n  version_id    = \"v1\"\n  secret_string = file(\"../shared/ca.pem\")\n}\n",
+             secret \"ca\" {\n  secret_name   = \"ca\"\n  version_id    = \"v1\"\n  secret_string = file(\"../common/ca.pem\")\n}\n",
         );
-    std::os::unix::fs::symlink("../shared/common.hcl", ws.path("cfg/common.hcl")).unwrap();
-    let shared = ws.path("shared");
+    std::os::unix::fs::symlink("../common/common.hcl", ws.path("cfg/common.hcl")).unwrap();
+    let shared = ws.path("common");
     ws.run(["validate", "cfg"])
         .assert_exit(1)
         .assert_stderr_contains("cfg/common.hcl is a symbolic link that leads outside")

@@ -169,10 +169,13 @@ fn no_comment_cites_a_document_outside_the_repository() {
         }
         let text = std::fs::read_to_string(&f).expect("read source");
         for (i, line) in text.lines().enumerate() {
-            if line.contains("DESIGN")
-                || line.contains("reference §")
-                || line.contains("reference/")
-            {
+            // the patterns are assembled so that this check does not find itself
+            let (design, section, dir) = (
+                concat!("DES", "IGN"),
+                concat!("reference ", "\u{a7}"),
+                concat!("reference", "/"),
+            );
+            if line.contains(design) || line.contains(section) || line.contains(dir) {
                 found.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
             }
         }

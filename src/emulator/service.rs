@@ -254,16 +254,18 @@ fn classify(parts: &Parts, body: &[u8]) -> Result<Common, ApiError> {
 
 /// Read the whole body, within [`super::server::BODY_TIMEOUT`]. A body that grows past
 /// [`MAX_BODY_BYTES`] (one without a declared length; a declared one is checked before reading) is
-/// refused at once, `RequestSizeLimitExceeded`, without reading the rest: what is held for a
-/// request is never more than the limit.
-async fn read_body(mut body: Incoming) -> Result<Bytes, Option<ApiError>> {
-    let read = async {
+/// refused at once, `RequestSizeLimitExceeded`, without keeping the rest (see [`linger`]): what is
+/// held for a request is never more than the limit.
+async fn read_body(body: Incoming) -> Result<Bytes, Option<ApiError>> {
+    let read = async move {
+        let mut body = body;
         let mut buf = bytes::BytesMut::new();
         while let Some(frame) = body.frame().await {
             // An error mid-body means the client went away: there is nobody to answer.
             let frame = frame.map_err(|_| None)?;
             if let Ok(data) = frame.into_data() {
                 if buf.len().saturating_add(data.len()) > MAX_BODY_BYTES {
+                    linger(body);
                     return Err(Some(too_large()));
                 }
                 buf.extend_from_slice(&data);
@@ -275,6 +277,34 @@ async fn read_body(mut body: Incoming) -> Result<Bytes, Option<ApiError>> {
     tokio::time::timeout(super::server::BODY_TIMEOUT, read)
         .await
         .unwrap_or(Err(None))
+}
+
+/// Time and bytes for which the rest of a refused body is still read, and thrown away, and the
+/// pause after which the client is taken to have stopped sending.
+const LINGER_TIME: Duration = Duration::from_secs(5);
+const LINGER_BYTES: usize = 4 * MAX_BODY_BYTES;
+const LINGER_IDLE: Duration = Duration::from_millis(500);
+
+/// Read and discard what remains of a refused body, for at most [`LINGER_TIME`] and
+/// [`LINGER_BYTES`] (less once nothing arrives for [`LINGER_IDLE`]), while the refusal is
+/// answered. A client still writing its body would otherwise meet a closed socket, and the reset it
+/// gets can destroy the answer before it reads it: with this it reads `RequestSizeLimitExceeded`.
+/// Nothing read is kept, so memory stays bounded.
+fn linger(mut body: Incoming) {
+    tokio::spawn(async move {
+        let drain = async {
+            let mut seen = 0usize;
+            while let Ok(Some(Ok(frame))) = tokio::time::timeout(LINGER_IDLE, body.frame()).await {
+                if let Ok(data) = frame.into_data() {
+                    seen = seen.saturating_add(data.len());
+                    if seen > LINGER_BYTES {
+                        break;
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
 }
 
 fn too_large() -> ApiError {
@@ -296,8 +326,9 @@ async fn api(state: &Arc<State>, parts: &Parts, body: Incoming) -> Outcome {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    // Refused before a byte of the body is read.
+    // Refused before a byte of the body is kept.
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        linger(body);
         return Outcome::Reply(Err(too_large()));
     }
     let body = match read_body(body).await {

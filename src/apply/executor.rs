@@ -33,10 +33,11 @@ use tokio::task::JoinSet;
 use crate::ssm::limiter::Gate;
 
 use super::journal::{Entry, Journal, OutcomeKind, Verdict};
+use super::ops::{OpResult, OpRunner};
 use crate::config::DesiredSecret;
 use crate::plan::live::{LiveState, read_live};
 use crate::plan::marker;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, Phase, Plan, SecretOp};
 use crate::secret::{Fingerprint, PlanKey, SecretContent};
 use crate::ssm::retry::{CallError, Pacer};
 use crate::ssm::{
@@ -130,6 +131,8 @@ pub struct ChangeResult {
 pub struct ApplyReport {
     /// In plan order; no-ops are not included.
     pub results: Vec<ChangeResult>,
+    /// The operations on whole secrets, in the order they ran.
+    pub op_results: Vec<OpResult>,
     /// Secrets the plan left unchanged.
     pub unchanged: usize,
     pub interrupted: bool,
@@ -146,6 +149,8 @@ pub struct ApplyReport {
 pub struct ApplyCounts {
     pub created: usize,
     pub updated: usize,
+    /// Secrets and versions deleted (or scheduled for deletion).
+    pub deleted: usize,
     pub unchanged: usize,
     pub failed: usize,
     pub skipped: usize,
@@ -159,6 +164,7 @@ impl ApplyReport {
     pub fn nothing_to_do(unchanged: usize) -> Self {
         ApplyReport {
             results: Vec::new(),
+            op_results: Vec::new(),
             unchanged,
             interrupted: false,
             writes: 0,
@@ -185,11 +191,24 @@ impl ApplyReport {
                 (Outcome::Unknown { .. }, _) => c.unknown += 1,
             }
         }
+        for r in &self.op_results {
+            match (&r.outcome, r.op.op.is_delete()) {
+                (Outcome::Applied { .. }, true) => c.deleted += 1,
+                (Outcome::Applied { .. }, false) => c.updated += 1,
+                (Outcome::AlreadyApplied, _) => {}
+                (Outcome::Failed { .. } | Outcome::Stale { .. }, _) => c.failed += 1,
+                (Outcome::Skipped { .. }, _) => c.skipped += 1,
+                (Outcome::NotStarted, _) => c.not_started += 1,
+                (Outcome::Unknown { .. }, _) => c.unknown += 1,
+            }
+        }
         c
     }
 
     pub fn success(&self) -> bool {
-        !self.interrupted && self.results.iter().all(|r| r.outcome.succeeded())
+        !self.interrupted
+            && self.results.iter().all(|r| r.outcome.succeeded())
+            && self.op_results.iter().all(|r| r.outcome.succeeded())
     }
 
     /// Successful writes per second over the write phase.
@@ -207,6 +226,8 @@ pub trait ApplyObserver: Send + Sync {
     fn wave_started(&self, wave: u32, waves: u32, changes: usize);
     fn change_started(&self, change: &Change);
     fn change_finished(&self, result: &ChangeResult);
+    /// An operation on a whole secret finished (or was not attempted).
+    fn op_finished(&self, _result: &OpResult) {}
 }
 
 /// How to run.
@@ -276,6 +297,18 @@ impl Executor {
                 .collect();
         let waves = plan.summary().waves;
         let mut results: BTreeMap<String, ChangeResult> = BTreeMap::new();
+        let mut op_results: Vec<OpResult> = Vec::new();
+        // Secrets whose restore (or room-making deletion) did not succeed: nothing else is done
+        // to them.
+        let mut blocked_secrets: BTreeMap<String, String> = BTreeMap::new();
+        shared
+            .run_ops(
+                plan.ops_in(Phase::Before),
+                &mut blocked_secrets,
+                &mut op_results,
+                observer.as_ref(),
+            )
+            .await;
 
         for wave in 1..=waves {
             let in_wave: Vec<&Change> = plan
@@ -289,7 +322,13 @@ impl Executor {
             observer.wave_started(wave, waves, in_wave.len());
             let mut set = JoinSet::new();
             for change in in_wave {
-                if let Some(outcome) = blocked_by(change, &results) {
+                let blocked = blocked_secrets.get(&change.secret_name).map(|because| {
+                    Outcome::Skipped {
+                        because: because.clone(),
+                        reason: format!("{because} did not succeed"),
+                    }
+                });
+                if let Some(outcome) = blocked.or_else(|| blocked_by(change, &results)) {
                     let result = ChangeResult {
                         change: change.clone(),
                         outcome,
@@ -347,6 +386,23 @@ impl Executor {
             }
         }
 
+        shared
+            .run_ops(
+                plan.ops_in(Phase::After),
+                &mut blocked_secrets,
+                &mut op_results,
+                observer.as_ref(),
+            )
+            .await;
+        shared
+            .run_ops(
+                plan.ops_in(Phase::Last),
+                &mut blocked_secrets,
+                &mut op_results,
+                observer.as_ref(),
+            )
+            .await;
+
         let interrupted = shared.interrupted.load(Ordering::SeqCst);
         let order: Vec<&Change> = plan.actions();
         let results: Vec<ChangeResult> = order
@@ -367,6 +423,7 @@ impl Executor {
         let stats = &shared.pacer.stats;
         ApplyReport {
             results,
+            op_results,
             unchanged: plan.summary().unchanged,
             interrupted,
             writes,
@@ -473,6 +530,52 @@ enum Check {
 }
 
 impl Shared {
+    /// Run operations on whole secrets one after another; a secret named in `blocked` is left
+    /// alone, and one whose operation does not succeed is added to it.
+    async fn run_ops(
+        &self,
+        ops: Vec<&SecretOp>,
+        blocked: &mut BTreeMap<String, String>,
+        out: &mut Vec<OpResult>,
+        observer: &dyn ApplyObserver,
+    ) {
+        let runner = OpRunner {
+            client: &self.client,
+            pacer: &self.pacer,
+            journal: &self.journal,
+        };
+        for op in ops {
+            let result = if self.interrupted.load(Ordering::SeqCst) {
+                runner.skip(op, Outcome::NotStarted).await
+            } else if let Some(because) = blocked.get(&op.secret_name) {
+                runner
+                    .skip(
+                        op,
+                        Outcome::Skipped {
+                            because: because.clone(),
+                            reason: format!("{because} did not succeed"),
+                        },
+                    )
+                    .await
+            } else {
+                {
+                    let mut first = self.first_write.lock().expect("lock");
+                    first.get_or_insert_with(Instant::now);
+                }
+                let r = runner.run(op).await;
+                *self.last_write.lock().expect("lock") = Some(Instant::now());
+                r
+            };
+            if !result.outcome.succeeded() {
+                blocked
+                    .entry(op.secret_name.clone())
+                    .or_insert_with(|| op.id());
+            }
+            observer.op_finished(&result);
+            out.push(result);
+        }
+    }
+
     /// Changes of `chain` to keep in progress (see [`Pacer::work_in_flight`]).
     fn work_in_flight(&self, chain: &[&'static str], cap: usize) -> usize {
         let journal = Duration::from_secs_f64(*self.journal_time.lock().expect("lock"));
@@ -753,6 +856,15 @@ impl Shared {
                     version_id: Some(version),
                     description,
                     content: Some(content.clone()),
+                    kms_key_id: change.kms_key_id.clone(),
+                    tags: change
+                        .tags
+                        .iter()
+                        .map(|(k, v)| crate::ssm::Tag {
+                            key: k.clone(),
+                            value: v.clone(),
+                        })
+                        .collect(),
                     ..Default::default()
                 };
                 self.pacer

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Action;
+use crate::plan::{Action, OpKind};
 use crate::secret::Fingerprint;
 
 /// One line of the journal.
@@ -58,6 +58,30 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error_code: Option<String>,
         desired_fingerprint: Fingerprint,
+        time: String,
+    },
+    /// Before an operation on a whole secret (or a version deletion).
+    OpIntent {
+        /// The operation's id in the plan (`secret.db#enable`).
+        id: String,
+        address: String,
+        secret_name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_id: Option<String>,
+        op: OpKind,
+        time: String,
+    },
+    /// After it, or instead of it when it was not attempted.
+    OpOutcome {
+        id: String,
+        address: String,
+        op: OpKind,
+        result: OutcomeKind,
+        verdict: Verdict,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error_code: Option<String>,
         time: String,
     },
     RunEnd {
@@ -208,7 +232,8 @@ pub enum LastState {
     Done(OutcomeKind),
 }
 
-/// Address → last state, from a journal's entries.
+/// Address (or, for operations on whole secrets, the operation's id) → last state, from a
+/// journal's entries.
 pub fn last_states(entries: &[Entry]) -> BTreeMap<String, LastState> {
     let mut out = BTreeMap::new();
     for e in entries {
@@ -220,6 +245,12 @@ pub fn last_states(entries: &[Entry]) -> BTreeMap<String, LastState> {
                 address, result, ..
             } => {
                 out.insert(address.clone(), LastState::Done(*result));
+            }
+            Entry::OpIntent { id, .. } => {
+                out.insert(id.clone(), LastState::InFlight);
+            }
+            Entry::OpOutcome { id, result, .. } => {
+                out.insert(id.clone(), LastState::Done(*result));
             }
             _ => {}
         }

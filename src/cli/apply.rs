@@ -202,6 +202,9 @@ fn show_plan(plan: &Plan, format: ApplyFormat) -> Result<(), super::Error> {
             for c in plan.actions() {
                 render::json::write_line(&mut out, &r.change_line(c))?;
             }
+            for o in &plan.secret_ops {
+                render::json::write_line(&mut out, &r.op_line(o))?;
+            }
         }
     }
     out.flush()?;
@@ -352,7 +355,7 @@ async fn execute(
     plan_file: Option<String>,
     run_id: &str,
 ) -> CmdResult {
-    let total = plan.summary().changes();
+    let total = plan.actions().len() + plan.secret_ops.iter().filter(|o| o.is_action()).count();
     let signals = tokio::spawn(watch_signals(conn.pacer.interrupt_flag(), args.format));
     let (observer, text, json): (Arc<dyn ApplyObserver>, _, _) = match args.format {
         ApplyFormat::Text => {

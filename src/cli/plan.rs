@@ -138,7 +138,7 @@ fn run_plan(args: Args) -> CmdResult {
             );
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    Ok(if args.detailed_exitcode && plan.has_drift() {
         Exit::Changes
     } else {
         Exit::Success
@@ -175,6 +175,7 @@ pub(crate) fn json_warning(message: &str) {
         detail: None,
         address: None,
         location: None,
+        drift: None,
     };
     let r = render::json::JsonRenderer {
         options: RenderOptions::for_stream(Stream::Stdout),
@@ -199,6 +200,7 @@ pub(crate) fn json_error(e: &(dyn std::error::Error + 'static)) {
         detail: None,
         address: None,
         location: None,
+        drift: None,
     };
     let r = render::json::JsonRenderer {
         options: RenderOptions::for_stream(Stream::Stdout),

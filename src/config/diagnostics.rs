@@ -85,6 +85,8 @@ pub struct Diagnostic {
     pub notes: Vec<Note>,
     /// A suggestion: `did you mean `secret_name`?`, where credentials go, ...
     pub help: Option<String>,
+    /// The kind of drift a plan error is about (`kms_key_differs`, ...), if any.
+    pub kind: Option<String>,
 }
 
 impl Diagnostic {
@@ -104,11 +106,18 @@ impl Diagnostic {
             label: None,
             notes: Vec::new(),
             help: None,
+            kind: None,
         }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Marks the diagnostic as being about a kind of drift (a plan's stable name for it).
+    pub fn with_kind(mut self, kind: &str) -> Self {
+        self.kind = Some(kind.to_string());
         self
     }
 
@@ -525,6 +534,7 @@ mod tests {
             label: None,
             notes: vec![],
             help: Some("did you mean `secret_name`?".into()),
+            kind: None,
         }
     }
 

@@ -171,7 +171,8 @@ impl Config {
             };
             states[id] = state;
         }
-        let out = c.finish(&self.sources);
+        let mut out = c.finish(&self.sources);
+        self.lifecycle_checks(&mut out);
         tracing::debug!(
             elapsed_ms = timer.elapsed().as_secs_f64() * 1e3,
             secrets = out.secrets.len(),
@@ -179,6 +180,148 @@ impl Config {
             "config evaluated"
         );
         out
+    }
+
+    /// The `removed` blocks, in configuration order.
+    pub fn removed(&self) -> Vec<super::Removed> {
+        self.decls
+            .removed
+            .iter()
+            .map(|r| super::Removed {
+                secret_name: r.secret_name.0.clone(),
+                version_id: r.version_id.as_ref().map(|v| v.0.clone()),
+                recovery_window_days: r.recovery_window_days,
+                location: self.sources.location(r.header),
+            })
+            .collect()
+    }
+
+    /// Checks across blocks: the blocks of one secret agree on its secret-level attributes, and
+    /// `removed` blocks name neither a declared version nor a declared secret (nor one with
+    /// `prevent_destroy`).
+    fn lifecycle_checks(&self, out: &mut Evaluation) {
+        use std::collections::BTreeMap;
+        let mut found = Vec::new();
+        let mut by_name: BTreeMap<&str, Vec<&DesiredSecret>> = BTreeMap::new();
+        for s in &out.secrets {
+            by_name.entry(s.secret_name.as_str()).or_default().push(s);
+        }
+        for blocks in by_name.values() {
+            let first = blocks[0];
+            for other in &blocks[1..] {
+                let differs: Option<&str> = if first.description.is_some()
+                    && other.description.is_some()
+                    && first.description != other.description
+                {
+                    Some("description")
+                } else if first.enabled.is_some()
+                    && other.enabled.is_some()
+                    && first.enabled != other.enabled
+                {
+                    Some("enabled")
+                } else if first.kms_key_id.is_some()
+                    && other.kms_key_id.is_some()
+                    && first.kms_key_id != other.kms_key_id
+                {
+                    Some("kms_key_id")
+                } else if !first.tags.is_empty() && !other.tags.is_empty() && first.tags != other.tags {
+                    Some("tags")
+                } else {
+                    None
+                };
+                if let Some(attr) = differs {
+                    found.push(
+                        self.diagnostic(
+                            Severity::Error,
+                            &other.location,
+                            format!(
+                                "{} and {} declare versions of secret \"{}\" with different `{attr}`",
+                                first.address, other.address, first.secret_name
+                            ),
+                        )
+                        .with_note(format!("{} is declared at {}", first.address, first.location))
+                        .with_help(format!(
+                            "`{attr}` belongs to the secret, not to a version: set it the same in every block of the secret, or in one of them only"
+                        )),
+                    );
+                }
+            }
+        }
+        let mut seen_removed: BTreeMap<(&str, Option<&str>), &super::model::RemovedDecl> =
+            BTreeMap::new();
+        for r in &self.decls.removed {
+            let location = self.sources.location(r.header);
+            let key = (r.secret_name.0.as_str(), r.version_id.as_ref().map(|v| v.0.as_str()));
+            if let Some(first) = seen_removed.get(&key) {
+                found.push(
+                    self.diagnostic(
+                        Severity::Error,
+                        &location,
+                        format!("secret \"{}\" is removed twice", r.secret_name.0),
+                    )
+                    .with_note(format!(
+                        "the first removed block is at {}",
+                        self.sources.location(first.header)
+                    )),
+                );
+                continue;
+            }
+            seen_removed.insert(key, r);
+            let Some(blocks) = by_name.get(r.secret_name.0.as_str()) else {
+                continue;
+            };
+            if let Some(guarded) = blocks.iter().find(|b| b.prevent_destroy) {
+                found.push(
+                    self.diagnostic(
+                        Severity::Error,
+                        &self.sources.location(r.secret_name.1),
+                        format!(
+                            "secret \"{}\" cannot be removed: {} has lifecycle {{ prevent_destroy = true }}",
+                            r.secret_name.0, guarded.address
+                        ),
+                    )
+                    .with_note(format!("{} is declared at {}", guarded.address, guarded.location))
+                    .with_help("remove the removed block, or first take prevent_destroy out of the secret's lifecycle block in a reviewed change"),
+                );
+                continue;
+            }
+            match &r.version_id {
+                None => found.push(
+                    self.diagnostic(
+                        Severity::Error,
+                        &self.sources.location(r.secret_name.1),
+                        format!(
+                            "secret \"{}\" is both declared ({}) and removed",
+                            r.secret_name.0, blocks[0].address
+                        ),
+                    )
+                    .with_note(format!("{} is declared at {}", blocks[0].address, blocks[0].location))
+                    .with_help("delete the secret blocks of a secret you remove, or remove only a version with version_id"),
+                ),
+                Some((version, span)) => {
+                    if let Some(b) = blocks.iter().find(|b| &b.version_id == version) {
+                        found.push(
+                            self.diagnostic(
+                                Severity::Error,
+                                &self.sources.location(*span),
+                                format!(
+                                    "version \"{version}\" of secret \"{}\" is both declared ({}) and removed",
+                                    r.secret_name.0, b.address
+                                ),
+                            )
+                            .with_note(format!("{} is declared at {}", b.address, b.location))
+                            .with_help("a removed block names a version that no block declares any more"),
+                        );
+                    }
+                }
+            }
+        }
+        if !found.is_empty() {
+            for d in found {
+                out.diagnostics.push(d);
+            }
+            out.diagnostics.sort();
+        }
     }
 
     /// A variable: its value, unknown if it has none.
@@ -307,6 +450,20 @@ impl Config {
         );
         let description =
             self.description_attr(s.description.as_ref(), address, resolver, &mut c.diags);
+        let tags = self.tags_attr(s.tags.as_ref(), resolver, &mut c.diags);
+        let kms_key_id = match &s.kms_key_id {
+            None => Outcome::Known(None),
+            Some(a) => match self.string_attr(a, resolver, &mut c.diags) {
+                Outcome::Known(k) => Outcome::Known(Some(k)),
+                Outcome::Unknown => Outcome::Unknown,
+                Outcome::Failed => Outcome::Failed,
+            },
+        };
+        let meta = match (tags, kms_key_id) {
+            (Outcome::Failed, _) | (_, Outcome::Failed) => return State::Failed,
+            (Outcome::Known(t), Outcome::Known(k)) => Some((t, k)),
+            _ => None,
+        };
         if let (Outcome::Known(n), Outcome::Known(v)) = (&name, &version) {
             c.claim_version(n, v, address, s.header);
         }
@@ -320,7 +477,8 @@ impl Config {
                 Outcome::Known(version),
                 Outcome::Known(content),
                 Outcome::Known(description),
-            ) => {
+            ) if meta.is_some() => {
+                let (tags, kms_key_id) = meta.expect("checked");
                 if let (false, Some(origin)) = (s.sensitive, &content.mark) {
                     // `sensitive = false` only affects values built from literals and
                     // non-sensitive variables: a configuration cannot declassify a secret.
@@ -362,6 +520,11 @@ impl Config {
                     shown_keys: content.shown_keys,
                     description,
                     location: self.sources.location(s.header),
+                    tags,
+                    kms_key_id,
+                    enabled: s.enabled,
+                    exclusive_versions: s.exclusive_versions,
+                    prevent_destroy: s.prevent_destroy.is_some(),
                 });
                 State::of(value)
             }
@@ -467,6 +630,35 @@ impl Config {
                 Outcome::Failed
             }
             Outcome::Known(d) => Outcome::Known(Some(d)),
+            Outcome::Unknown => Outcome::Unknown,
+            Outcome::Failed => Outcome::Failed,
+        }
+    }
+
+    /// A secret's `tags`: a map of strings, which plans show, so not derived from anything
+    /// sensitive (keys included).
+    fn tags_attr(
+        &self,
+        a: Option<&Attr>,
+        resolver: &dyn Resolve,
+        diags: &mut Vec<Diag>,
+    ) -> Outcome<std::collections::BTreeMap<String, String>> {
+        let Some(a) = a else {
+            return Outcome::Known(Default::default());
+        };
+        match self.eval_attr(a, resolver, diags) {
+            Outcome::Known(v) => match tag_map(&v) {
+                _ if v.has_unknown() => Outcome::Unknown,
+                Ok(m) => Outcome::Known(m),
+                Err(message) => {
+                    diags.push(
+                        Diag::error(a.span, format!("`tags` {message}")).help(
+                            "tags are shown in plans and set on the secret: write a map of strings built from literals and non-sensitive variables, like tags = { team = \"payments\" }",
+                        ),
+                    );
+                    Outcome::Failed
+                }
+            },
             Outcome::Unknown => Outcome::Unknown,
             Outcome::Failed => Outcome::Failed,
         }
@@ -724,6 +916,41 @@ fn public_key_paths(v: &Value, prefix: &mut Vec<String>, out: &mut BTreeSet<Vec<
             public_key_paths(child, prefix, out);
             prefix.pop();
         }
+    }
+}
+
+/// A map of tags from a value: an object of strings (numbers and bools convert), nothing
+/// sensitive. The error describes the value without quoting it.
+pub(crate) fn tag_map(v: &Value) -> Result<std::collections::BTreeMap<String, String>, String> {
+    if let Some(origin) = v.first_mark() {
+        return Err(format!("derives from {}", origin.describe()));
+    }
+    let Value::Object(o) = v else {
+        return Err(format!("must be a map of strings, not {}", v.a_type()));
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in o {
+        if k.is_empty() || k.len() > 127 || v_len(v) > 255 {
+            return Err(
+                "has a key that is empty or longer than 127 bytes, or a value longer than 255 bytes (the tag service's limits)"
+                    .to_string(),
+            );
+        }
+        let s = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            other => return Err(format!("must be a map of strings; a value is {}", other.a_type())),
+        };
+        out.insert(k.clone(), s);
+    }
+    Ok(out)
+}
+
+fn v_len(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.len(),
+        _ => 0,
     }
 }
 

@@ -806,6 +806,8 @@ pub(crate) fn node_attrs(decls: &Decls, decl: NodeDecl) -> Vec<&Attr> {
             let s = &decls.secrets[i];
             let mut v = vec![&s.secret_name, &s.version_id, &s.content];
             v.extend(s.description.as_ref());
+            v.extend(s.tags.as_ref());
+            v.extend(s.kms_key_id.as_ref());
             v
         }
     }
@@ -1079,6 +1081,8 @@ fn sensitivity_rule(
         let address = format!("secret.{}", s.label);
         let mut attrs = vec![&s.secret_name, &s.version_id];
         attrs.extend(s.description.as_ref());
+        attrs.extend(s.tags.as_ref());
+        attrs.extend(s.kms_key_id.as_ref());
         shown_attrs(&address, attrs, diags);
         if !s.sensitive
             && let Some((t, span)) = first_taint(&s.content)

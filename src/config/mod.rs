@@ -369,9 +369,31 @@ pub struct DesiredSecret {
     pub sensitive: bool,
     /// Which key names of the content, when it is a JSON object, a plan may show.
     pub shown_keys: ShownKeys,
-    /// Used only when the secret has to be created.
+    /// The secret's description: set at creation, kept in sync with UpdateDescription.
     pub description: Option<String>,
     /// The `secret "<label>"` header.
+    pub location: Location,
+    /// This block's `tags` (the provider's `default_tags` are added at creation).
+    pub tags: BTreeMap<String, String>,
+    /// `kms_key_id`: the KMS key the secret is created with.
+    pub kms_key_id: Option<String>,
+    /// `enabled`, when written: the status the secret must have.
+    pub enabled: Option<bool>,
+    /// `exclusive_versions = true`: versions of the secret that no block declares are deleted.
+    pub exclusive_versions: bool,
+    /// `lifecycle { prevent_destroy = true }`.
+    pub prevent_destroy: bool,
+}
+
+/// A `removed` block: the secret, or one version of it, to delete.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    pub secret_name: String,
+    /// Only this version (DeleteSecretVersion); `None` for the whole secret.
+    pub version_id: Option<String>,
+    /// DeleteSecret's recovery window (0: at once, only with `allow_immediate = true`).
+    pub recovery_window_days: u32,
+    /// The `removed` header.
     pub location: Location,
 }
 

@@ -139,6 +139,27 @@ pub(crate) struct SecretDecl {
     pub(crate) sensitive_span: Option<Span>,
     pub(crate) description: Option<Attr>,
     pub(crate) depends_on: Vec<Reference>,
+    /// `tags = { ... }`: set when the secret is created.
+    pub(crate) tags: Option<Attr>,
+    /// `kms_key_id`: set when the secret is created.
+    pub(crate) kms_key_id: Option<Attr>,
+    /// `enabled = true | false` (a literal), when written.
+    pub(crate) enabled: Option<bool>,
+    /// `exclusive_versions = true`: versions no block declares are deleted.
+    pub(crate) exclusive_versions: bool,
+    /// `lifecycle { prevent_destroy = true }`: where it is written.
+    pub(crate) prevent_destroy: Option<Span>,
+}
+
+/// A `removed { ... }` block: literals only.
+#[derive(Clone, Debug)]
+pub(crate) struct RemovedDecl {
+    /// `removed`.
+    pub(crate) header: Span,
+    pub(crate) secret_name: (String, Span),
+    pub(crate) version_id: Option<(String, Span)>,
+    /// Days before the deletion is final (1 to 30; 0 with `allow_immediate = true`).
+    pub(crate) recovery_window_days: u32,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -68,6 +68,12 @@ pub struct Provider {
     /// The `assume_role_with_web_identity { ... }` block, as written (the token file resolved
     /// against the configuration directory).
     pub web_identity: Option<WebIdentitySettings>,
+    /// `default_tags = { ... }`: set on every secret ssmform creates; the secrets carrying them
+    /// are this configuration's, and those no block declares are listed as orphans.
+    pub default_tags: BTreeMap<String, String>,
+    /// `manage_prefix`: secrets whose name starts with it are this configuration's; those no
+    /// block declares are listed as orphans.
+    pub manage_prefix: Option<String>,
     /// The `provider "tencentcloud"` header.
     pub location: Location,
 }
@@ -93,6 +99,8 @@ pub(crate) fn evaluate(
         metadata_endpoint: None,
         assume_role: None,
         web_identity: None,
+        default_tags: BTreeMap::new(),
+        manage_prefix: None,
         location,
     };
     for (name, _) in &decl.blocks {
@@ -161,6 +169,24 @@ pub(crate) fn evaluate(
                 }
             }
             "cam_role_name" => cam_role_name(a, v, &mut p, diags),
+            "default_tags" => match super::evaluation::tag_map(&v) {
+                Ok(m) => p.default_tags = m,
+                Err(message) => diags.push(
+                    Diag::error(a.span, format!("`default_tags` {message}"))
+                        .help("write a map of strings, like default_tags = { managed-by = \"ssmform\" }"),
+                ),
+            },
+            "manage_prefix" => {
+                if let Some(s) = string(a, v, diags) {
+                    if s.is_empty() || super::names::secret_name_problem(&s).is_some() {
+                        diags.push(
+                            Diag::error(a.span, "`manage_prefix` must be the start of a secret name: letters, digits, `_` and `-`, starting with a letter or digit")
+                        );
+                    } else {
+                        p.manage_prefix = Some(s);
+                    }
+                }
+            }
             "sts_endpoint" => {
                 p.sts_endpoint = trusted_endpoint(a, v, Purpose::Sts, diags);
             }

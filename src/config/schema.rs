@@ -14,14 +14,16 @@ use crate::fasthash::FastMap;
 use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Attribute, Block, Body, Structure};
 
-use super::model::{Attr, DataDecl, LocalDecl, ProviderDecl, SecretDecl, VarValue, VariableDecl};
+use super::model::{
+    Attr, DataDecl, LocalDecl, ProviderDecl, RemovedDecl, SecretDecl, VarValue, VariableDecl,
+};
 use super::refs::{self, Collector, Functions, span_of};
 use super::source::{Diag, FileId, SourceFile, Span};
 use super::variables::VarType;
 use crate::secret::ContentKind;
 use crate::suggest;
 
-const BLOCK_TYPES: &[&str] = &["provider", "variable", "locals", "data", "secret"];
+const BLOCK_TYPES: &[&str] = &["provider", "variable", "locals", "data", "secret", "removed"];
 const PROVIDER_ATTRS: &[&str] = &[
     "region",
     "endpoint",
@@ -32,6 +34,8 @@ const PROVIDER_ATTRS: &[&str] = &[
     "cam_role_name",
     "sts_endpoint",
     "metadata_endpoint",
+    "default_tags",
+    "manage_prefix",
 ];
 /// The provider block's nested blocks and their attributes (as the Terraform provider spells
 /// them). Their attributes join the provider's as `block.attribute`.
@@ -76,7 +80,19 @@ const SECRET_ATTRS: &[&str] = &[
     "sensitive",
     "description",
     "depends_on",
+    "tags",
+    "enabled",
+    "kms_key_id",
+    "exclusive_versions",
 ];
+const REMOVED_ATTRS: &[&str] = &[
+    "secret_name",
+    "version_id",
+    "recovery_window_days",
+    "allow_immediate",
+];
+/// The recovery window of a `removed` block when it sets none.
+pub(crate) const DEFAULT_RECOVERY_WINDOW_DAYS: u32 = 7;
 
 /// Where credentials go, for the error that rejects them in configuration.
 pub(crate) const CREDENTIALS_HELP: &str = "credentials never go in configuration files (they are committed and reviewed): set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (plus TENCENTCLOUD_SECURITY_TOKEN for temporary credentials) in the environment, use ~/.tencentcloud/credentials, or name a tccli profile with `profile = \"name\"` or TENCENTCLOUD_PROFILE";
@@ -88,6 +104,7 @@ pub(crate) struct Decls {
     pub(crate) locals: Vec<LocalDecl>,
     pub(crate) data: Vec<DataDecl>,
     pub(crate) secrets: Vec<SecretDecl>,
+    pub(crate) removed: Vec<RemovedDecl>,
     pub(crate) provider: ProviderDecl,
     /// Whether any `provider` block was written (even one with errors).
     pub(crate) any_provider_block: bool,
@@ -190,6 +207,7 @@ impl Decls {
                 .into_iter()
                 .filter(|s| !dropped[3].contains(&s.label)),
         );
+        self.removed.append(&mut other.removed);
         self.any_provider_block |= other.any_provider_block;
         if let Some(header) = other.provider.header {
             match self.provider.header {
@@ -246,7 +264,7 @@ pub(crate) fn check_file(
                     redact(source, span_of(&a.value, file, whole));
                     d.help(CREDENTIALS_HELP)
                 } else {
-                    d.help("a configuration file holds blocks: provider, variable, locals, data and secret; variable values go in *.vars.hcl files")
+                    d.help("a configuration file holds blocks: provider, variable, locals, data, secret and removed; variable values go in *.vars.hcl files")
                 };
                 diags.push(d);
             }
@@ -371,17 +389,18 @@ fn block(
             };
             secret(b, label, header, file, source, decls, diags);
         }
+        "removed" => removed(b, &labels, header, file, decls, diags),
         other => {
             let d = Diag::error(ident_span, format!("unknown block type `{other}`"));
             let d = match other {
                 "resource" => d.help("secrets are declared with `secret \"label\" { secret_name = ..., version_id = ..., secret_string = ... }`"),
                 "output" | "module" | "terraform" | "moved" | "import" => {
-                    d.help(format!("`{other}` blocks are Terraform's; ssmform has provider, variable, locals, data and secret blocks"))
+                    d.help(format!("`{other}` blocks are Terraform's; ssmform has provider, variable, locals, data, secret and removed blocks"))
                 }
                 "local" => d.help("local values are declared in a `locals { ... }` block"),
                 _ => d
                     .maybe_help(suggest::help(other, BLOCK_TYPES.iter().copied()))
-                    .note("the block types are provider, variable, locals, data and secret", None),
+                    .note("the block types are provider, variable, locals, data, secret and removed", None),
             };
             diags.push(d);
         }
@@ -909,7 +928,16 @@ fn secret(
     if !decls.declare("secret", label, header, diags) {
         return;
     }
-    let (mut attrs, unknown) = attributes(b.body, file, SECRET_ATTRS, &what, false, diags);
+    let mut body = b.body;
+    let mut prevent_destroy = None;
+    let mut lifecycle_ok = true;
+    for l in body.remove_blocks("lifecycle") {
+        match lifecycle(l, file, &what, diags) {
+            Some(p) => prevent_destroy = prevent_destroy.or(p),
+            None => lifecycle_ok = false,
+        }
+    }
+    let (mut attrs, unknown) = attributes(body, file, SECRET_ATTRS, &what, false, diags);
     // The content's literals are secret: mask them before any diagnostic shows their line.
     for a in ["secret_string", "secret_binary"] {
         if let Some(attr) = attrs.get(a) {
@@ -970,6 +998,25 @@ fn secret(
         .remove("depends_on")
         .map(|a| refs::depends_on(&a.expr, file, a.span, diags))
         .unwrap_or_default();
+    let tags = attrs.remove("tags");
+    let kms_key_id = attrs.remove("kms_key_id");
+    let enabled = match attrs.remove("enabled") {
+        None => None,
+        Some(a) => {
+            let v = literal_bool(&a, &what, diags);
+            ok &= v.is_some();
+            v
+        }
+    };
+    let exclusive_versions = match attrs.remove("exclusive_versions") {
+        None => false,
+        Some(a) => {
+            let v = literal_bool(&a, &what, diags);
+            ok &= v.is_some();
+            v.unwrap_or(false)
+        }
+    };
+    ok &= lifecycle_ok;
     match (secret_name, version_id, content) {
         (Some(secret_name), Some(version_id), Some((kind, content))) if ok => {
             decls.secrets.push(SecretDecl {
@@ -983,9 +1030,131 @@ fn secret(
                 sensitive_span,
                 description,
                 depends_on,
+                tags,
+                kms_key_id,
+                enabled,
+                exclusive_versions,
+                prevent_destroy,
             })
         }
         _ => {}
+    }
+}
+
+/// A secret's `lifecycle { prevent_destroy = true }`: the span of `prevent_destroy = true`, if
+/// set; `None` when the block has errors.
+fn lifecycle(b: Block, file: FileId, what: &str, diags: &mut Vec<Diag>) -> Option<Option<Span>> {
+    let whole = Span::new(file, 0..0);
+    if let Some(l) = b.labels.first() {
+        diags.push(
+            Diag::error(span_of(l, file, whole), "a `lifecycle` block has no label")
+                .help("write: lifecycle { prevent_destroy = true }"),
+        );
+        return None;
+    }
+    let what = format!("the lifecycle block of {what}");
+    let (mut attrs, unknown) = attributes(b.body, file, &["prevent_destroy"], &what, true, diags);
+    let bad = !unknown.is_empty();
+    report_unknown(unknown, &["prevent_destroy"], &what, diags);
+    let prevent = match attrs.remove("prevent_destroy") {
+        None => None,
+        Some(a) => match literal_bool(&a, &what, diags) {
+            Some(true) => Some(a.full_span()),
+            Some(false) => None,
+            None => return None,
+        },
+    };
+    (!bad).then_some(prevent)
+}
+
+/// A `removed { secret_name = "..." [version_id = "..."] recovery_window_days = 7 }` block: the
+/// secret (or one version of it) is deleted. Its attributes are literals.
+fn removed(
+    b: Block,
+    labels: &[(String, Span)],
+    header: Span,
+    file: FileId,
+    decls: &mut Decls,
+    diags: &mut Vec<Diag>,
+) {
+    if let Some((_, s)) = labels.first() {
+        diags.push(
+            Diag::error(*s, "a `removed` block has no label")
+                .help("write: removed { secret_name = \"old-key\"  recovery_window_days = 7 }"),
+        );
+        return;
+    }
+    let what = "a removed block";
+    let (mut attrs, unknown) = attributes(b.body, file, REMOVED_ATTRS, what, true, diags);
+    let mut ok = unknown.is_empty();
+    report_unknown(unknown, REMOVED_ATTRS, what, diags);
+    fn name_of(
+        a: Attr,
+        rule: fn(&str) -> Option<String>,
+        noun: &str,
+        diags: &mut Vec<Diag>,
+    ) -> Option<(String, Span)> {
+        let s = literal_string(&a, "a removed block", diags)?;
+        match rule(&s) {
+            None => Some((s, a.span)),
+            Some(problem) => {
+                diags.push(Diag::error(a.span, format!("invalid {noun}: \"{s}\" {problem}")));
+                None
+            }
+        }
+    }
+    let secret_name = require(&mut attrs, "secret_name", what, header, "\"name-in-ssm\"", diags)
+        .and_then(|a| name_of(a, super::names::secret_name_problem, "secret name", diags));
+    let version_id = match attrs.remove("version_id") {
+        None => None,
+        Some(a) => {
+            let v = name_of(a, super::names::version_id_problem, "version id", diags);
+            ok &= v.is_some();
+            v
+        }
+    };
+    let allow_immediate = match attrs.remove("allow_immediate") {
+        None => false,
+        Some(a) => literal_bool(&a, what, diags).unwrap_or_else(|| {
+            ok = false;
+            false
+        }),
+    };
+    let days = match attrs.remove("recovery_window_days") {
+        None => DEFAULT_RECOVERY_WINDOW_DAYS,
+        Some(a) => {
+            let n = match &a.expr {
+                Expression::Number(n) => n.value().as_u64().filter(|n| *n <= 30),
+                _ => None,
+            };
+            match n {
+                Some(0) if !allow_immediate => {
+                    diags.push(
+                        Diag::error(a.span, "`recovery_window_days = 0` deletes the secret at once, with no way back")
+                            .help("set allow_immediate = true in the same block to mean it, or give a window of 1 to 30 days"),
+                    );
+                    ok = false;
+                    0
+                }
+                Some(n) => n as u32,
+                None => {
+                    diags.push(
+                        Diag::error(a.span, "`recovery_window_days` must be a whole number of days from 1 to 30")
+                            .help("SSM keeps a deleted secret restorable for 1 to 30 days (0, immediate deletion, needs allow_immediate = true)"),
+                    );
+                    ok = false;
+                    0
+                }
+            }
+        }
+    };
+    if let (Some(secret_name), true) = (secret_name, ok) {
+        decls.removed.push(RemovedDecl {
+            header,
+            secret_name,
+            version_id,
+            recovery_window_days: days,
+        });
     }
 }
 

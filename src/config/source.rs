@@ -457,6 +457,7 @@ impl Sources {
                 })
                 .collect(),
             help: d.help,
+            kind: None,
         }
     }
 }

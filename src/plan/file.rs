@@ -368,7 +368,11 @@ mod tests {
                 sensitive: false,
                 description: None,
                 depends_on: vec![],
+                tags: BTreeMap::new(),
+                kms_key_id: None,
+                secret_created_here: false,
             }],
+            secret_ops: vec![],
             notes: vec![],
         }
     }

@@ -338,7 +338,8 @@ impl Catalog {
     }
 }
 
-async fn list_versions(
+/// The version ids of secret `name` (ListSecretVersionIds, through the pacer).
+pub(crate) async fn list_versions(
     client: &Client,
     pacer: &Pacer,
     name: &str,

@@ -7,9 +7,13 @@
 
 pub mod diff;
 pub mod file;
+mod lifecycle;
 pub mod live;
 pub mod marker;
 pub mod model;
 pub mod refresh;
 
-pub use model::{Action, Change, ContentDiff, ContentSummary, Plan, PlanMeta, Summary};
+pub use model::{
+    Action, Change, ContentDiff, ContentSummary, Drift, OpKind, Phase, Plan, PlanMeta, SecretOp,
+    Summary,
+};

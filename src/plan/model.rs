@@ -73,6 +73,84 @@ impl Action {
     }
 }
 
+/// What kind of difference between the configuration and the account a change or a note is
+/// about. The JSON names (`content_differs`, ...) are a stable interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Drift {
+    /// The version holds other content.
+    ContentDiffers,
+    /// The secret is Disabled, so whether its content differs cannot be read.
+    ContentUnreadable,
+    /// The secret exists without this version.
+    VersionMissing,
+    /// The secret does not exist.
+    SecretMissing,
+    /// The secret is scheduled for deletion (PendingDelete).
+    PendingDeletion,
+    /// The secret is Disabled against the configuration's `enabled = true`.
+    Disabled,
+    /// The secret is Enabled against the configuration's `enabled = false`.
+    Enabled,
+    /// The live description is not the declared one.
+    DescriptionDiffers,
+    /// The secret lacks a declared tag (tags are set only at creation).
+    TagsDiffer,
+    /// The secret is encrypted with another KMS key than the declared one.
+    KmsKeyDiffers,
+    /// A secret that carries the configuration's `default_tags` or matches its `manage_prefix`,
+    /// which no block declares.
+    OrphanSecret,
+    /// A version of a declared secret that no block declares.
+    UndeclaredVersion,
+    /// A `removed` block names a secret or version that still exists.
+    Removed,
+}
+
+impl Drift {
+    /// Every kind, in the order summaries list them.
+    pub const ALL: [Drift; 13] = [
+        Drift::ContentDiffers,
+        Drift::ContentUnreadable,
+        Drift::VersionMissing,
+        Drift::SecretMissing,
+        Drift::PendingDeletion,
+        Drift::Disabled,
+        Drift::Enabled,
+        Drift::DescriptionDiffers,
+        Drift::TagsDiffer,
+        Drift::KmsKeyDiffers,
+        Drift::OrphanSecret,
+        Drift::UndeclaredVersion,
+        Drift::Removed,
+    ];
+
+    /// The stable name (as in JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Drift::ContentDiffers => "content_differs",
+            Drift::ContentUnreadable => "content_unreadable",
+            Drift::VersionMissing => "version_missing",
+            Drift::SecretMissing => "secret_missing",
+            Drift::PendingDeletion => "pending_deletion",
+            Drift::Disabled => "disabled",
+            Drift::Enabled => "enabled",
+            Drift::DescriptionDiffers => "description_differs",
+            Drift::TagsDiffer => "tags_differ",
+            Drift::KmsKeyDiffers => "kms_key_differs",
+            Drift::OrphanSecret => "orphan_secret",
+            Drift::UndeclaredVersion => "undeclared_version",
+            Drift::Removed => "removed",
+        }
+    }
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Kind, size and fingerprint of one side of a change: everything shown about a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContentSummary {
@@ -165,13 +243,34 @@ pub struct Change {
     pub unverified: bool,
     /// `sensitive = false` in the configuration.
     pub sensitive: bool,
+    /// A new version of a secret another change of this plan creates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub secret_created_here: bool,
     /// The description a created secret gets (not secret).
     pub description: Option<String>,
     /// Changed secrets this one waits for (directly or through anything unchanged).
     pub depends_on: Vec<String>,
+    /// `tags` (with the provider's `default_tags`) a created secret gets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// `kms_key_id` a created secret gets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
 }
 
 impl Change {
+    /// The kind of difference, for changes that do something.
+    pub fn drift(&self) -> Option<Drift> {
+        match self.action {
+            Action::NoOp => None,
+            Action::Update if self.unverified => Some(Drift::ContentUnreadable),
+            Action::Update => Some(Drift::ContentDiffers),
+            Action::CreateVersion if self.secret_created_here => Some(Drift::SecretMissing),
+            Action::CreateVersion => Some(Drift::VersionMissing),
+            Action::CreateSecret => Some(Drift::SecretMissing),
+        }
+    }
+
     /// The label part of the address (`db_url` for `secret.db_url`).
     pub fn label(&self) -> &str {
         self.address
@@ -185,6 +284,125 @@ impl Change {
             ContentKind::String => "secret_string",
             ContentKind::Binary => "secret_binary",
         }
+    }
+}
+
+/// What apply does to a whole secret, or to a version it deletes, beside writing content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// RestoreSecret: a secret pending deletion is declared again. Runs before any write.
+    Restore,
+    /// UpdateDescription, after the writes (keeping ssmform's own record line, if any).
+    UpdateDescription,
+    /// EnableSecret, after the writes.
+    Enable,
+    /// DisableSecret, after the writes (a Disabled secret can still be written).
+    Disable,
+    /// DeleteSecretVersion, after the writes (before them when the secret would otherwise pass
+    /// SSM's limit of versions).
+    DeleteVersion,
+    /// DisableSecret (when Enabled) then DeleteSecret with the recovery window, after every
+    /// other step.
+    DeleteSecret,
+    /// Nothing: drift ssmform reports and cannot or may not change.
+    Report,
+}
+
+impl OpKind {
+    /// The stable name (as in JSON and the journal).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Restore => "restore",
+            OpKind::UpdateDescription => "update_description",
+            OpKind::Enable => "enable",
+            OpKind::Disable => "disable",
+            OpKind::DeleteVersion => "delete_version",
+            OpKind::DeleteSecret => "delete_secret",
+            OpKind::Report => "report",
+        }
+    }
+
+    /// The API actions that perform it, in order.
+    pub fn api_actions(self) -> &'static [&'static str] {
+        match self {
+            OpKind::Restore => &["RestoreSecret"],
+            OpKind::UpdateDescription => &["UpdateDescription"],
+            OpKind::Enable => &["EnableSecret"],
+            OpKind::Disable => &["DisableSecret"],
+            OpKind::DeleteVersion => &["DeleteSecretVersion"],
+            OpKind::DeleteSecret => &["DisableSecret", "DeleteSecret"],
+            OpKind::Report => &[],
+        }
+    }
+
+    /// Terraform's word in machine-readable output.
+    pub fn terraform_action(self) -> &'static str {
+        match self {
+            OpKind::DeleteVersion | OpKind::DeleteSecret => "delete",
+            OpKind::Report => "no-op",
+            _ => "update",
+        }
+    }
+
+    pub fn is_delete(self) -> bool {
+        matches!(self, OpKind::DeleteVersion | OpKind::DeleteSecret)
+    }
+}
+
+/// When, relative to the content writes, a secret operation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Before every wave of writes (restores; version deletions that make room).
+    Before,
+    /// After every wave of writes (descriptions, status, version deletions).
+    After,
+    /// Last of all (secret deletions).
+    Last,
+}
+
+/// One operation on a whole secret (or one version deletion), or drift reported without one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretOp {
+    /// The first block declaring the secret (`secret.db`), `removed.<name>` for a removed block,
+    /// `orphan.<name>` for a secret no block declares.
+    pub address: String,
+    pub secret_name: String,
+    /// The version deleted or reported, for version operations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    pub op: OpKind,
+    pub drift: Drift,
+    pub phase: Phase,
+    /// For UpdateDescription: the declared description (configuration data, not secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// For DeleteSecret: the recovery window in days (0: at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_window_days: Option<u32>,
+    /// For DeleteSecret: the secret was Enabled at plan time (DisableSecret first).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enabled: bool,
+    /// What differs, in words, for reports (declared data only: never a live description, tag
+    /// value or content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<NoteLocation>,
+}
+
+impl SecretOp {
+    /// A key unique within a plan: `secret.db#enable`, `secret.db#delete_version:v3`.
+    pub fn id(&self) -> String {
+        match &self.version_id {
+            Some(v) => format!("{}#{}:{v}", self.address, self.op.as_str()),
+            None => format!("{}#{}", self.address, self.op.as_str()),
+        }
+    }
+
+    pub fn is_action(&self) -> bool {
+        self.op != OpKind::Report
     }
 }
 
@@ -208,6 +426,9 @@ pub struct Note {
     pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<NoteLocation>,
+    /// The kind of drift the note is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +471,10 @@ impl From<&crate::config::Diagnostic> for Note {
                 line: l.line,
                 column: l.column,
             }),
+            drift: d
+                .kind
+                .as_deref()
+                .and_then(|k| Drift::ALL.into_iter().find(|d| d.as_str() == k)),
         }
     }
 }
@@ -282,16 +507,26 @@ pub struct Plan {
     pub meta: PlanMeta,
     /// Every managed secret in scope, no-ops included, in configuration order.
     pub changes: Vec<Change>,
+    /// Operations on whole secrets and version deletions, and drift reported without an
+    /// operation, in configuration order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_ops: Vec<SecretOp>,
     pub notes: Vec<Note>,
 }
 
 /// Counts for the summary line.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub create: usize,
+    /// Versions updated, and secrets whose description or status changes or that are restored
+    /// (one each, however many of those).
     pub update: usize,
+    /// Secrets and versions deleted.
+    pub delete: usize,
     pub unchanged: usize,
     pub waves: u32,
+    /// Changes, operations and reports by kind of drift.
+    pub drift: BTreeMap<Drift, usize>,
 }
 
 impl Plan {
@@ -304,8 +539,41 @@ impl Plan {
                 Action::CreateVersion | Action::CreateSecret => s.create += 1,
             }
             s.waves = s.waves.max(c.wave);
+            if let Some(d) = c.drift() {
+                *s.drift.entry(d).or_default() += 1;
+            }
+        }
+        let mut updated = std::collections::BTreeSet::new();
+        for o in &self.secret_ops {
+            *s.drift.entry(o.drift).or_default() += 1;
+            match o.op {
+                OpKind::Report => {}
+                OpKind::DeleteSecret | OpKind::DeleteVersion => s.delete += 1,
+                _ => {
+                    if updated.insert(o.secret_name.as_str()) {
+                        s.update += 1;
+                    }
+                }
+            }
         }
         s
+    }
+
+    /// The secret operations that do something, in the order apply runs them within a phase.
+    pub fn ops_in(&self, phase: Phase) -> Vec<&SecretOp> {
+        let mut v: Vec<&SecretOp> = self
+            .secret_ops
+            .iter()
+            .filter(|o| o.is_action() && o.phase == phase)
+            .collect();
+        v.sort_by_key(|o| o.op);
+        v
+    }
+
+    /// Whether the live secrets differ from the configuration in any way, reports included
+    /// (what `--detailed-exitcode` tells).
+    pub fn has_drift(&self) -> bool {
+        self.has_changes() || !self.secret_ops.is_empty()
     }
 
     /// The changes that do something, in wave order (stable within a wave).
@@ -319,8 +587,10 @@ impl Plan {
         v
     }
 
+    /// Whether apply would do anything.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action.is_change())
+            || self.secret_ops.iter().any(SecretOp::is_action)
     }
 
     pub fn warnings(&self) -> impl Iterator<Item = &Note> {
@@ -335,15 +605,16 @@ impl Plan {
 }
 
 impl Summary {
-    /// The summary line, a stable interface: `Plan: X to create, Y to update, Z unchanged.`
+    /// The summary line, a stable interface:
+    /// `Plan: X to create, Y to update, Z to delete, W unchanged.`
     pub fn line(&self) -> String {
         format!(
-            "Plan: {} to create, {} to update, {} unchanged.",
-            self.create, self.update, self.unchanged
+            "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+            self.create, self.update, self.delete, self.unchanged
         )
     }
 
     pub fn changes(&self) -> usize {
-        self.create + self.update
+        self.create + self.update + self.delete
     }
 }

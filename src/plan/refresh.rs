@@ -25,7 +25,8 @@ use tokio::task::JoinSet;
 use super::diff::{Visibility, content_diff, creation_diff};
 use super::live::{Catalog, LiveState, read_live_in};
 use super::model::{
-    Action, Change, ContentDiff, ContentSummary, Note, NoteLocation, Plan, PlanMeta, Severity,
+    Action, Change, ContentDiff, ContentSummary, Drift, Note, NoteLocation, Plan, PlanMeta,
+    Severity,
 };
 use crate::config::{Config, DataValues, DesiredSecret, Diagnostic, Diagnostics, Location};
 use crate::secret::{Fingerprint, PlanKey, SecretContent};
@@ -96,32 +97,55 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
     for d in read_failures(config, &failed) {
         diagnostics.push(d);
     }
-    for (secret, state) in &entries {
-        if matches!(state, LiveState::PendingDelete) {
-            diagnostics.push(
-                config
-                    .diagnostic(
+    if diagnostics.has_errors() {
+        return Err(diagnostics);
+    }
+    // A secret pending deletion that is declared again is restored first (RestoreSecret leaves
+    // it Disabled): its versions are planned as a Disabled secret's.
+    let mut pending: BTreeSet<String> = BTreeSet::new();
+    let mut pending_versions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (secret, state) in &mut entries {
+        if !matches!(state, LiveState::PendingDelete) {
+            continue;
+        }
+        pending.insert(secret.secret_name.clone());
+        if !pending_versions.contains_key(&secret.secret_name) {
+            match super::live::list_versions(ctx.client, ctx.pacer, &secret.secret_name).await {
+                Ok(v) => {
+                    pending_versions.insert(secret.secret_name.clone(), v);
+                }
+                Err(e) => {
+                    diagnostics.push(config.diagnostic(
                         crate::config::Severity::Error,
                         &secret.location,
                         format!(
-                            "{}: the secret \"{}\" is scheduled for deletion (PendingDelete), so it \
-                             can be neither read nor written",
+                            "{}: cannot list the versions of secret \"{}\", which is scheduled for deletion: {e}",
                             secret.address, secret.secret_name
                         ),
-                    )
-                    .with_help(format!(
-                        "restore it first, then enable it:\n  tccli ssm RestoreSecret --SecretName {name}\n  \
-                         tccli ssm EnableSecret --SecretName {name}",
-                        name = secret.secret_name
-                    )),
-            );
+                    ));
+                    continue;
+                }
+            }
         }
+        let versions = &pending_versions[&secret.secret_name];
+        *state = LiveState::Disabled {
+            version_exists: versions.iter().any(|v| *v == secret.version_id),
+            versions: versions.len(),
+        };
     }
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
     let live_shown = live_shown(ctx, &entries).await;
-    Ok(classify(config, ctx, entries, &live_shown))
+    let mut refreshed = classify(config, ctx, &entries, &live_shown, &pending);
+    let lifecycle =
+        super::lifecycle::plan(config, ctx, &entries, &refreshed.plan.changes, &pending).await?;
+    refreshed.plan.secret_ops = lifecycle.ops;
+    refreshed.desired = entries
+        .into_iter()
+        .map(|(s, _)| (s.address.clone(), s))
+        .collect();
+    Ok(refreshed)
 }
 
 /// The `sensitive = false` secrets whose live content may be shown: those whose live content
@@ -430,15 +454,23 @@ fn note_location(l: &Location) -> NoteLocation {
 fn classify(
     config: &Config,
     ctx: &RefreshContext<'_>,
-    entries: Vec<(DesiredSecret, LiveState)>,
+    entries: &[(DesiredSecret, LiveState)],
     live_shown: &BTreeSet<String>,
+    pending: &BTreeSet<String>,
 ) -> Refreshed {
+    let managed_status: BTreeSet<&str> = entries
+        .iter()
+        .filter(|(s, _)| s.enabled.is_some())
+        .map(|(s, _)| s.secret_name.as_str())
+        .collect();
     let mut classifier = Classifier {
         key: ctx.key,
+        default_tags: &config.provider().default_tags,
+        pending,
+        managed_status,
         live_shown,
         notes: targeting_note(ctx.targets).into_iter().collect(),
         creators: BTreeMap::new(),
-        version_counts: BTreeMap::new(),
         implicit: BTreeMap::new(),
     };
     let mut changes: Vec<Change> = entries
@@ -454,14 +486,12 @@ fn classify(
         .map(|(i, a)| (a, i))
         .collect();
     changes.sort_by_key(|c| order.get(&c.address).copied().unwrap_or(usize::MAX));
-    let desired = entries
-        .into_iter()
-        .map(|(s, _)| (s.address.clone(), s))
-        .collect();
+    let desired = BTreeMap::new();
     Refreshed {
         plan: Plan {
             meta: plan_meta(config, ctx),
             changes,
+            secret_ops: Vec::new(),
             notes: classifier.notes,
         },
         desired,
@@ -491,6 +521,7 @@ fn targeting_note(targets: &[String]) -> Option<Note> {
         ),
         address: None,
         location: None,
+        drift: None,
     })
 }
 
@@ -522,14 +553,18 @@ fn plan_meta(config: &Config, ctx: &RefreshContext<'_>) -> PlanMeta {
 /// Classifies secrets one by one, in dependency order, remembering what earlier ones decided.
 struct Classifier<'a> {
     key: &'a PlanKey,
+    /// The provider's `default_tags`, set on every secret created.
+    default_tags: &'a BTreeMap<String, String>,
+    /// Secrets pending deletion, restored before the writes (they read as Disabled).
+    pending: &'a BTreeSet<String>,
+    /// Secrets whose status the configuration sets (`enabled`).
+    managed_status: BTreeSet<&'a str>,
     /// Secrets whose live content may be shown.
     live_shown: &'a BTreeSet<String>,
     notes: Vec<Note>,
     /// The first block (in dependency order) of each missing secret creates it; the others add
     /// versions after it.
     creators: BTreeMap<String, String>,
-    /// Versions each existing secret will have, to warn before PutSecretValue hits the limit.
-    version_counts: BTreeMap<String, usize>,
     /// Changes that must wait for the change creating their secret, by address.
     implicit: BTreeMap<String, String>,
 }
@@ -549,6 +584,9 @@ impl Classifier<'_> {
             sensitive: secret.sensitive,
             description: None,
             depends_on: Vec::new(),
+            tags: BTreeMap::new(),
+            kms_key_id: None,
+            secret_created_here: false,
         };
         let seen = Visibility {
             sensitive: secret.sensitive,
@@ -569,12 +607,16 @@ impl Classifier<'_> {
             } => {
                 change.action = Action::Update;
                 change.unverified = true;
-                self.notes.push(disabled_note(secret));
+                if !self.pending.contains(&secret.secret_name)
+                    && !self.managed_status.contains(secret.secret_name.as_str())
+                {
+                    self.notes.push(disabled_note(secret));
+                }
             }
             LiveState::Disabled { versions, .. } | LiveState::VersionMissing { versions } => {
                 change.action = Action::CreateVersion;
                 change.diff = creation_diff(&secret.content, seen);
-                self.count_version(secret, *versions);
+                let _ = versions;
             }
             LiveState::SecretMissing => {
                 change.diff = creation_diff(&secret.content, seen);
@@ -584,9 +626,13 @@ impl Classifier<'_> {
                             .insert(secret.secret_name.clone(), secret.address.clone());
                         change.action = Action::CreateSecret;
                         change.description = secret.description.clone();
+                        change.kms_key_id = secret.kms_key_id.clone();
+                        change.tags = self.default_tags.clone();
+                        change.tags.extend(secret.tags.clone());
                     }
                     Some(creator) => {
                         change.action = Action::CreateVersion;
+                        change.secret_created_here = true;
                         self.implicit
                             .insert(secret.address.clone(), creator.clone());
                     }
@@ -597,32 +643,6 @@ impl Classifier<'_> {
         change
     }
 
-    /// One more version of an existing secret; a warning once it would pass SSM's limit.
-    fn count_version(&mut self, secret: &DesiredSecret, existing: usize) {
-        let count = self
-            .version_counts
-            .entry(secret.secret_name.clone())
-            .or_insert(existing);
-        *count += 1;
-        if *count > MAX_VERSIONS {
-            let existing = *count - 1;
-            self.notes.push(Note {
-                severity: Severity::Warning,
-                summary: format!(
-                    "the secret \"{}\" already has {existing} versions; adding version \"{}\" \
-                     will fail (SSM allows {MAX_VERSIONS} versions per secret)",
-                    secret.secret_name, secret.version_id
-                ),
-                detail: Some(
-                    "Delete a version that is no longer used (DeleteSecretVersion) before \
-                     applying."
-                        .into(),
-                ),
-                address: Some(secret.address.clone()),
-                location: Some(note_location(&secret.location)),
-            });
-        }
-    }
 }
 
 fn disabled_note(secret: &DesiredSecret) -> Note {
@@ -640,6 +660,7 @@ fn disabled_note(secret: &DesiredSecret) -> Note {
         ),
         address: Some(secret.address.clone()),
         location: Some(note_location(&secret.location)),
+        drift: Some(Drift::ContentUnreadable),
     }
 }
 

@@ -13,7 +13,8 @@ use super::RenderOptions;
 use super::json::{JsonRenderer, write_line};
 use super::progress::Progress;
 use crate::apply::executor::{ApplyCounts, ApplyObserver, ApplyReport, ChangeResult, Outcome};
-use crate::plan::Change;
+use crate::apply::ops::OpResult;
+use crate::plan::{Change, OpKind};
 
 /// How often a JSON `apply_progress` line is written.
 pub const JSON_PROGRESS_INTERVAL: Duration = Duration::from_secs(5);
@@ -24,6 +25,7 @@ pub fn summary_line(report: &ApplyReport) -> String {
     let ApplyCounts {
         created,
         updated,
+        deleted,
         unchanged,
         failed,
         skipped,
@@ -35,6 +37,13 @@ pub fn summary_line(report: &ApplyReport) -> String {
         format!(" {unknown} unknown (may have taken effect; run `ssmform plan`),")
     } else {
         String::new()
+    };
+    // Deletions are counted only when there are some, so that the line of a run without any
+    // reads as it always has.
+    let updated = if deleted > 0 {
+        format!("{updated} updated, {deleted} deleted")
+    } else {
+        updated.to_string()
     };
     if report.success() {
         format!(
@@ -95,6 +104,44 @@ pub fn result_line(r: &ChangeResult) -> String {
     }
 }
 
+/// One line about a finished operation on a whole secret.
+pub fn op_result_line(r: &OpResult) -> String {
+    let o = &r.op;
+    let what = match &o.version_id {
+        Some(v) => format!("{} (version {v})", o.address),
+        None => o.address.clone(),
+    };
+    let api = o.op.api_actions().join(" + ");
+    let done = match o.op {
+        OpKind::Restore => "restored",
+        OpKind::Enable => "enabled",
+        OpKind::Disable => "disabled",
+        OpKind::UpdateDescription => "description updated",
+        OpKind::DeleteVersion => "version deleted",
+        OpKind::DeleteSecret => match o.recovery_window_days {
+            Some(0) | None => "deleted",
+            Some(_) => "scheduled for deletion",
+        },
+        OpKind::Report => "reported",
+    };
+    match &r.outcome {
+        Outcome::Applied { request_id } if request_id.is_empty() => format!(
+            "{what}: {done} ({api}, {:.2}s; its answer was lost, and reading the secret back shows it took effect)",
+            r.elapsed.as_secs_f64()
+        ),
+        Outcome::Applied { request_id } => format!(
+            "{what}: {done} ({api}, {:.2}s, RequestId {request_id})",
+            r.elapsed.as_secs_f64()
+        ),
+        Outcome::AlreadyApplied => format!("{what}: already {done}; nothing done"),
+        Outcome::Failed { message, .. } => format!("{what}: {api} failed: {message}"),
+        Outcome::Stale { reason } => format!("{what}: refused, {reason}"),
+        Outcome::Skipped { reason, .. } => format!("{what}: skipped because {reason}"),
+        Outcome::NotStarted => format!("{what}: not started (interrupted)"),
+        Outcome::Unknown { message, .. } => format!("{what}: outcome unknown: {api} {message}"),
+    }
+}
+
 /// Human output: a progress bar (terminal) or periodic lines, one line per finished change.
 pub struct TextApplyObserver {
     progress: Progress,
@@ -148,6 +195,27 @@ impl ApplyObserver for TextApplyObserver {
     }
 
     fn change_started(&self, _change: &Change) {}
+
+    fn op_finished(&self, result: &OpResult) {
+        let p = self.options.paint;
+        let line = op_result_line(result);
+        let line = match result.outcome {
+            Outcome::Applied { .. } | Outcome::AlreadyApplied => line,
+            Outcome::Failed { .. } | Outcome::Stale { .. } => {
+                format!("{} {}", p.bold_red("Error:"), p.red(&line))
+            }
+            Outcome::Unknown { .. } => format!("{} {}", p.bold_red("Unknown:"), p.red(&line)),
+            Outcome::Skipped { .. } | Outcome::NotStarted => {
+                format!("{} {}", p.bold_yellow("Not applied:"), p.yellow(&line))
+            }
+        };
+        self.progress.println(&line);
+        if result.outcome.succeeded() {
+            self.progress.inc();
+        } else {
+            self.progress.inc_failed();
+        }
+    }
 
     fn change_finished(&self, result: &ChangeResult) {
         let p = self.options.paint;
@@ -232,6 +300,23 @@ impl JsonApplyObserver {
                 detail: None,
                 address: Some(r.change.address.clone()),
                 location: None,
+                drift: r.change.drift(),
+            };
+            self.emit(self.renderer.diagnostic_line(&note));
+        }
+        for r in report.op_results.iter().filter(|r| !r.outcome.succeeded()) {
+            let note = crate::plan::model::Note {
+                severity: match r.outcome {
+                    Outcome::Skipped { .. } | Outcome::NotStarted => {
+                        crate::plan::model::Severity::Warning
+                    }
+                    _ => crate::plan::model::Severity::Error,
+                },
+                summary: op_result_line(r),
+                detail: None,
+                address: Some(r.op.address.clone()),
+                location: None,
+                drift: Some(r.op.drift),
             };
             self.emit(self.renderer.diagnostic_line(&note));
         }
@@ -243,7 +328,7 @@ impl JsonApplyObserver {
             "change_summary",
             json!({
                 "changes": {
-                    "add": c.created, "change": c.updated, "remove": 0, "import": 0,
+                    "add": c.created, "change": c.updated, "remove": c.deleted, "import": 0,
                     "unchanged": c.unchanged, "failed": c.failed, "skipped": c.skipped,
                     "not_started": c.not_started, "unknown": c.unknown, "operation": "apply",
                 },
@@ -285,6 +370,61 @@ impl JsonApplyObserver {
 
 impl ApplyObserver for JsonApplyObserver {
     fn wave_started(&self, _wave: u32, _waves: u32, _changes: usize) {}
+
+    fn op_finished(&self, result: &OpResult) {
+        let o = &result.op;
+        let mut hook = json!({
+            "resource": {
+                "addr": o.address,
+                "module": "",
+                "resource": o.address,
+                "implied_provider": "tencentcloud",
+                "resource_type": o.address.split_once('.').map_or("secret", |(k, _)| k),
+                "resource_name": o.address.split_once('.').map_or(o.address.as_str(), |(_, n)| n),
+                "resource_key": null,
+            },
+            "action": o.op.terraform_action(),
+            "operation": o.op.as_str(),
+            "api_actions": o.op.api_actions(),
+            "secret_name": o.secret_name,
+            "version_id": o.version_id,
+            "drift": o.drift,
+            "elapsed_seconds": result.elapsed.as_secs_f64(),
+            "verdict": result.outcome.verdict().as_str(),
+        });
+        let (level, kind) = match &result.outcome {
+            Outcome::Applied { request_id } => {
+                hook["request_id"] = json!(request_id);
+                ("info", "apply_complete")
+            }
+            Outcome::AlreadyApplied => {
+                hook["already_applied"] = json!(true);
+                ("info", "apply_complete")
+            }
+            Outcome::Failed {
+                code, request_id, ..
+            } => {
+                hook["error_code"] = json!(code);
+                hook["request_id"] = json!(request_id);
+                ("error", "apply_errored")
+            }
+            Outcome::Stale { .. } => {
+                hook["stale"] = json!(true);
+                ("error", "apply_errored")
+            }
+            Outcome::Unknown { request_id, .. } => {
+                hook["request_id"] = json!(request_id);
+                ("error", "apply_errored")
+            }
+            Outcome::Skipped { .. } | Outcome::NotStarted => return,
+        };
+        self.emit(self.line(
+            level,
+            op_result_line(result),
+            kind,
+            json!({ "hook": hook, "drift": o.drift }),
+        ));
+    }
 
     fn change_started(&self, change: &Change) {
         let word = if change.action.is_create() {

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::model::{Action, Change, ContentDiff, ContentSummary, DiffLine, KeyDiff, Plan};
+use crate::plan::model::{
+    Action, Change, ContentDiff, ContentSummary, DiffLine, KeyDiff, OpKind, Plan, SecretOp,
+};
 use crate::secret::ContentKind;
 
 /// The symbol column of a line.
@@ -69,7 +71,208 @@ pub fn plan_lines(plan: &Plan) -> Vec<Line> {
         let after = nearest_dependencies(change, &by_address);
         change_lines(change, multi_wave, &after, &mut out);
     }
+    // Operations on whole secrets: the attribute changes of one secret in one block, each
+    // deletion in its own, then the drift apply leaves alone.
+    let mut blocks: Vec<(&str, Vec<&SecretOp>)> = Vec::new();
+    for op in plan.secret_ops.iter().filter(|o| o.is_action()) {
+        let key = if op.op.is_delete() { "" } else { op.address.as_str() };
+        match blocks.iter_mut().find(|(k, _)| !k.is_empty() && *k == key) {
+            Some((_, v)) => v.push(op),
+            None => blocks.push((key, vec![op])),
+        }
+    }
+    for (_, ops) in blocks {
+        if !out.is_empty() {
+            out.push(line(0, Mark::None, ""));
+        }
+        secret_op_lines(&ops, &mut out);
+    }
+    let reports: Vec<&SecretOp> = plan.secret_ops.iter().filter(|o| !o.is_action()).collect();
+    if !reports.is_empty() {
+        if !out.is_empty() {
+            out.push(line(0, Mark::None, ""));
+        }
+        out.push(line(
+            0,
+            Mark::Comment,
+            "# Drift that apply does not change:",
+        ));
+        for r in reports {
+            out.push(line(0, Mark::Comment, format!("# {}", report_text(r))));
+        }
+    }
     out
+}
+
+/// One line about drift that apply leaves alone.
+fn report_text(r: &SecretOp) -> String {
+    let text = match (r.drift, &r.version_id) {
+        (crate::plan::Drift::OrphanSecret, _) => format!(
+            "secret {} is this configuration's (default_tags or manage_prefix) but no block declares it: declare it, or add removed {{ secret_name = {} }}",
+            quote(&r.secret_name),
+            quote(&r.secret_name)
+        ),
+        (crate::plan::Drift::UndeclaredVersion, Some(v)) => format!(
+            "version {} of secret {} is not declared: declare it, set exclusive_versions = true, or add a removed block for it",
+            quote(v),
+            quote(&r.secret_name)
+        ),
+        (crate::plan::Drift::TagsDiffer, _) => format!(
+            "secret {}: {}",
+            quote(&r.secret_name),
+            printable(r.detail.as_deref().unwrap_or("its tags differ"))
+        ),
+        _ => format!(
+            "secret {}: {}",
+            quote(&r.secret_name),
+            printable(r.detail.as_deref().unwrap_or("differs"))
+        ),
+    };
+    format!("{} ({}): {text}", r.address, r.drift)
+}
+
+/// A block for the operations on one secret: restore, status and description as attribute
+/// lines; a deletion of a secret or a version.
+fn secret_op_lines(ops: &[&SecretOp], out: &mut Vec<Line>) {
+    let first = ops[0];
+    let label = first
+        .address
+        .split_once('.')
+        .map_or(first.address.as_str(), |(_, l)| l);
+    match first.op {
+        OpKind::DeleteSecret => {
+            let days = first.recovery_window_days.unwrap_or(0);
+            let when = if days == 0 {
+                "at once, with no recovery window".to_string()
+            } else {
+                format!(
+                    "after a recovery window of {} (RestoreSecret brings it back until then)",
+                    super::plural(days as usize, "day", "days")
+                )
+            };
+            out.push(line(
+                0,
+                Mark::Comment,
+                format!(
+                    "# {} will be deleted {when} ({})",
+                    first.address, first.drift
+                ),
+            ));
+            out.push(line(2, Mark::Remove, format!("secret {} {{", quote(label))));
+            out.push(line(
+                6,
+                Mark::Remove,
+                format!("{:<20} = {}", "secret_name", quote(&first.secret_name)),
+            ));
+            out.push(line(
+                6,
+                Mark::Remove,
+                format!("{:<20} = {days}", "recovery_window_days"),
+            ));
+            out.push(line(2, Mark::None, "}"));
+        }
+        OpKind::DeleteVersion => {
+            let version = first.version_id.as_deref().unwrap_or_default();
+            out.push(line(
+                0,
+                Mark::Comment,
+                format!(
+                    "# {}: version {} of secret {} will be deleted ({})",
+                    first.address,
+                    quote(version),
+                    quote(&first.secret_name),
+                    first.drift
+                ),
+            ));
+            out.push(line(2, Mark::Remove, "secret_version {"));
+            out.push(line(
+                6,
+                Mark::Remove,
+                format!("{:<11} = {}", "secret_name", quote(&first.secret_name)),
+            ));
+            out.push(line(
+                6,
+                Mark::Remove,
+                format!("{:<11} = {}", "version_id", quote(version)),
+            ));
+            out.push(line(2, Mark::None, "}"));
+        }
+        _ => {
+            let kinds: Vec<String> = ops.iter().map(|o| o.drift.to_string()).collect();
+            out.push(line(
+                0,
+                Mark::Comment,
+                format!(
+                    "# {}: secret {} will be updated in place ({})",
+                    first.address,
+                    quote(&first.secret_name),
+                    kinds.join(", ")
+                ),
+            ));
+            out.push(line(2, Mark::Change, format!("secret {} {{", quote(label))));
+            out.push(line(
+                6,
+                Mark::None,
+                format!("{:<11} = {}", "secret_name", quote(&first.secret_name)),
+            ));
+            let restore = ops.iter().any(|o| o.op == OpKind::Restore);
+            let status_to = ops.iter().find_map(|o| match o.op {
+                OpKind::Enable => Some("Enabled"),
+                OpKind::Disable => Some("Disabled"),
+                _ => None,
+            });
+            let status_from = if restore {
+                Some("PendingDelete")
+            } else {
+                ops.iter().find_map(|o| match o.op {
+                    OpKind::Enable => Some("Disabled"),
+                    OpKind::Disable if o.drift == crate::plan::Drift::SecretMissing => None,
+                    OpKind::Disable => Some("Enabled"),
+                    _ => None,
+                })
+            };
+            let api: Vec<&str> = ops.iter().flat_map(|o| o.op.api_actions()).copied().collect();
+            match (status_from, status_to, restore) {
+                (Some(from), to, _) => out.push(line(
+                    6,
+                    Mark::Change,
+                    format!(
+                        "{:<11} = {} → {} # {}",
+                        "status",
+                        quote(from),
+                        quote(to.unwrap_or("Disabled")),
+                        api.iter()
+                            .filter(|a| **a != "UpdateDescription")
+                            .copied()
+                            .collect::<Vec<_>>()
+                            .join(", then ")
+                    ),
+                )),
+                (None, Some(to), _) => out.push(line(
+                    6,
+                    Mark::Change,
+                    format!(
+                        "{:<11} = {} # DisableSecret once the secret is created",
+                        "status",
+                        quote(to)
+                    ),
+                )),
+                (None, None, _) => {}
+            }
+            if let Some(d) = ops.iter().find(|o| o.op == OpKind::UpdateDescription) {
+                out.push(line(
+                    6,
+                    Mark::Change,
+                    format!(
+                        "{:<11} = {} # the live description differs (not shown)",
+                        "description",
+                        quote(&printable(d.description.as_deref().unwrap_or_default()))
+                    ),
+                ));
+            }
+            out.push(line(2, Mark::None, "}"));
+        }
+    }
 }
 
 /// The changes `change` waits for that are not already waited for through another of them:
@@ -125,6 +328,10 @@ fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec
     let show_description = change.action == Action::CreateSecret && change.description.is_some();
     if show_description {
         width = width.max("description".len());
+    }
+    let show_created_with = change.action == Action::CreateSecret;
+    if show_created_with && change.kms_key_id.is_some() {
+        width = width.max("kms_key_id".len());
     }
     if change.diff == ContentDiff::KindChange {
         width = width.max("secret_string".len());
@@ -222,6 +429,27 @@ fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec
                 quote(change.description.as_deref().unwrap_or_default())
             ),
         ));
+    }
+    if show_created_with {
+        if let Some(k) = &change.kms_key_id {
+            out.push(line(
+                6,
+                Mark::Add,
+                format!("{} {}", attr("kms_key_id"), quote(&printable(k))),
+            ));
+        }
+        if !change.tags.is_empty() {
+            let tags: Vec<String> = change
+                .tags
+                .iter()
+                .map(|(k, v)| format!("{} = {}", quote(&printable(k)), quote(&printable(v))))
+                .collect();
+            out.push(line(
+                6,
+                Mark::Add,
+                format!("{} {{ {} }}", attr("tags"), tags.join(", ")),
+            ));
+        }
     }
     out.push(line(2, Mark::None, "}"));
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{PlanRenderer, RenderOptions};
 use crate::clock::rfc3339_millis;
 use crate::plan::Plan;
-use crate::plan::model::{Change, ContentDiff, Note, Severity};
+use crate::plan::model::{Change, ContentDiff, Note, SecretOp, Severity};
 
 /// The UI protocol version we emit.
 pub const UI_VERSION: &str = "1.0";
@@ -57,6 +57,7 @@ impl JsonRenderer {
         if let Some(a) = &note.address {
             diag["address"] = json!(a);
         }
+        diag["drift"] = json!(note.drift);
         if let Some(l) = &note.location {
             diag["range"] = json!({
                 "filename": l.file,
@@ -68,7 +69,7 @@ impl JsonRenderer {
             level,
             format!("{title}: {}", note.summary),
             "diagnostic",
-            json!({ "diagnostic": diag }),
+            json!({ "diagnostic": diag, "drift": note.drift }),
         )
     }
 
@@ -97,7 +98,14 @@ impl JsonRenderer {
             "sensitive": c.sensitive,
             "unverified": c.unverified,
             "depends_on": c.depends_on,
+            "drift": c.drift(),
         });
+        if !c.tags.is_empty() {
+            change["tags"] = json!(c.tags);
+        }
+        if let Some(k) = &c.kms_key_id {
+            change["kms_key_id"] = json!(k);
+        }
         if let ContentDiff::JsonKeys(k) = &c.diff {
             change["keys"] = json!({
                 "added": k.added, "removed": k.removed, "changed": k.changed, "unchanged": k.unchanged,
@@ -117,8 +125,64 @@ impl JsonRenderer {
             "info",
             format!("{}: {verb}", c.address),
             "planned_change",
-            json!({ "change": change }),
+            json!({ "change": change, "drift": c.drift() }),
         )
+    }
+
+    /// A secret operation: a `planned_change` line, or a `resource_drift` line for drift apply
+    /// leaves alone.
+    pub fn op_line(&self, o: &SecretOp) -> Value {
+        let (kind, name) = o.address.split_once('.').unwrap_or(("secret", &o.address));
+        let mut change = json!({
+            "resource": {
+                "addr": o.address,
+                "module": "",
+                "resource": o.address,
+                "implied_provider": "tencentcloud",
+                "resource_type": kind,
+                "resource_name": name,
+                "resource_key": null,
+            },
+            "action": o.op.terraform_action(),
+            "operation": o.op.as_str(),
+            "api_actions": o.op.api_actions(),
+            "secret_name": o.secret_name,
+            "version_id": o.version_id,
+            "drift": o.drift,
+        });
+        if let Some(d) = &o.description {
+            change["description"] = json!(d);
+        }
+        if let Some(days) = o.recovery_window_days {
+            change["recovery_window_days"] = json!(days);
+        }
+        if let Some(d) = &o.detail {
+            change["detail"] = json!(d);
+        }
+        if o.is_action() {
+            let verb = if o.op.is_delete() {
+                "Plan to delete"
+            } else {
+                "Plan to update"
+            };
+            let what = match &o.version_id {
+                Some(v) => format!("{} version {v}", o.address),
+                None => o.address.clone(),
+            };
+            self.line(
+                "info",
+                format!("{what}: {verb} ({})", o.op.as_str()),
+                "planned_change",
+                json!({ "change": change, "drift": o.drift }),
+            )
+        } else {
+            self.line(
+                "info",
+                format!("{}: Drift detected ({})", o.address, o.drift),
+                "resource_drift",
+                json!({ "change": change, "drift": o.drift }),
+            )
+        }
     }
 
     pub fn summary_line(&self, plan: &Plan) -> Value {
@@ -129,8 +193,9 @@ impl JsonRenderer {
             "change_summary",
             json!({
                 "changes": {
-                    "add": s.create, "change": s.update, "remove": 0, "import": 0,
+                    "add": s.create, "change": s.update, "remove": s.delete, "import": 0,
                     "unchanged": s.unchanged, "waves": s.waves, "operation": "plan",
+                    "drift": s.drift,
                 }
             }),
         )
@@ -147,6 +212,9 @@ impl PlanRenderer for JsonRenderer {
         write_line(out, &self.version_line())?;
         for c in plan.actions() {
             write_line(out, &self.change_line(c))?;
+        }
+        for o in &plan.secret_ops {
+            write_line(out, &self.op_line(o))?;
         }
         for n in &plan.notes {
             write_line(out, &self.diagnostic_line(n))?;

@@ -17,6 +17,14 @@ impl PlanRenderer for MarkdownRenderer {
     fn render_plan(&self, plan: &Plan, out: &mut dyn io::Write) -> io::Result<()> {
         let summary = plan.summary();
         writeln!(out, "**{}**", summary.line())?;
+        if !summary.drift.is_empty() {
+            let kinds: Vec<String> = summary
+                .drift
+                .iter()
+                .map(|(k, n)| format!("`{k}` {n}"))
+                .collect();
+            writeln!(out, "\nBy kind: {}.", kinds.join(", "))?;
+        }
         if summary.waves > 1 {
             writeln!(out, "\n{}", waves_line(plan))?;
         }
@@ -38,7 +46,7 @@ impl PlanRenderer for MarkdownRenderer {
                 }
             }
         }
-        if !plan.has_changes() {
+        if !plan.has_drift() {
             writeln!(
                 out,
                 "\nNo changes. The live secrets match the configuration."

@@ -110,6 +110,9 @@ mod tests {
             } else {
                 vec![]
             },
+            tags: BTreeMap::new(),
+            kms_key_id: None,
+            secret_created_here: false,
         }
     }
 
@@ -145,12 +148,14 @@ mod tests {
                 change(&key, "c", Action::CreateSecret, 1, ContentDiff::None),
                 change(&key, "d", Action::NoOp, 0, ContentDiff::None),
             ],
+            secret_ops: vec![],
             notes: vec![Note {
                 severity: Severity::Warning,
                 summary: "a warning".into(),
                 detail: Some("what to do".into()),
                 address: Some("secret.c".into()),
                 location: None,
+                drift: None,
             }],
         }
     }
@@ -167,7 +172,7 @@ mod tests {
         let out = render_to_string(plan_renderer(Format::Text, options()).as_ref(), &sample());
         assert_eq!(
             out.lines().last(),
-            Some("Plan: 1 to create, 2 to update, 1 unchanged.")
+            Some("Plan: 1 to create, 2 to update, 0 to delete, 1 unchanged.")
         );
         assert!(out.contains("# secret.b will be updated in place (wave 2, after secret.a)"));
         assert!(!out.contains("~ new_key") && out.contains("+ new_key   = (sensitive)"));
@@ -245,7 +250,7 @@ mod tests {
         );
         assert_eq!(
             out.lines().next(),
-            Some("**Plan: 1 to create, 2 to update, 1 unchanged.**")
+            Some("**Plan: 1 to create, 2 to update, 0 to delete, 1 unchanged.**")
         );
         let fold = out.find("<details>").unwrap();
         assert!(out.find("> [!WARNING]").unwrap() < fold);
@@ -284,7 +289,8 @@ mod tests {
         let summary = lines.last().unwrap();
         assert_eq!(
             summary["changes"],
-            serde_json::json!({"add":1,"change":2,"remove":0,"import":0,"unchanged":1,"waves":2,"operation":"plan"})
+            serde_json::json!({"add":1,"change":2,"remove":0,"import":0,"unchanged":1,"waves":2,"operation":"plan",
+                "drift":{"content_differs":2,"secret_missing":1}})
         );
         assert_eq!(lines[4]["@level"], "warn");
     }

@@ -1,5 +1,6 @@
 //! Terraform-style plan text for terminals: one block per change, notes, then the summary line
-//! `Plan: X to create, Y to update, Z unchanged.` as the last line (a stable interface).
+//! `Plan: X to create, Y to update, Z to delete, W unchanged.` as the last line (a stable
+//! interface).
 
 use std::io;
 
@@ -17,13 +18,29 @@ impl PlanRenderer for TextRenderer {
     fn render_plan(&self, plan: &Plan, out: &mut dyn io::Write) -> io::Result<()> {
         let p = self.options.paint;
         let summary = plan.summary();
-        if plan.has_changes() {
-            writeln!(
-                out,
-                "ssmform will perform the following actions ({} is create, {} is update in place):\n",
-                p.green("+"),
-                p.yellow("~")
-            )?;
+        if plan.has_drift() {
+            if !plan.has_changes() {
+                writeln!(
+                    out,
+                    "{}\n",
+                    p.bold("No changes to apply, but the account differs from the configuration in ways apply does not change.")
+                )?;
+            } else if summary.delete > 0 {
+                writeln!(
+                    out,
+                    "ssmform will perform the following actions ({} is create, {} is update in place, {} is delete):\n",
+                    p.green("+"),
+                    p.yellow("~"),
+                    p.red("-")
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "ssmform will perform the following actions ({} is create, {} is update in place):\n",
+                    p.green("+"),
+                    p.yellow("~")
+                )?;
+            }
             for l in plan_lines(plan) {
                 writeln!(out, "{}", paint_line(&l, p))?;
             }

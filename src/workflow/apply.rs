@@ -152,6 +152,24 @@ fn changes_since_plan(
             }
         }
     }
+    // A deletion planned from a `removed` block is applied only while the block is there.
+    let removed = config.removed();
+    for o in plan.secret_ops.iter().filter(|o| o.op.is_delete()) {
+        if o.address.starts_with("removed.")
+            && !removed
+                .iter()
+                .any(|r| r.secret_name == o.secret_name && r.version_id == o.version_id)
+        {
+            problems.push(format!(
+                "the removed block of secret \"{}\"{} is no longer in the configuration",
+                o.secret_name,
+                o.version_id
+                    .as_ref()
+                    .map(|v| format!(" version \"{v}\""))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     if !problems.is_empty() {
         for (name, value) in config.variable_values() {
             let now = Fingerprint::of_labelled(&conn.key, &format!("var.{name}"), value.expose());
@@ -235,7 +253,7 @@ pub async fn execute(
     let _ = journal
         .append(Entry::RunEnd {
             time: crate::clock::rfc3339_millis(crate::clock::unix_millis_now()),
-            applied: counts.created + counts.updated,
+            applied: counts.created + counts.updated + counts.deleted,
             failed: counts.failed,
             skipped: counts.skipped,
             unknown: counts.unknown,

@@ -43,20 +43,20 @@ pub fn summary_line(report: &ApplyReport) -> String {
     let updated = if deleted > 0 {
         format!("{updated} updated, {deleted} deleted")
     } else {
-        updated.to_string()
+        format!("{updated} updated")
     };
     if report.success() {
         format!(
-            "Apply complete! Secrets: {created} created, {updated} updated, {unchanged} unchanged."
+            "Apply complete! Secrets: {created} created, {updated}, {unchanged} unchanged."
         )
     } else if report.interrupted {
         format!(
-            "Apply interrupted! Secrets: {created} created, {updated} updated, {unchanged} unchanged,\
+            "Apply interrupted! Secrets: {created} created, {updated}, {unchanged} unchanged,\
              {unknown} {failed} failed, {skipped} skipped, {not_started} not started."
         )
     } else {
         format!(
-            "Apply failed! Secrets: {created} created, {updated} updated, {unchanged} unchanged,\
+            "Apply failed! Secrets: {created} created, {updated}, {unchanged} unchanged,\
              {unknown} {failed} failed, {skipped} skipped."
         )
     }

@@ -198,7 +198,12 @@ fn secret_op_lines(ops: &[&SecretOp], out: &mut Vec<Line>) {
             out.push(line(2, Mark::None, "}"));
         }
         _ => {
-            let kinds: Vec<String> = ops.iter().map(|o| o.drift.to_string()).collect();
+            let mut kinds: Vec<String> = Vec::new();
+            for o in ops {
+                if !kinds.contains(&o.drift.to_string()) {
+                    kinds.push(o.drift.to_string());
+                }
+            }
             out.push(line(
                 0,
                 Mark::Comment,

@@ -239,7 +239,7 @@ pub(crate) fn check_file(
         // Lines of blocks that can hold a secret — everything but the provider block and data
         // sources, which hold names — are shown masked by tokens in diagnostics; lines of blocks
         // that hold names have their comments and bare words masked.
-        let holds_names = matches!(&structure, Structure::Block(b) if matches!(b.ident.as_str(), "provider" | "data"));
+        let holds_names = matches!(&structure, Structure::Block(b) if matches!(b.ident.as_str(), "provider" | "data" | "removed"));
         if !holds_names && let Some(r) = hcl::edit::Span::span(&structure) {
             source.mask_tokens_in(r);
         }
@@ -277,10 +277,10 @@ pub(crate) fn check_file(
 /// unknown attribute, a nested block — may hold a value typed in the wrong place (`password =
 /// "..."`): they are masked by tokens like the lines of blocks that hold secrets.
 fn mask_unexpected(b: &Block, source: &mut SourceFile) {
-    let allowed = if b.ident.as_str() == "provider" {
-        PROVIDER_ATTRS
-    } else {
-        DATA_ATTRS
+    let allowed = match b.ident.as_str() {
+        "provider" => PROVIDER_ATTRS,
+        "removed" => REMOVED_ATTRS,
+        _ => DATA_ATTRS,
     };
     for s in b.body.iter() {
         let expected = match s {
@@ -601,7 +601,11 @@ fn literal_bool(a: &Attr, what: &str, diags: &mut Vec<Diag>) -> Option<bool> {
                     a.span,
                     format!("`{}` in {what} must be the literal true or false", a.name),
                 )
-                .help("it decides how values are shown and cannot depend on other values"),
+                .help(if a.name == "sensitive" {
+                    "it decides how values are shown and cannot depend on other values"
+                } else {
+                    "it is read before anything is evaluated and cannot depend on other values"
+                }),
             );
             None
         }

@@ -322,12 +322,13 @@ impl Executor {
             observer.wave_started(wave, waves, in_wave.len());
             let mut set = JoinSet::new();
             for change in in_wave {
-                let blocked = blocked_secrets.get(&change.secret_name).map(|because| {
-                    Outcome::Skipped {
-                        because: because.clone(),
-                        reason: format!("{because} did not succeed"),
-                    }
-                });
+                let blocked =
+                    blocked_secrets
+                        .get(&change.secret_name)
+                        .map(|because| Outcome::Skipped {
+                            because: because.clone(),
+                            reason: format!("{because} did not succeed"),
+                        });
                 if let Some(outcome) = blocked.or_else(|| blocked_by(change, &results)) {
                     let result = ChangeResult {
                         change: change.clone(),

@@ -224,7 +224,10 @@ impl Config {
                     && first.kms_key_id != other.kms_key_id
                 {
                     Some("kms_key_id")
-                } else if !first.tags.is_empty() && !other.tags.is_empty() && first.tags != other.tags {
+                } else if !first.tags.is_empty()
+                    && !other.tags.is_empty()
+                    && first.tags != other.tags
+                {
                     Some("tags")
                 } else {
                     None
@@ -251,7 +254,10 @@ impl Config {
             BTreeMap::new();
         for r in &self.decls.removed {
             let location = self.sources.location(r.header);
-            let key = (r.secret_name.0.as_str(), r.version_id.as_ref().map(|v| v.0.as_str()));
+            let key = (
+                r.secret_name.0.as_str(),
+                r.version_id.as_ref().map(|v| v.0.as_str()),
+            );
             if let Some(first) = seen_removed.get(&key) {
                 found.push(
                     self.diagnostic(
@@ -940,7 +946,12 @@ pub(crate) fn tag_map(v: &Value) -> Result<std::collections::BTreeMap<String, St
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
-            other => return Err(format!("must be a map of strings; a value is {}", other.a_type())),
+            other => {
+                return Err(format!(
+                    "must be a map of strings; a value is {}",
+                    other.a_type()
+                ));
+            }
         };
         out.insert(k.clone(), s);
     }

@@ -172,8 +172,9 @@ pub(crate) fn evaluate(
             "default_tags" => match super::evaluation::tag_map(&v) {
                 Ok(m) => p.default_tags = m,
                 Err(message) => diags.push(
-                    Diag::error(a.span, format!("`default_tags` {message}"))
-                        .help("write a map of strings, like default_tags = { managed-by = \"ssmform\" }"),
+                    Diag::error(a.span, format!("`default_tags` {message}")).help(
+                        "write a map of strings, like default_tags = { managed-by = \"ssmform\" }",
+                    ),
                 ),
             },
             "manage_prefix" => {

@@ -23,7 +23,9 @@ use super::variables::VarType;
 use crate::secret::ContentKind;
 use crate::suggest;
 
-const BLOCK_TYPES: &[&str] = &["provider", "variable", "locals", "data", "secret", "removed"];
+const BLOCK_TYPES: &[&str] = &[
+    "provider", "variable", "locals", "data", "secret", "removed",
+];
 const PROVIDER_ATTRS: &[&str] = &[
     "region",
     "endpoint",
@@ -1102,13 +1104,23 @@ fn removed(
         match rule(&s) {
             None => Some((s, a.span)),
             Some(problem) => {
-                diags.push(Diag::error(a.span, format!("invalid {noun}: \"{s}\" {problem}")));
+                diags.push(Diag::error(
+                    a.span,
+                    format!("invalid {noun}: \"{s}\" {problem}"),
+                ));
                 None
             }
         }
     }
-    let secret_name = require(&mut attrs, "secret_name", what, header, "\"name-in-ssm\"", diags)
-        .and_then(|a| name_of(a, super::names::secret_name_problem, "secret name", diags));
+    let secret_name = require(
+        &mut attrs,
+        "secret_name",
+        what,
+        header,
+        "\"name-in-ssm\"",
+        diags,
+    )
+    .and_then(|a| name_of(a, super::names::secret_name_problem, "secret name", diags));
     let version_id = match attrs.remove("version_id") {
         None => None,
         Some(a) => {

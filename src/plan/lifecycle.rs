@@ -90,7 +90,8 @@ pub(super) async fn plan(
 ) -> Result<Lifecycle, Diagnostics> {
     let provider = config.provider();
     let whole = ctx.targets.is_empty();
-    let ownership = whole && (!provider.default_tags.is_empty() || provider.manage_prefix.is_some());
+    let ownership =
+        whole && (!provider.default_tags.is_empty() || provider.manage_prefix.is_some());
     let removed = if whole { config.removed() } else { Vec::new() };
     let order: BTreeMap<String, usize> = config
         .secret_addresses()
@@ -195,8 +196,11 @@ pub(super) async fn plan(
                     if let Some(want) = d.description
                         && super::marker::user_description(&live.description) != want
                     {
-                        let mut op =
-                            d.op(OpKind::UpdateDescription, Drift::DescriptionDiffers, Phase::After);
+                        let mut op = d.op(
+                            OpKind::UpdateDescription,
+                            Drift::DescriptionDiffers,
+                            Phase::After,
+                        );
                         op.description = Some(want.to_string());
                         ops.push(op);
                     }
@@ -241,23 +245,27 @@ pub(super) async fn plan(
             }
         }
         // Versions: listed when the configuration owns them, or for the limit.
-        let declared: BTreeSet<&str> = d.blocks.iter().map(|(s, _)| s.version_id.as_str()).collect();
+        let declared: BTreeSet<&str> = d
+            .blocks
+            .iter()
+            .map(|(s, _)| s.version_id.as_str())
+            .collect();
         let new_versions: Vec<&str> = changes
             .iter()
             .filter(|c| c.secret_name == d.name && c.action == Action::CreateVersion)
             .map(|c| c.version_id.as_str())
             .collect();
-        let existing_count = d
-            .blocks
-            .iter()
-            .find_map(|(_, s)| match s {
-                LiveState::Disabled { versions, .. } | LiveState::VersionMissing { versions } => {
-                    Some(*versions)
-                }
-                _ => None,
-            })
-            .unwrap_or(0);
-        let over_limit = !new_versions.is_empty() && existing_count + new_versions.len() > MAX_VERSIONS;
+        let existing_count =
+            d.blocks
+                .iter()
+                .find_map(|(_, s)| match s {
+                    LiveState::Disabled { versions, .. }
+                    | LiveState::VersionMissing { versions } => Some(*versions),
+                    _ => None,
+                })
+                .unwrap_or(0);
+        let over_limit =
+            !new_versions.is_empty() && existing_count + new_versions.len() > MAX_VERSIONS;
         if !(d.exclusive && whole) && !ownership && !over_limit {
             continue;
         }
@@ -278,7 +286,12 @@ pub(super) async fn plan(
             .iter()
             .filter(|v| !declared.contains(v.as_str()) && !removed_here.contains(v.as_str()))
             .collect();
-        let deleting = removed_here.len() + if d.exclusive && whole { undeclared.len() } else { 0 };
+        let deleting = removed_here.len()
+            + if d.exclusive && whole {
+                undeclared.len()
+            } else {
+                0
+            };
         let after_writes = live_versions.len() + new_versions.len();
         let room_first = after_writes > MAX_VERSIONS;
         if room_first && after_writes - deleting > MAX_VERSIONS {
@@ -308,7 +321,11 @@ pub(super) async fn plan(
             );
             continue;
         }
-        let phase = if room_first { Phase::Before } else { Phase::After };
+        let phase = if room_first {
+            Phase::Before
+        } else {
+            Phase::After
+        };
         for v in undeclared {
             let (op, drift) = if d.exclusive && whole {
                 (OpKind::DeleteVersion, Drift::UndeclaredVersion)
@@ -345,7 +362,10 @@ pub(super) async fn plan(
                 Err(e) => diagnostics.push(config.diagnostic(
                     Severity::Error,
                     &r.location,
-                    format!("cannot read the versions of secret \"{}\": {e}", r.secret_name),
+                    format!(
+                        "cannot read the versions of secret \"{}\": {e}",
+                        r.secret_name
+                    ),
                 )),
                 Ok(versions) if versions.contains(v) => {
                     ops.push(removed_version_op(r, Phase::After));
@@ -528,4 +548,3 @@ async fn list_every_page(
         }
     }
 }
-

@@ -543,7 +543,13 @@ impl Plan {
                 *s.drift.entry(d).or_default() += 1;
             }
         }
-        let mut updated = std::collections::BTreeSet::new();
+        // A secret this plan creates counts once, as a creation, whatever follows it.
+        let mut updated: std::collections::BTreeSet<&str> = self
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::CreateSecret)
+            .map(|c| c.secret_name.as_str())
+            .collect();
         for o in &self.secret_ops {
             *s.drift.entry(o.drift).or_default() += 1;
             match o.op {

@@ -642,7 +642,6 @@ impl Classifier<'_> {
         }
         change
     }
-
 }
 
 fn disabled_note(secret: &DesiredSecret) -> Note {

@@ -46,9 +46,7 @@ pub fn summary_line(report: &ApplyReport) -> String {
         format!("{updated} updated")
     };
     if report.success() {
-        format!(
-            "Apply complete! Secrets: {created} created, {updated}, {unchanged} unchanged."
-        )
+        format!("Apply complete! Secrets: {created} created, {updated}, {unchanged} unchanged.")
     } else if report.interrupted {
         format!(
             "Apply interrupted! Secrets: {created} created, {updated}, {unchanged} unchanged,\

@@ -75,7 +75,11 @@ pub fn plan_lines(plan: &Plan) -> Vec<Line> {
     // deletion in its own, then the drift apply leaves alone.
     let mut blocks: Vec<(&str, Vec<&SecretOp>)> = Vec::new();
     for op in plan.secret_ops.iter().filter(|o| o.is_action()) {
-        let key = if op.op.is_delete() { "" } else { op.address.as_str() };
+        let key = if op.op.is_delete() {
+            ""
+        } else {
+            op.address.as_str()
+        };
         match blocks.iter_mut().find(|(k, _)| !k.is_empty() && *k == key) {
             Some((_, v)) => v.push(op),
             None => blocks.push((key, vec![op])),
@@ -236,7 +240,11 @@ fn secret_op_lines(ops: &[&SecretOp], out: &mut Vec<Line>) {
                     _ => None,
                 })
             };
-            let api: Vec<&str> = ops.iter().flat_map(|o| o.op.api_actions()).copied().collect();
+            let api: Vec<&str> = ops
+                .iter()
+                .flat_map(|o| o.op.api_actions())
+                .copied()
+                .collect();
             match (status_from, status_to, restore) {
                 (Some(from), to, _) => out.push(line(
                     6,

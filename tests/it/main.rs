@@ -34,6 +34,7 @@ mod emulator_python;
 mod emulator_store;
 mod examples;
 mod hostile_corpus;
+mod lifecycle;
 mod pacing_emulator;
 mod pacing_scenarios;
 mod plan_exit;

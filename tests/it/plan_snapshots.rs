@@ -15,7 +15,7 @@ use crate::support::{Seed, TestEmulator, Workspace, seed_secrets};
 
 /// What `show` should print for a saved plan.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum ShowExpect {
+pub(crate) enum ShowExpect {
     /// Exactly what `plan` printed, in every format.
     SameAsPlan,
     /// Something else: snapshot it too.
@@ -26,7 +26,7 @@ enum ShowExpect {
 
 /// Plan `cfg` in the three formats (the text run with `--detailed-exitcode --out plan.ssmplan`),
 /// check exit codes and `show`, and snapshot the transcript as `plan__<name>`.
-fn check(name: &str, ws: &Workspace, extra: &[&str], text_code: i32, show: ShowExpect) {
+pub(crate) fn check(name: &str, ws: &Workspace, extra: &[&str], text_code: i32, show: ShowExpect) {
     let formats: [(&str, Vec<&str>); 3] = [
         (
             "text",

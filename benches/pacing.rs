@@ -318,9 +318,15 @@ impl Bench<'_> {
         let load = load();
         let (wall, stdout) = ssmform(&cfg, &["plan", "--detailed-exitcode"], &[0, 2]);
         let summary = match s.declare {
-            Declare::Same => format!("Plan: 0 to create, 0 to update, {count} unchanged."),
-            Declare::Other => format!("Plan: 0 to create, {count} to update, 0 unchanged."),
-            Declare::Absent => format!("Plan: {count} to create, 0 to update, 0 unchanged."),
+            Declare::Same => {
+                format!("Plan: 0 to create, 0 to update, 0 to delete, {count} unchanged.")
+            }
+            Declare::Other => {
+                format!("Plan: 0 to create, {count} to update, 0 to delete, 0 unchanged.")
+            }
+            Declare::Absent => {
+                format!("Plan: {count} to create, 0 to update, 0 to delete, 0 unchanged.")
+            }
         };
         assert!(
             stdout.contains(&summary),

@@ -171,7 +171,8 @@ fn run_plan(dir: &Path, expect_unchanged: usize) -> Figures {
     } else {
         -1
     };
-    let summary = format!("Plan: 0 to create, 0 to update, {expect_unchanged} unchanged.");
+    let summary =
+        format!("Plan: 0 to create, 0 to update, 0 to delete, {expect_unchanged} unchanged.");
     assert!(
         code == 0 && stdout.contains(&summary),
         "plan failed (exit {code}):\n{stdout}\n{stderr}"

@@ -61,7 +61,7 @@ fn web_identity_applies_with_no_static_key_in_the_environment() {
     apply_succeeds(&ws);
     ws.run(["plan", "cfg", "--detailed-exitcode"])
         .assert_success()
-        .assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
+        .assert_stdout_contains("Plan: 0 to create, 0 to update, 0 to delete, 2 unchanged.");
     assert_eq!(read(&emu, "cred-a"), "value-a");
     let sts = emu.stats().sts;
     assert_eq!(

@@ -250,7 +250,10 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         out.assert_exit(2);
         assert_eq!(
             line_starting(&out.stdout, "Plan: "),
-            format!("Plan: {} to create, 0 to update, 0 unchanged.", ex.secrets),
+            format!(
+                "Plan: {} to create, 0 to update, 0 to delete, 0 unchanged.",
+                ex.secrets
+            ),
             "{target} {:?}",
             ex.args
         );
@@ -271,7 +274,10 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         out.assert_success();
         assert_eq!(
             line_starting(&out.stdout, "Plan: "),
-            format!("Plan: 0 to create, 0 to update, {} unchanged.", ex.secrets)
+            format!(
+                "Plan: 0 to create, 0 to update, 0 to delete, {} unchanged.",
+                ex.secrets
+            )
         );
         assert!(
             root.path()
@@ -327,7 +333,7 @@ fn data_source_plan_follows_an_upstream_rotation() {
     out.assert_exit(2);
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
-        "Plan: 0 to create, 1 to update, 1 unchanged."
+        "Plan: 0 to create, 1 to update, 0 to delete, 1 unchanged."
     );
     out.assert_stdout_contains("# secret.migrations_db_url will be updated in place");
     // The default password is `platform-demo-password`, whose first word is public (the
@@ -356,7 +362,7 @@ fn readme_plans_after_a_variable_change_are_what_the_readmes_show() {
         Case {
             dir: "json-config",
             vars: &["--var", "release=next"],
-            summary: "Plan: 0 to create, 2 to update, 0 unchanged.",
+            summary: "Plan: 0 to create, 2 to update, 0 to delete, 0 unchanged.",
             lines: &[
                 "          ~ pool_size       = (sensitive)",
                 "          + tracing         = (sensitive)",
@@ -368,7 +374,7 @@ fn readme_plans_after_a_variable_change_are_what_the_readmes_show() {
         Case {
             dir: "dependencies",
             vars: &["--var", "db_password=rotated-password"],
-            summary: "Plan: 0 to create, 3 to update, 2 unchanged.",
+            summary: "Plan: 0 to create, 3 to update, 0 to delete, 2 unchanged.",
             lines: &[
                 "Apply order: 3 waves (wave 1: 1 change, wave 2: 1 change, wave 3: 1 change).",
             ],
@@ -376,7 +382,7 @@ fn readme_plans_after_a_variable_change_are_what_the_readmes_show() {
         Case {
             dir: "binary",
             vars: &["--var", "keytab_file=files/service-v2.keytab"],
-            summary: "Plan: 0 to create, 1 to update, 1 unchanged.",
+            summary: "Plan: 0 to create, 1 to update, 0 to delete, 1 unchanged.",
             lines: &[
                 "      ~ secret_binary = (sensitive value, 64 bytes, fingerprint 96400f7a → 50a08627)",
             ],
@@ -457,7 +463,7 @@ fn quickstart_readme_tour_works_as_written() {
     out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
-        "Plan: 3 to create, 0 to update, 0 unchanged."
+        "Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged."
     );
     assert_eq!(
         line_starting(&out.stdout, "Apply complete!"),
@@ -469,7 +475,7 @@ fn quickstart_readme_tour_works_as_written() {
     out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
-        "Plan: 0 to create, 0 to update, 3 unchanged."
+        "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged."
     );
 
     // 2. Change one value, as the README's one-liner does.
@@ -486,7 +492,7 @@ fn quickstart_readme_tour_works_as_written() {
     out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
-        "Plan: 0 to create, 1 to update, 2 unchanged."
+        "Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged."
     );
     assert_eq!(out.stdout.matches("will be updated in place").count(), 1);
     // The README shows this plan verbatim.
@@ -518,7 +524,7 @@ fn quickstart_readme_tour_works_as_written() {
     out.assert_success();
     assert!(
         out.stdout
-            .starts_with("**Plan: 0 to create, 1 to update, 2 unchanged.**"),
+            .starts_with("**Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged.**"),
         "{}",
         out.stdout
     );
@@ -533,7 +539,7 @@ fn quickstart_readme_tour_works_as_written() {
     out.assert_success();
     assert_eq!(
         line_starting(&out.stdout, "Plan: "),
-        "Plan: 0 to create, 0 to update, 3 unchanged."
+        "Plan: 0 to create, 0 to update, 0 to delete, 3 unchanged."
     );
 
     // 4. Drift: a value changed behind ssmform's back; the nightly check exits 2 with a report.
@@ -1074,8 +1080,9 @@ fn ci_recipe_commands_run_in_order_on_the_embedded_emulator() {
             if sub == "plan" && argv.iter().any(|a| a == "markdown") {
                 out.assert_exit(2);
                 assert!(
-                    out.stdout
-                        .starts_with("**Plan: 3 to create, 0 to update, 0 unchanged.**"),
+                    out.stdout.starts_with(
+                        "**Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged.**"
+                    ),
                     "{}",
                     out.stdout
                 );

@@ -125,7 +125,7 @@ async fn a_plan_through_three_percent_of_stray_throttles_converges() {
         .await;
     run.out
         .assert_success()
-        .assert_stdout_contains("Plan: 0 to create, 0 to update, 400 unchanged.");
+        .assert_stdout_contains("Plan: 0 to create, 0 to update, 0 to delete, 400 unchanged.");
     within_limits(&run, &limits);
     let g = gsv(&run);
     assert!(g.throttled >= 1, "the faults were injected: {g:?}");
@@ -145,7 +145,7 @@ async fn a_plan_at_150_ms_with_jitter_converges() {
         .await;
     run.out
         .assert_success()
-        .assert_stdout_contains("Plan: 0 to create, 0 to update, 400 unchanged.");
+        .assert_stdout_contains("Plan: 0 to create, 0 to update, 0 to delete, 400 unchanged.");
     within_limits(&run, &limits);
     let g = gsv(&run);
     every_throttle_retried(&g, 400, 0);
@@ -166,7 +166,7 @@ async fn a_plan_beside_another_reader_converges_to_what_it_leaves() {
         .await;
     run.out
         .assert_success()
-        .assert_stdout_contains("Plan: 0 to create, 0 to update, 600 unchanged.");
+        .assert_stdout_contains("Plan: 0 to create, 0 to update, 0 to delete, 600 unchanged.");
     within_limits(&run, &limits);
     let g = gsv(&run);
     every_throttle_retried(&g, 600, 0);
@@ -187,7 +187,7 @@ async fn rate_share_beside_another_reader_converges() {
     let run = scenario.run(&["plan", "--detailed-exitcode"]).await;
     run.out
         .assert_success()
-        .assert_stdout_contains("Plan: 0 to create, 0 to update, 300 unchanged.");
+        .assert_stdout_contains("Plan: 0 to create, 0 to update, 0 to delete, 300 unchanged.");
     within_limits(&run, &limits);
     let g = gsv(&run);
     every_throttle_retried(&g, 300, 0);
@@ -286,7 +286,7 @@ async fn a_first_plan_lists_the_region_instead_of_describing_each_absent_secret(
     let run = scenario.run(&["plan", "--detailed-exitcode"]).await;
     run.out
         .assert_exit(2)
-        .assert_stdout_contains("Plan: 60 to create, 0 to update, 10 unchanged.");
+        .assert_stdout_contains("Plan: 60 to create, 0 to update, 0 to delete, 10 unchanged.");
     within_limits(&run, &limits);
     let s = &run.stats;
     assert_eq!(s.action(Action::DescribeSecret).calls, 0, "{s:?}");
@@ -344,7 +344,7 @@ async fn a_listing_plans_disabled_missing_and_pending_delete_secrets_as_lookups_
     assert_eq!(actions["secret.bulk_000"], "CreateSecret", "{actions:?}");
     assert!(run.out.stdout.contains("is Disabled"), "{}", run.out.stdout);
 
-    // a secret scheduled for deletion is an error that says so, listed or not
+    // a secret scheduled for deletion is planned as a restore, listed or not
     config.push_str(&one("doomed", "doomed", "v1"));
     let run = Scenario {
         hcl: config,
@@ -354,9 +354,9 @@ async fn a_listing_plans_disabled_missing_and_pending_delete_secrets_as_lookups_
     }
     .run(&["plan"])
     .await;
-    run.out
-        .assert_exit(1)
-        .assert_stderr_contains("scheduled for deletion (PendingDelete)");
+    run.out.assert_success().assert_stdout_contains(
+        "\"PendingDelete\" → \"Enabled\" # RestoreSecret, then EnableSecret",
+    );
 }
 
 #[tokio::test]
@@ -371,7 +371,7 @@ async fn a_small_plan_looks_secrets_up_one_by_one() {
     .await;
     run.out
         .assert_success()
-        .assert_stdout_contains("Plan: 3 to create, 0 to update, 0 unchanged.");
+        .assert_stdout_contains("Plan: 3 to create, 0 to update, 0 to delete, 0 unchanged.");
     assert_eq!(run.stats.action(Action::ListSecrets).calls, 0);
     assert_eq!(run.stats.action(Action::DescribeSecret).calls, 3);
 }

@@ -49,7 +49,7 @@ async fn detailed_exitcode_is_2_with_changes_0_without_and_plain_plan_exits_0() 
     for format in ["text", "markdown", "json"] {
         let out = ws.run(["plan", "cfg", "--format", format, "--detailed-exitcode"]);
         out.assert_success()
-            .assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
+            .assert_stdout_contains("Plan: 0 to create, 0 to update, 0 to delete, 2 unchanged.");
     }
     // Drift: one live value changed behind the configuration's back.
     api.ok(

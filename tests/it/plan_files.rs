@@ -129,7 +129,7 @@ async fn show_renders_an_intact_plan() {
     out.assert_success();
     assert!(
         out.stdout
-            .ends_with("Plan: 1 to create, 1 to update, 0 unchanged.\n"),
+            .ends_with("Plan: 1 to create, 1 to update, 0 to delete, 0 unchanged.\n"),
         "{}",
         out.stdout
     );
@@ -215,7 +215,10 @@ async fn show_refuses_foreign_files() {
         // a Terraform plan is a zip archive
         ("tfplan", b"PK\x03\x04\x14\x00\x08\x00\x08\x00tfplan"),
         ("empty", b""),
-        ("text", b"Plan: 1 to create, 0 to update, 0 unchanged.\n"),
+        (
+            "text",
+            b"Plan: 1 to create, 0 to update, 0 to delete, 0 unchanged.\n",
+        ),
         (
             "json",
             b"{\"format_version\":\"1.2\",\"terraform_version\":\"1.9.0\"}\n",

@@ -50,7 +50,7 @@ async fn colour_only_on_a_terminal_and_never_with_no_color() {
     let plain = strip_ansi(&out.stdout);
     assert_eq!(
         plain.trim_end().lines().last(),
-        Some("Plan: 0 to create, 2 to update, 0 unchanged.")
+        Some("Plan: 0 to create, 2 to update, 0 to delete, 0 unchanged.")
     );
 
     // A terminal with NO_COLOR: none.
@@ -80,7 +80,7 @@ async fn live_text_cannot_hide_or_fake_a_line_of_the_plan() {
             "{format}: the line is shown, escaped, as removed: {s}"
         );
         assert!(s.contains("line \\u{202e}eerht"), "{format}: {s}");
-        assert!(s.contains("Plan: 0 to create, 2 to update, 0 unchanged."));
+        assert!(s.contains("Plan: 0 to create, 2 to update, 0 to delete, 0 unchanged."));
     }
 }
 

@@ -207,7 +207,7 @@ secret "same" {
 "#;
 
 /// The plan of [`CONFIG`] against [`seed`]'s live state.
-const SUMMARY: &str = "Plan: 2 to create, 7 to update, 1 unchanged.";
+const SUMMARY: &str = "Plan: 2 to create, 7 to update, 0 to delete, 1 unchanged.";
 
 /// Live state holding canaries.
 fn live_state() -> Seed {
@@ -409,7 +409,7 @@ async fn a_missing_data_source_fails_without_printing_canaries() {
 }
 
 #[tokio::test]
-async fn a_pending_delete_secret_fails_without_printing_canaries() {
+async fn a_pending_delete_secret_is_planned_as_a_restore_without_printing_canaries() {
     let emu = TestEmulator::start();
     seed(&emu).await;
     Seed::new()
@@ -423,7 +423,19 @@ async fn a_pending_delete_secret_fails_without_printing_canaries() {
          secret_string = var.pw_cli\n}}\n"
     );
     ws.file("cfg/main.hcl", config);
-    assert_error_runs_clean(&ws, &[], "PendingDelete");
+    let leaks = leaks();
+    for format in FORMATS {
+        for level in LOG_LEVELS {
+            let out = ws.run_with(plan_args(&["--format", format]), &log_env(*level));
+            out.assert_success()
+                .assert_no_leak(&leaks)
+                .assert_stdout_contains(if *format == "json" {
+                    "\"pending_deletion\""
+                } else {
+                    "\"PendingDelete\" → \"Enabled\""
+                });
+        }
+    }
 }
 
 /// Values that fail to evaluate: errors say where a value came from and how long it is, never
@@ -576,6 +588,6 @@ fn the_leak_checker_finds_every_form_at_every_offset() {
     }
     leaks.assert_absent(
         "clean text",
-        b"Plan: 2 to create, 7 to update, 1 unchanged.",
+        b"Plan: 2 to create, 7 to update, 0 to delete, 1 unchanged.",
     );
 }

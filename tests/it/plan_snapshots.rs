@@ -164,7 +164,7 @@ async fn string_to_binary_and_back() {
 }
 
 #[tokio::test]
-async fn create_version_with_version_limit_warning() {
+async fn create_version_beyond_the_version_limit_is_an_error() {
     let emu = TestEmulator::start();
     let mut seed = Seed::new()
         .secret("app-db-password", "v1", "first-password")
@@ -174,7 +174,7 @@ async fn create_version_with_version_limit_warning() {
     }
     seed.write(&emu).await;
     let ws = workspace(&emu, "create_version");
-    check("create_version", &ws, &[], 2, ShowExpect::SameAsPlan);
+    check("create_version", &ws, &[], 1, ShowExpect::NoPlanFile);
 }
 
 #[tokio::test]
@@ -198,7 +198,7 @@ async fn disabled_secret_is_an_unverified_update_with_a_warning() {
 }
 
 #[tokio::test]
-async fn pending_delete_is_an_error_that_says_how_to_restore() {
+async fn pending_delete_is_planned_as_a_restore() {
     let emu = TestEmulator::start();
     Seed::new()
         .secret("app-old", "v1", "old-value")
@@ -207,7 +207,7 @@ async fn pending_delete_is_an_error_that_says_how_to_restore() {
         .write(&emu)
         .await;
     let ws = workspace(&emu, "pending_delete");
-    check("pending_delete", &ws, &[], 1, ShowExpect::NoPlanFile);
+    check("pending_delete", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
 
 #[tokio::test]

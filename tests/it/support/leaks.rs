@@ -562,7 +562,7 @@ mod tests {
     #[test]
     fn unrelated_text_is_not_flagged() {
         let clean = [
-            "Plan: 2 to create, 7 to update, 1 unchanged.".to_string(),
+            "Plan: 2 to create, 7 to update, 0 to delete, 1 unchanged.".to_string(),
             "secret.cnry_other: cnry-Le is not a canary, nor Leak_7Hq2 alone".to_string(),
             hex::encode("cnry-Lx is another value"),
             STANDARD.encode("cnry-Lx: an unrelated value, 7Hq3 Xp8"),

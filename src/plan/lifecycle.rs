@@ -266,7 +266,7 @@ pub(super) async fn plan(
                 .unwrap_or(0);
         let over_limit =
             !new_versions.is_empty() && existing_count + new_versions.len() > MAX_VERSIONS;
-        if !(d.exclusive && whole) && !ownership && !over_limit {
+        if !(ownership || over_limit || d.exclusive && whole) {
             continue;
         }
         let live_versions = match list_versions(ctx.client, ctx.pacer, d.name).await {

@@ -129,7 +129,7 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
         }
         let versions = &pending_versions[&secret.secret_name];
         *state = LiveState::Disabled {
-            version_exists: versions.iter().any(|v| *v == secret.version_id),
+            version_exists: versions.contains(&secret.version_id),
             versions: versions.len(),
         };
     }

@@ -24,6 +24,16 @@ pub async fn plan(
     conn: &Connection,
     options: &PlanOptions<'_>,
 ) -> Result<Refreshed, Error> {
+    // The lock secret is ssmform's own: no removed block deletes it.
+    if let Some(r) = config
+        .removed()
+        .into_iter()
+        .find(|r| r.secret_name == super::lock::LOCK_SECRET)
+    {
+        return Err(Error::ReservedName {
+            address: format!("the removed block at {}", r.location),
+        });
+    }
     let ctx = context(conn, options);
     let mut refreshed = refresh(config, &ctx).await?;
     if let Some(c) = refreshed

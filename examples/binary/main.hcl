@@ -20,7 +20,7 @@ secret "service_keytab" {
   secret_name   = "binary-service-keytab"
   version_id    = "v1"
   secret_binary = filebase64(var.keytab_file)
-  # Used only when the secret has to be created.
+  # Set at creation, kept in sync afterwards (UpdateDescription).
   description = "Kerberos keytab of the demo service"
 }
 

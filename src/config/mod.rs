@@ -50,9 +50,9 @@
 //! Secret contents and sensitive variables are secrets. Outputs hold them as
 //! [`SecretValue`]/[`SecretContent`]; diagnostics never contain them (an error about a value says
 //! its length and origin) and mask them in the source lines they show (see `config::source`). A secret
-//! whose `sensitive = false` content — or any secret's name, version id or description, which
-//! plans always print — derives from a sensitive variable, a data source or another secret's
-//! content is an error.
+//! whose `sensitive = false` content — or any secret's name, version id, description, tags or KMS
+//! key id, or the provider's `default_tags`, which plans always print — derives from a sensitive
+//! variable, a data source or another secret's content is an error.
 //!
 //! # Decisions worth knowing
 //!

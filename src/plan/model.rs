@@ -624,3 +624,137 @@ impl Summary {
         self.create + self.update + self.delete
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(name: &str, op: OpKind, drift: Drift, phase: Phase) -> SecretOp {
+        SecretOp {
+            address: format!("secret.{name}"),
+            secret_name: name.to_string(),
+            version_id: None,
+            op,
+            drift,
+            phase,
+            description: None,
+            recovery_window_days: None,
+            enabled: false,
+            detail: None,
+            location: None,
+        }
+    }
+
+    fn plan(ops: Vec<SecretOp>) -> Plan {
+        Plan {
+            meta: PlanMeta {
+                tool_version: "0".into(),
+                created_at_ms: 0,
+                config_dir: ".".into(),
+                config_dir_absolute: None,
+                config_digest: String::new(),
+                variables: BTreeMap::new(),
+                endpoint: "local".into(),
+                region: "ap-guangzhou".into(),
+                targets: vec![],
+            },
+            changes: vec![],
+            secret_ops: ops,
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn drift_kinds_have_stable_names_in_json_and_text() {
+        for d in Drift::ALL {
+            assert_eq!(
+                serde_json::to_value(d).unwrap(),
+                serde_json::json!(d.as_str())
+            );
+            assert_eq!(d.to_string(), d.as_str());
+        }
+        let names: Vec<&str> = Drift::ALL.iter().map(|d| d.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "content_differs",
+                "content_unreadable",
+                "version_missing",
+                "secret_missing",
+                "pending_deletion",
+                "disabled",
+                "enabled",
+                "description_differs",
+                "tags_differ",
+                "kms_key_differs",
+                "orphan_secret",
+                "undeclared_version",
+                "removed"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_counts_once_as_updated_and_reports_count_only_as_drift() {
+        let p = plan(vec![
+            op("a", OpKind::Restore, Drift::PendingDeletion, Phase::Before),
+            op("a", OpKind::Enable, Drift::PendingDeletion, Phase::After),
+            op(
+                "b",
+                OpKind::UpdateDescription,
+                Drift::DescriptionDiffers,
+                Phase::After,
+            ),
+            op("c", OpKind::DeleteSecret, Drift::Removed, Phase::Last),
+            op("d", OpKind::Report, Drift::OrphanSecret, Phase::After),
+        ]);
+        let s = p.summary();
+        assert_eq!((s.create, s.update, s.delete, s.unchanged), (0, 2, 1, 0));
+        assert_eq!(
+            s.line(),
+            "Plan: 0 to create, 2 to update, 1 to delete, 0 unchanged."
+        );
+        assert_eq!(s.drift[&Drift::PendingDeletion], 2);
+        assert_eq!(s.drift[&Drift::OrphanSecret], 1);
+        assert!(p.has_changes());
+        let only_reports = plan(vec![op(
+            "d",
+            OpKind::Report,
+            Drift::OrphanSecret,
+            Phase::After,
+        )]);
+        assert!(!only_reports.has_changes() && only_reports.has_drift());
+    }
+
+    #[test]
+    fn within_a_phase_operations_run_in_kind_order() {
+        let p = plan(vec![
+            op(
+                "a",
+                OpKind::DeleteVersion,
+                Drift::UndeclaredVersion,
+                Phase::After,
+            ),
+            op("a", OpKind::Disable, Drift::Enabled, Phase::After),
+            op(
+                "a",
+                OpKind::UpdateDescription,
+                Drift::DescriptionDiffers,
+                Phase::After,
+            ),
+            op("b", OpKind::Restore, Drift::PendingDeletion, Phase::Before),
+            op("c", OpKind::Report, Drift::TagsDiffer, Phase::After),
+        ]);
+        let after: Vec<OpKind> = p.ops_in(Phase::After).iter().map(|o| o.op).collect();
+        assert_eq!(
+            after,
+            [
+                OpKind::UpdateDescription,
+                OpKind::Disable,
+                OpKind::DeleteVersion
+            ]
+        );
+        assert_eq!(p.ops_in(Phase::Before).len(), 1);
+        assert!(p.ops_in(Phase::Last).is_empty());
+    }
+}

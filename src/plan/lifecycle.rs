@@ -58,6 +58,8 @@ struct Declared<'a> {
     enabled: Option<bool>,
     kms_key_id: Option<&'a str>,
     tags: BTreeMap<String, String>,
+    /// Whether a block sets tags of its own (beside the provider's `default_tags`).
+    own_tags: bool,
     exclusive: bool,
 }
 
@@ -110,6 +112,7 @@ pub(super) async fn plan(
                 d.enabled = d.enabled.or(s.enabled);
                 d.kms_key_id = d.kms_key_id.or(s.kms_key_id.as_deref());
                 d.tags.extend(s.tags.clone());
+                d.own_tags |= !s.tags.is_empty();
                 d.exclusive |= s.exclusive_versions;
             }
             None => {
@@ -123,6 +126,7 @@ pub(super) async fn plan(
                     enabled: s.enabled,
                     kms_key_id: s.kms_key_id.as_deref(),
                     tags,
+                    own_tags: !s.tags.is_empty(),
                     exclusive: s.exclusive_versions,
                 })
             }
@@ -136,6 +140,23 @@ pub(super) async fn plan(
 
     let mut ops = Vec::new();
     let mut diagnostics = Diagnostics::new();
+    // What the configuration owns, listed once: it also tells which declared secrets carry the
+    // default tags, so that only secrets with tags of their own need a listing each.
+    let owned = if ownership {
+        match owned(ctx, config).await {
+            Ok(o) => Some(o),
+            Err(e) => {
+                diagnostics.push(config.diagnostic(
+                    Severity::Error,
+                    &config.provider().location,
+                    format!("cannot list the secrets this configuration owns (default_tags, manage_prefix): {e}"),
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
     let fail = |diagnostics: &mut Diagnostics, d: &Declared, e: &CallError, what: &str| {
         diagnostics.push(config.diagnostic(
             Severity::Error,
@@ -226,8 +247,15 @@ pub(super) async fn plan(
                 }
             }
         }
-        if !d.tags.is_empty() && !is_pending {
-            match has_tags(ctx, d.name, &d.tags).await {
+        let tagged = match (&owned, d.own_tags) {
+            (Some(o), false) if !provider.default_tags.is_empty() => {
+                Some(Ok(o.tagged.contains(d.name)))
+            }
+            _ if d.tags.is_empty() || is_pending => None,
+            _ => Some(has_tags(ctx, d.name, &d.tags).await),
+        };
+        if let Some(tagged) = tagged {
+            match tagged {
                 Err(e) => fail(&mut diagnostics, d, &e, "tags"),
                 Ok(true) => {}
                 Ok(false) => {
@@ -406,36 +434,27 @@ pub(super) async fn plan(
         }
     }
 
-    if ownership {
-        match orphans(ctx, config).await {
-            Err(e) => diagnostics.push(config.diagnostic(
-                Severity::Error,
-                &config.provider().location,
-                format!("cannot list the secrets this configuration owns (default_tags, manage_prefix): {e}"),
-            )),
-            Ok(found) => {
-                for name in found {
-                    if declared_names.contains(name.as_str())
-                        || removed.iter().any(|r| r.secret_name == name)
-                        || name == LOCK_SECRET
-                    {
-                        continue;
-                    }
-                    ops.push(SecretOp {
-                        address: format!("orphan.{name}"),
-                        secret_name: name,
-                        version_id: None,
-                        op: OpKind::Report,
-                        drift: Drift::OrphanSecret,
-                        phase: Phase::After,
-                        description: None,
-                        recovery_window_days: None,
-                        enabled: false,
-                        detail: None,
-                        location: None,
-                    });
-                }
+    if let Some(owned) = owned {
+        for name in owned.orphan_candidates {
+            if declared_names.contains(name.as_str())
+                || removed.iter().any(|r| r.secret_name == name)
+                || name == LOCK_SECRET
+            {
+                continue;
             }
+            ops.push(SecretOp {
+                address: format!("orphan.{name}"),
+                secret_name: name,
+                version_id: None,
+                op: OpKind::Report,
+                drift: Drift::OrphanSecret,
+                phase: Phase::After,
+                description: None,
+                recovery_window_days: None,
+                enabled: false,
+                detail: None,
+                location: None,
+            });
         }
     }
     if diagnostics.has_errors() {
@@ -482,12 +501,19 @@ async fn has_tags(
     Ok(found.iter().any(|(n, _)| n == name))
 }
 
-/// The names of the live secrets the configuration owns: those carrying every one of the
-/// provider's `default_tags`, and those whose name starts with its `manage_prefix`; secrets
-/// pending deletion are left out (they are on their way out).
-async fn orphans(ctx: &RefreshContext<'_>, config: &Config) -> Result<Vec<String>, CallError> {
+/// The live secrets a configuration owns.
+struct Owned {
+    /// Those carrying every one of the provider's `default_tags`, and those whose name starts with
+    /// its `manage_prefix`; secrets pending deletion are left out (they are on their way out).
+    orphan_candidates: Vec<String>,
+    /// Every secret carrying the `default_tags`, whatever its status.
+    tagged: BTreeSet<String>,
+}
+
+async fn owned(ctx: &RefreshContext<'_>, config: &Config) -> Result<Owned, CallError> {
     let provider = config.provider();
     let mut names = BTreeSet::new();
+    let mut tagged = BTreeSet::new();
     if !provider.default_tags.is_empty() {
         let request = ListSecretsRequest {
             tag_filters: provider
@@ -502,8 +528,9 @@ async fn orphans(ctx: &RefreshContext<'_>, config: &Config) -> Result<Vec<String
         };
         for (n, status) in list_every_page(ctx, request).await? {
             if status != SecretStatus::PendingDelete {
-                names.insert(n);
+                names.insert(n.clone());
             }
+            tagged.insert(n);
         }
     }
     if let Some(prefix) = &provider.manage_prefix {
@@ -517,7 +544,10 @@ async fn orphans(ctx: &RefreshContext<'_>, config: &Config) -> Result<Vec<String
             }
         }
     }
-    Ok(names.into_iter().collect())
+    Ok(Owned {
+        orphan_candidates: names.into_iter().collect(),
+        tagged,
+    })
 }
 
 /// Every page of a listing, through the pacer (rate limit, retries): names and statuses.

@@ -823,3 +823,154 @@ async fn snapshot_drift_without_changes() {
     ws.provider("  manage_prefix = \"team-\"");
     check("lifecycle_drift_only", &ws, &[], 2, ShowExpect::SameAsPlan);
 }
+
+// Honest verdicts for operations on whole secrets, as for writes (see `apply_honesty.rs`).
+
+/// A workspace whose provider block points at `endpoint` (with `emu`'s credentials).
+fn workspace_at(emu: &TestEmulator, endpoint: &str, config: &str) -> Workspace {
+    let ws = Workspace::new(emu).config(config);
+    ws.file(
+        "cfg/provider.hcl",
+        format!(
+            "provider \"tencentcloud\" {{\n  region   = \"{}\"\n  endpoint = \"{endpoint}\"\n}}\n",
+            crate::support::REGION
+        ),
+    );
+    ws
+}
+
+/// The `op_outcome` lines of the workspace's journal: (op, result, verdict).
+fn op_outcomes(ws: &Workspace) -> Vec<(String, String, String)> {
+    journal_lines(&ws.journal())
+        .into_iter()
+        .filter(|l| l["type"] == "op_outcome")
+        .map(|l| {
+            let s = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (s("op"), s("result"), s("verdict"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deletion_whose_answer_was_lost_is_applied_when_reading_back_finds_it() {
+    use crate::support::fake::{Answer, Fake};
+    let emu = TestEmulator::start();
+    Seed::new()
+        .secret("app-keep", "v1", "keep-value")
+        .secret("app-old", "v1", "old-value")
+        .write(&emu)
+        .await;
+    let fake = Fake::start(Some(emu.addr()), |s| {
+        match (s.action.as_str(), s.nth) {
+        ("DeleteSecret", 0) => Answer::ForwardThenDrop,
+        ("DeleteSecret", _) => Answer::Raw(
+            b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\nForbidden"
+                .to_vec(),
+        ),
+        _ => Answer::Forward,
+    }
+    });
+    let ws = workspace_at(
+        &emu,
+        &fake.endpoint(),
+        &format!("{KEEP}\nremoved {{\n  secret_name = \"app-old\"\n}}\n"),
+    );
+    let out = ws.run(["apply", "cfg", "--auto-approve", "-lock=false"]);
+    out.assert_success();
+    assert!(
+        both(&out).contains("reading the secret back shows it took effect"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(status(&emu.api(), "app-old").await, "PendingDelete");
+    assert_eq!(
+        op_outcomes(&ws),
+        [(
+            "delete_secret".to_string(),
+            "applied".to_string(),
+            "applied".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn an_operation_that_cannot_be_verified_is_unknown() {
+    use crate::support::fake::{Answer, Fake};
+    let emu = TestEmulator::start();
+    Seed::new()
+        .secret("app-meta", "v1", "meta-value")
+        .write(&emu)
+        .await;
+    let fake = Fake::start(Some(emu.addr()), |s| match (s.action.as_str(), s.nth) {
+        // The plan's read, and the operation's own read first.
+        ("GetSecretValue", _) | ("DescribeSecret", 0) => Answer::Forward,
+        ("DisableSecret", 0) => Answer::ForwardThenDrop,
+        _ => Answer::Close,
+    });
+    let ws = workspace_at(
+        &emu,
+        &fake.endpoint(),
+        "secret \"meta\" {\n  secret_name   = \"app-meta\"\n  version_id    = \"v1\"\n  secret_string = \"meta-value\"\n  enabled       = false\n}\n",
+    );
+    let out = ws.run_with(
+        ["apply", "cfg", "--auto-approve", "-lock=false"],
+        &[("SSMFORM_RETRY_TIMEOUT", "1s")],
+    );
+    out.assert_exit(1);
+    let text = both(&out);
+    assert!(
+        text.contains("1 unknown (may have taken effect; run `ssmform plan`)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secret.meta: outcome unknown: DisableSecret"),
+        "{text}"
+    );
+    assert_eq!(
+        op_outcomes(&ws),
+        [(
+            "disable".to_string(),
+            "unknown".to_string(),
+            "unknown".to_string()
+        )]
+    );
+    // It did land.
+    assert_eq!(status(&emu.api(), "app-meta").await, "Disabled");
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_the_apis_is_not_applied_when_reading_back_says_so() {
+    use crate::support::fake::{Answer, Fake};
+    let emu = TestEmulator::start();
+    Seed::new()
+        .secret("app-meta", "v1", "meta-value")
+        .write(&emu)
+        .await;
+    let fake = Fake::start(Some(emu.addr()), |s| match s.action.as_str() {
+        "UpdateDescription" => Answer::Json(
+            r#"{"Response":{"RequestId":"00000000-0000-0000-0000-000000000000"}}"#.into(),
+        ),
+        _ => Answer::Forward,
+    });
+    let ws = workspace_at(
+        &emu,
+        &fake.endpoint(),
+        "secret \"meta\" {\n  secret_name   = \"app-meta\"\n  version_id    = \"v1\"\n  secret_string = \"meta-value\"\n  description   = \"declared\"\n}\n",
+    );
+    let out = ws.run(["apply", "cfg", "--auto-approve", "-lock=false"]);
+    out.assert_exit(1);
+    let text = both(&out);
+    assert!(
+        text.contains("reading the secret back shows the operation did not take effect"),
+        "{text}"
+    );
+    assert_eq!(
+        op_outcomes(&ws),
+        [(
+            "update_description".to_string(),
+            "failed".to_string(),
+            "not_applied".to_string()
+        )]
+    );
+    assert_eq!(describe(&emu.api(), "app-meta").await["Description"], "");
+}

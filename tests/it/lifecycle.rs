@@ -974,3 +974,36 @@ async fn an_answer_that_is_not_the_apis_is_not_applied_when_reading_back_says_so
     );
     assert_eq!(describe(&emu.api(), "app-meta").await["Description"], "");
 }
+
+#[tokio::test]
+async fn a_configuration_without_lifecycle_settings_costs_the_calls_it_always_did() {
+    let emu = TestEmulator::start();
+    Seed::new()
+        .secret("app-a", "v1", "a")
+        .secret("app-b", "v1", "b")
+        .secret("app-c", "v1", "c")
+        .write(&emu)
+        .await;
+    let before = emu.stats();
+    let config: String = ["a", "b", "c"]
+        .iter()
+        .map(|l| {
+            format!(
+                "secret \"{l}\" {{\n  secret_name   = \"app-{l}\"\n  version_id    = \"v1\"\n  secret_string = \"{l}\"\n}}\n"
+            )
+        })
+        .collect();
+    let ws = Workspace::new(&emu).config(&config);
+    ws.run(["plan", "cfg", "--detailed-exitcode"])
+        .assert_exit(0);
+    let after = emu.stats();
+    let calls = |a: Action| after.action(a).calls - before.action(a).calls;
+    assert_eq!(calls(Action::GetSecretValue), 3);
+    for a in [
+        Action::DescribeSecret,
+        Action::ListSecrets,
+        Action::ListSecretVersionIds,
+    ] {
+        assert_eq!(calls(a), 0, "{a:?}");
+    }
+}

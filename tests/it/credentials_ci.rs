@@ -64,7 +64,24 @@ fn the_policies_grant_reads_or_reads_and_writes_on_one_name_prefix() {
         READ.iter().chain(WRITE).map(|s| s.to_string()).collect(),
         "the reads and the writes ssmform uses, nothing else (no Delete*)"
     );
-    for (action, resource) in read.iter().chain(&write) {
+    // The lifecycle settings' operations, deletions among them, are a policy of their own that
+    // only configurations using them attach.
+    let lifecycle = grants(&json("cam/ssm-lifecycle-policy.json"));
+    assert_eq!(
+        actions(&lifecycle),
+        [
+            "ssm:DeleteSecret",
+            "ssm:DeleteSecretVersion",
+            "ssm:DisableSecret",
+            "ssm:EnableSecret",
+            "ssm:RestoreSecret",
+            "ssm:UpdateDescription",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    );
+    for (action, resource) in read.iter().chain(&write).chain(&lifecycle) {
         if action == "ssm:ListSecrets" {
             // API-level in CAM: it cannot be narrowed to a resource.
             assert_eq!(resource, "*");

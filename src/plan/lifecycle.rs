@@ -7,9 +7,9 @@
 //!
 //! | configuration | reads |
 //! |---|---|
-//! | `description` or `kms_key_id` on an existing secret | one DescribeSecret per secret |
+//! | `description` or `kms_key_id` on an existing secret | one DescribeSecret per secret, none when the plan lists the region ([`Catalog`]) |
 //! | `tags` / `default_tags` on an existing secret | one ListSecrets (name and tag filters) per secret |
-//! | `exclusive_versions`, or `default_tags` / `manage_prefix` (ownership) | one ListSecretVersionIds per existing secret |
+//! | `exclusive_versions`, or `default_tags` / `manage_prefix` (ownership) | one ListSecretVersionIds per existing secret (shared with the version reads) |
 //! | `removed` | one DescribeSecret (whole secret) or ListSecretVersionIds (one version) each |
 //! | `default_tags` / `manage_prefix` | ListSecrets by tags / by name, every page |
 //! | a new version beyond SSM's limit | ListSecretVersionIds, to name the versions in the error |
@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::live::{LiveState, list_versions};
+use super::live::{Catalog, LiveState, list_versions};
 use super::model::{Action, Change, Drift, NoteLocation, OpKind, Phase, SecretOp};
 use super::refresh::{MAX_VERSIONS, RefreshContext};
 use crate::config::{Config, DesiredSecret, Diagnostics, Location, Severity};
@@ -86,6 +86,7 @@ impl Declared<'_> {
 pub(super) async fn plan(
     config: &Config,
     ctx: &RefreshContext<'_>,
+    catalog: &Catalog,
     entries: &[(DesiredSecret, LiveState)],
     changes: &[Change],
     pending: &BTreeSet<String>,
@@ -204,18 +205,24 @@ pub(super) async fn plan(
             _ => {}
         }
         if d.description.is_some() || d.kms_key_id.is_some() {
-            let request = DescribeSecretRequest {
-                secret_name: d.name.to_string(),
+            // A listing of the region made for this plan already says them.
+            let described = match catalog.metadata(d.name) {
+                Some(l) => Ok((l.description.clone(), l.kms_key_id.clone())),
+                None => {
+                    let request = DescribeSecretRequest {
+                        secret_name: d.name.to_string(),
+                    };
+                    ctx.pacer
+                        .call("DescribeSecret", || ctx.client.describe_secret(&request))
+                        .await
+                        .map(|r| (r.description, r.kms_key_id))
+                }
             };
-            match ctx
-                .pacer
-                .call("DescribeSecret", || ctx.client.describe_secret(&request))
-                .await
-            {
+            match described {
                 Err(e) => fail(&mut diagnostics, d, &e, "description"),
-                Ok(live) => {
+                Ok((live_description, live_kms)) => {
                     if let Some(want) = d.description
-                        && super::marker::user_description(&live.description) != want
+                        && super::marker::user_description(&live_description) != want
                     {
                         let mut op = d.op(
                             OpKind::UpdateDescription,
@@ -226,7 +233,7 @@ pub(super) async fn plan(
                         ops.push(op);
                     }
                     if let Some(want) = d.kms_key_id
-                        && live.kms_key_id != want
+                        && live_kms != want
                     {
                         diagnostics.push(
                             config
@@ -297,7 +304,7 @@ pub(super) async fn plan(
         if !(ownership || over_limit || d.exclusive && whole) {
             continue;
         }
-        let live_versions = match list_versions(ctx.client, ctx.pacer, d.name).await {
+        let live_versions = match catalog.versions(ctx.client, ctx.pacer, d.name).await {
             Ok(v) => v,
             Err(e) => {
                 fail(&mut diagnostics, d, &e, "versions");

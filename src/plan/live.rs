@@ -37,7 +37,16 @@ pub struct Catalog {
     statuses: OnceLock<Option<HashMap<String, SecretStatus>>>,
     /// Wakes the readers waiting for the listing.
     listed: Notify,
+    /// Each listed secret's description and KMS key id, as the listing said them.
+    metadata: OnceLock<HashMap<String, Listed>>,
     versions: Mutex<HashMap<String, Arc<OnceCell<Vec<String>>>>>,
+}
+
+/// What a listing says of one secret besides its status.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub description: String,
+    pub kms_key_id: String,
 }
 
 impl Catalog {
@@ -64,9 +73,22 @@ impl Catalog {
     }
 
     /// Record the listing's result and wake whoever waits for it.
-    fn finish(&self, listed: Option<HashMap<String, SecretStatus>>) {
-        let _ = self.statuses.set(listed);
+    fn finish(&self, listed: Option<(HashMap<String, SecretStatus>, HashMap<String, Listed>)>) {
+        match listed {
+            Some((statuses, metadata)) => {
+                let _ = self.metadata.set(metadata);
+                let _ = self.statuses.set(Some(statuses));
+            }
+            None => {
+                let _ = self.statuses.set(None);
+            }
+        }
         self.listed.notify_waiters();
+    }
+
+    /// The description and KMS key id of `name`, when a finished listing has it.
+    pub fn metadata(&self, name: &str) -> Option<&Listed> {
+        self.metadata.get().and_then(|m| m.get(name))
     }
 
     /// The listing, if it is done and succeeded.
@@ -96,7 +118,7 @@ async fn list(
     client: Client,
     pacer: Arc<Pacer>,
     names: usize,
-) -> Option<HashMap<String, SecretStatus>> {
+) -> Option<(HashMap<String, SecretStatus>, HashMap<String, Listed>)> {
     let page = |offset: u64| {
         let request = ListSecretsRequest {
             offset: Some(offset),
@@ -136,11 +158,21 @@ async fn list(
         );
         return None;
     }
-    let mut statuses: HashMap<String, SecretStatus> = first
-        .secret_metadatas
-        .into_iter()
-        .map(|m| (m.secret_name, m.status))
-        .collect();
+    let mut statuses: HashMap<String, SecretStatus> = HashMap::new();
+    let mut metadata: HashMap<String, Listed> = HashMap::new();
+    let mut keep = |ms: Vec<crate::ssm::SecretMetadata>| {
+        for m in ms {
+            statuses.insert(m.secret_name.clone(), m.status);
+            metadata.insert(
+                m.secret_name,
+                Listed {
+                    description: m.description,
+                    kms_key_id: m.kms_key_id,
+                },
+            );
+        }
+    };
+    keep(first.secret_metadatas);
     let mut set = tokio::task::JoinSet::new();
     let mut offset = step;
     while step > 0 && offset < first.total_count {
@@ -149,11 +181,7 @@ async fn list(
     }
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok(Ok(p)) => statuses.extend(
-                p.secret_metadatas
-                    .into_iter()
-                    .map(|m| (m.secret_name, m.status)),
-            ),
+            Ok(Ok(p)) => keep(p.secret_metadatas),
             Ok(Err(e)) => {
                 skipped(&e);
                 return None;
@@ -162,7 +190,7 @@ async fn list(
         }
     }
     tracing::debug!(secrets = statuses.len(), "listed the region's secrets");
-    Some(statuses)
+    Some((statuses, metadata))
 }
 
 /// What exists at (secret name, version id).
@@ -319,7 +347,7 @@ async fn read_again(
 impl Catalog {
     /// The version ids of `name`, listed once per catalog (a failed listing is tried again by the
     /// next caller).
-    async fn versions(
+    pub(crate) async fn versions(
         &self,
         client: &Client,
         pacer: &Pacer,
@@ -369,10 +397,10 @@ mod tests {
         };
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished(), "no answer before the listing");
-        catalog.finish(Some(HashMap::from([(
-            "a".to_string(),
-            SecretStatus::Enabled,
-        )])));
+        catalog.finish(Some((
+            HashMap::from([("a".to_string(), SecretStatus::Enabled)]),
+            HashMap::new(),
+        )));
         assert_eq!(waiter.await.unwrap(), Some(1));
         // and later readers find it at once
         assert_eq!(catalog.wait().await.map(|m| m.len()), Some(1));

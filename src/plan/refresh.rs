@@ -82,7 +82,7 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
     let secrets = evaluate_with_data(config, ctx, scope.as_ref()).await?;
 
     ctx.progress.started(secrets.len() as u64);
-    let lives = read_all(ctx, &secrets).await;
+    let (lives, catalog) = read_all(ctx, &secrets).await;
     ctx.progress.finished();
 
     let mut diagnostics = Diagnostics::new();
@@ -138,8 +138,15 @@ pub async fn refresh(config: &Config, ctx: &RefreshContext<'_>) -> Result<Refres
     }
     let live_shown = live_shown(ctx, &entries).await;
     let mut refreshed = classify(config, ctx, &entries, &live_shown, &pending);
-    let lifecycle =
-        super::lifecycle::plan(config, ctx, &entries, &refreshed.plan.changes, &pending).await?;
+    let lifecycle = super::lifecycle::plan(
+        config,
+        ctx,
+        &catalog,
+        &entries,
+        &refreshed.plan.changes,
+        &pending,
+    )
+    .await?;
     refreshed.plan.secret_ops = lifecycle.ops;
     refreshed.desired = entries
         .into_iter()
@@ -370,7 +377,7 @@ fn data_source_error(
 async fn read_all(
     ctx: &RefreshContext<'_>,
     secrets: &[DesiredSecret],
-) -> Vec<Result<LiveState, CallError>> {
+) -> (Vec<Result<LiveState, CallError>>, Arc<Catalog>) {
     let mut out: Vec<Option<Result<LiveState, CallError>>> =
         (0..secrets.len()).map(|_| None).collect();
     let names: BTreeSet<&str> = secrets.iter().map(|s| s.secret_name.as_str()).collect();
@@ -401,9 +408,11 @@ async fn read_all(
         },
     )
     .await;
-    out.into_iter()
+    let out = out
+        .into_iter()
         .map(|r| r.expect("every read reports"))
-        .collect()
+        .collect();
+    (out, catalog)
 }
 
 /// Run `task(item)` for every item, at most `limit` at a time, handing each result to `done` as

@@ -1007,3 +1007,38 @@ async fn a_configuration_without_lifecycle_settings_costs_the_calls_it_always_di
         assert_eq!(calls(a), 0, "{a:?}");
     }
 }
+
+#[tokio::test]
+async fn descriptions_come_from_the_listing_when_a_plan_lists_the_region() {
+    let emu = TestEmulator::start();
+    let config: String = (0..24)
+        .map(|i| {
+            format!(
+                "secret \"s{i:02}\" {{\n  secret_name   = \"listed-{i:02}\"\n  version_id    = \"v1\"\n  secret_string = \"value-{i}\"\n  description   = \"secret {i}\"\n}}\n"
+            )
+        })
+        .collect();
+    let ws = Workspace::new(&emu).config(&config);
+    ws.run(["apply", "cfg", "--auto-approve"]).assert_success();
+    // One description changed by hand.
+    emu.api()
+        .ok(
+            "UpdateDescription",
+            json!({"SecretName": "listed-07", "Description": "changed by hand"}),
+        )
+        .await;
+    let before = emu.stats();
+    let plan = ws.run(["plan", "cfg", "--detailed-exitcode"]);
+    plan.assert_exit(2);
+    plan.assert_stdout_contains(
+        "# secret.s07: secret \"listed-07\" will be updated in place (description_differs)",
+    );
+    assert_eq!(
+        summary(&plan),
+        "Plan: 0 to create, 1 to update, 0 to delete, 24 unchanged."
+    );
+    let after = emu.stats();
+    let calls = |a: Action| after.action(a).calls - before.action(a).calls;
+    assert!(calls(Action::ListSecrets) >= 1);
+    assert_eq!(calls(Action::DescribeSecret), 0);
+}

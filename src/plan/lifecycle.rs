@@ -356,30 +356,37 @@ pub(super) async fn plan(
             );
             continue;
         }
-        let phase = if room_first {
-            Phase::Before
-        } else {
-            Phase::After
-        };
-        for v in undeclared {
-            let (op, drift) = if d.exclusive && whole {
-                (OpKind::DeleteVersion, Drift::UndeclaredVersion)
+        // Only as many deletions as make room run before the writes (removed versions first, then
+        // the oldest undeclared ones); the others after them, as usual.
+        let mut room = after_writes.saturating_sub(MAX_VERSIONS);
+        let mut take_room = || {
+            if room > 0 {
+                room -= 1;
+                Phase::Before
             } else {
-                (OpKind::Report, Drift::UndeclaredVersion)
-            };
-            let mut o = d.op(op, drift, phase);
-            o.version_id = Some(v.clone());
-            ops.push(o);
-        }
-        // Removed versions of this secret run in the same phase (see below).
-        if room_first {
-            for v in &removed_here {
+                Phase::After
+            }
+        };
+        for v in live_versions
+            .iter()
+            .filter(|v| removed_here.contains(v.as_str()))
+        {
+            if room_first && take_room() == Phase::Before {
                 let r = removed
                     .iter()
                     .find(|r| r.secret_name == d.name && r.version_id.as_deref() == Some(v))
                     .expect("found above");
                 ops.push(removed_version_op(r, Phase::Before));
             }
+        }
+        for v in undeclared {
+            let mut o = if d.exclusive && whole {
+                d.op(OpKind::DeleteVersion, Drift::UndeclaredVersion, take_room())
+            } else {
+                d.op(OpKind::Report, Drift::UndeclaredVersion, Phase::After)
+            };
+            o.version_id = Some(v.clone());
+            ops.push(o);
         }
     }
 

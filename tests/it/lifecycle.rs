@@ -643,7 +643,20 @@ async fn an_eleventh_version_is_an_error_naming_the_versions_unless_room_is_made
         summary(&plan),
         "Plan: 1 to create, 0 to update, 10 to delete, 0 unchanged."
     );
-    ws.run(["apply", "cfg", "--auto-approve"]).assert_success();
+    let apply = ws.run(["apply", "cfg", "--auto-approve"]);
+    apply.assert_success();
+    // Only the deletion that makes room runs before the new version is written.
+    let text = both(&apply);
+    let first = text
+        .find("secret.crowded (version v1): version deleted")
+        .expect(&text);
+    let created = text
+        .find("secret.crowded: created (PutSecretValue")
+        .expect(&text);
+    let second = text
+        .find("secret.crowded (version v2): version deleted")
+        .expect(&text);
+    assert!(first < created && created < second, "{text}");
     assert_eq!(versions(&api, "app-crowded").await, ["v11"]);
 }
 

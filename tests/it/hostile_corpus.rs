@@ -22,8 +22,9 @@
 //! - `env`: `NAME=value` lines, the environment of every run;
 //! - `seed`: live state, one line each: `secret NAME VERSION VALUE`, `binary NAME VERSION VALUE`
 //!   (the bytes of VALUE), `version NAME VERSION VALUE` (another version), `shown NAME VERSION
-//!   VALUE` (the marker `apply` sets for a `sensitive = false` block, for VALUE), `disabled NAME`;
-//!   VALUE is the rest of the line with `\n`, `\t`, `\e`, `\xHH` and `\\` escapes;
+//!   VALUE` (the marker `apply` sets for a `sensitive = false` block, for VALUE), `disabled NAME`,
+//!   `described NAME TEXT` (a description); VALUE and TEXT are the rest of the line with `\n`,
+//!   `\t`, `\e`, `\xHH` and `\\` escapes;
 //! - `faults`: the emulator's `--faults` spec (`echo=1,echo_on=CreateSecret`);
 //! - `provider`: lines added inside the workspace's provider block;
 //! - `local`: present for `endpoint = "local"` cases: no emulator and no `provider.hcl` from the
@@ -128,6 +129,12 @@ fn parse_seed(dir: &Path) -> Seed {
         let name = parts.next().expect("seed: a name").to_string();
         if verb == "disabled" {
             seed = seed.disabled(name);
+            continue;
+        }
+        if verb == "described" {
+            let rest = parts.collect::<Vec<_>>().join(" ");
+            let text = String::from_utf8(unescape(&rest)).expect("seed: a UTF-8 description");
+            seed = seed.described(name, text);
             continue;
         }
         let version = parts.next().expect("seed: a version").to_string();
@@ -478,6 +485,7 @@ corpus![
     function_errors_with_live_arguments,
     function_errors_with_sensitive_arguments,
     index_with_sensitive_number,
+    lifecycle_attributes_from_secrets,
     links_out_of_the_directory,
     local_mode_store_settings,
     long_lines_around_secrets,
@@ -493,6 +501,7 @@ corpus![
     object_keys_in_variable_files,
     object_public_keys_with_sensitive_values,
     operator_errors_with_sensitive_operands,
+    orphans_and_live_descriptions,
     provider_settings_from_sensitive_values,
     secret_content_size_and_kind_errors,
     sensitive_content_everywhere_baseline,

@@ -144,6 +144,15 @@ impl Seed {
         self
     }
 
+    /// Set the description of a secret made earlier.
+    pub fn described(mut self, name: impl Into<String>, description: impl Into<String>) -> Self {
+        self.steps.push(Step::Describe {
+            name: name.into(),
+            description: description.into(),
+        });
+        self
+    }
+
     /// Disable a secret made earlier.
     pub fn disabled(mut self, name: impl Into<String>) -> Self {
         self.steps.push(Step::Disable(name.into()));

@@ -13,9 +13,12 @@
 //! | same content | no-op |
 //! | other content, or other kind | `~ update` (UpdateSecret) |
 //! | Disabled secret, version exists | `~ update`, unverified, with a warning |
-//! | secret exists, version missing | `+ create version` (PutSecretValue); warning at 10 versions |
+//! | secret exists, version missing | `+ create version` (PutSecretValue); past SSM's 10 versions, an error (`plan::lifecycle`) |
 //! | secret missing | `+ create secret` (CreateSecret) for the first block of that name in dependency order, `+ create version` after it for the others |
-//! | PendingDelete | an error that says how to restore the secret |
+//! | PendingDelete | as a Disabled secret (its versions listed), after a restore (`plan::lifecycle`) |
+//!
+//! Then `plan::lifecycle` plans the operations on whole secrets: restore, status, description,
+//! `removed` blocks, orphans, undeclared versions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -69,7 +69,11 @@ pub fn plan_lines(plan: &Plan) -> Vec<Line> {
             out.push(line(0, Mark::None, ""));
         }
         let after = nearest_dependencies(change, &by_address);
-        change_lines(change, multi_wave, &after, &mut out);
+        let restored = plan
+            .secret_ops
+            .iter()
+            .any(|o| o.op == OpKind::Restore && o.secret_name == change.secret_name);
+        change_lines(change, multi_wave, &after, restored, &mut out);
     }
     // Operations on whole secrets: the attribute changes of one secret in one block, each
     // deletion in its own, then the drift apply leaves alone.
@@ -309,7 +313,7 @@ fn nearest_dependencies<'a>(
         .collect()
 }
 
-fn heading(change: &Change, multi_wave: bool, after: &[&str]) -> String {
+fn heading(change: &Change, multi_wave: bool, after: &[&str], restored: bool) -> String {
     let mut h = format!("# {} will be {}", change.address, change.action.phrase());
     if change.action == Action::CreateVersion {
         h.push_str(&format!(" of secret \"{}\"", change.secret_name));
@@ -322,7 +326,12 @@ fn heading(change: &Change, multi_wave: bool, after: &[&str]) -> String {
             notes.push(format!("wave {}, after {}", change.wave, after.join(", ")));
         }
     }
-    if change.unverified {
+    if change.unverified && restored {
+        notes.push(
+            "unverified: the secret is pending deletion, so its live content cannot be read; it is restored first"
+                .into(),
+        );
+    } else if change.unverified {
         notes.push("unverified: the secret is Disabled, so its live content cannot be read".into());
     }
     if !notes.is_empty() {
@@ -331,9 +340,19 @@ fn heading(change: &Change, multi_wave: bool, after: &[&str]) -> String {
     h
 }
 
-fn change_lines(change: &Change, multi_wave: bool, after: &[&str], out: &mut Vec<Line>) {
+fn change_lines(
+    change: &Change,
+    multi_wave: bool,
+    after: &[&str],
+    restored: bool,
+    out: &mut Vec<Line>,
+) {
     let mark = Mark::of(change.action);
-    out.push(line(0, Mark::Comment, heading(change, multi_wave, after)));
+    out.push(line(
+        0,
+        Mark::Comment,
+        heading(change, multi_wave, after, restored),
+    ));
     out.push(line(2, mark, format!("secret \"{}\" {{", change.label())));
 
     let content_attr = change.content_attribute();

@@ -306,7 +306,8 @@ impl Executor {
                 plan.ops_in(Phase::Before),
                 &mut blocked_secrets,
                 &mut op_results,
-                observer.as_ref(),
+                &observer,
+                parallelism,
             )
             .await;
 
@@ -392,7 +393,8 @@ impl Executor {
                 plan.ops_in(Phase::After),
                 &mut blocked_secrets,
                 &mut op_results,
-                observer.as_ref(),
+                &observer,
+                parallelism,
             )
             .await;
         shared
@@ -400,7 +402,8 @@ impl Executor {
                 plan.ops_in(Phase::Last),
                 &mut blocked_secrets,
                 &mut op_results,
-                observer.as_ref(),
+                &observer,
+                parallelism,
             )
             .await;
 
@@ -531,50 +534,79 @@ enum Check {
 }
 
 impl Shared {
-    /// Run operations on whole secrets one after another; a secret named in `blocked` is left
-    /// alone, and one whose operation does not succeed is added to it.
+    /// Run operations on whole secrets: those of one secret one after another, in order, and
+    /// different secrets concurrently (at most `parallelism` at once). A secret named in `blocked`
+    /// is left alone, and one whose operation does not succeed is added to it (its later
+    /// operations are skipped). Results come back in `ops` order.
     async fn run_ops(
-        &self,
+        self: &Arc<Self>,
         ops: Vec<&SecretOp>,
         blocked: &mut BTreeMap<String, String>,
         out: &mut Vec<OpResult>,
-        observer: &dyn ApplyObserver,
+        observer: &Arc<dyn ApplyObserver>,
+        parallelism: usize,
     ) {
-        let runner = OpRunner {
-            client: &self.client,
-            pacer: &self.pacer,
-            journal: &self.journal,
-        };
-        for op in ops {
-            let result = if self.interrupted.load(Ordering::SeqCst) {
-                runner.skip(op, Outcome::NotStarted).await
-            } else if let Some(because) = blocked.get(&op.secret_name) {
-                runner
-                    .skip(
-                        op,
-                        Outcome::Skipped {
-                            because: because.clone(),
-                            reason: format!("{because} did not succeed"),
-                        },
-                    )
-                    .await
-            } else {
-                {
-                    let mut first = self.first_write.lock().expect("lock");
-                    first.get_or_insert_with(Instant::now);
-                }
-                let r = runner.run(op).await;
-                *self.last_write.lock().expect("lock") = Some(Instant::now());
-                r
-            };
-            if !result.outcome.succeeded() {
-                blocked
-                    .entry(op.secret_name.clone())
-                    .or_insert_with(|| op.id());
+        let mut groups: Vec<(String, Vec<(usize, SecretOp)>)> = Vec::new();
+        for (i, op) in ops.into_iter().enumerate() {
+            match groups.iter_mut().find(|(n, _)| *n == op.secret_name) {
+                Some((_, g)) => g.push((i, op.clone())),
+                None => groups.push((op.secret_name.clone(), vec![(i, op.clone())])),
             }
-            observer.op_finished(&result);
-            out.push(result);
         }
+        let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));
+        let mut set = JoinSet::new();
+        for (name, group) in groups {
+            let (shared, observer, semaphore) = (self.clone(), observer.clone(), semaphore.clone());
+            let mut blocker = blocked.get(&name).cloned();
+            set.spawn(async move {
+                let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+                let runner = OpRunner {
+                    client: &shared.client,
+                    pacer: &shared.pacer,
+                    journal: &shared.journal,
+                };
+                let mut results = Vec::new();
+                for (i, op) in group {
+                    let result = if shared.interrupted.load(Ordering::SeqCst) {
+                        runner.skip(&op, Outcome::NotStarted).await
+                    } else if let Some(because) = &blocker {
+                        runner
+                            .skip(
+                                &op,
+                                Outcome::Skipped {
+                                    because: because.clone(),
+                                    reason: format!("{because} did not succeed"),
+                                },
+                            )
+                            .await
+                    } else {
+                        {
+                            let mut first = shared.first_write.lock().expect("lock");
+                            first.get_or_insert_with(Instant::now);
+                        }
+                        let r = runner.run(&op).await;
+                        *shared.last_write.lock().expect("lock") = Some(Instant::now());
+                        r
+                    };
+                    if !result.outcome.succeeded() && blocker.is_none() {
+                        blocker = Some(op.id());
+                    }
+                    observer.op_finished(&result);
+                    results.push((i, result));
+                }
+                (name, blocker, results)
+            });
+        }
+        let mut all = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let (name, blocker, results) = joined.expect("operation tasks do not panic");
+            if let Some(b) = blocker {
+                blocked.entry(name).or_insert(b);
+            }
+            all.extend(results);
+        }
+        all.sort_by_key(|(i, _)| *i);
+        out.extend(all.into_iter().map(|(_, r)| r));
     }
 
     /// Changes of `chain` to keep in progress (see [`Pacer::work_in_flight`]).

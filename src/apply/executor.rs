@@ -547,10 +547,14 @@ impl Shared {
         parallelism: usize,
     ) {
         let mut groups: Vec<(String, Vec<(usize, SecretOp)>)> = Vec::new();
+        let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for (i, op) in ops.into_iter().enumerate() {
-            match groups.iter_mut().find(|(n, _)| *n == op.secret_name) {
-                Some((_, g)) => g.push((i, op.clone())),
-                None => groups.push((op.secret_name.clone(), vec![(i, op.clone())])),
+            match index.get(&op.secret_name) {
+                Some(&g) => groups[g].1.push((i, op.clone())),
+                None => {
+                    index.insert(op.secret_name.clone(), groups.len());
+                    groups.push((op.secret_name.clone(), vec![(i, op.clone())]));
+                }
             }
         }
         let semaphore = Arc::new(Semaphore::new(parallelism.max(1)));

@@ -105,8 +105,9 @@ pub(super) async fn plan(
     let mut sorted: Vec<&(DesiredSecret, LiveState)> = entries.iter().collect();
     sorted.sort_by_key(|(s, _)| order.get(&s.address).copied().unwrap_or(usize::MAX));
     let mut secrets: Vec<Declared> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (s, state) in sorted {
-        match secrets.iter_mut().find(|d| d.name == s.secret_name) {
+        match index.get(s.secret_name.as_str()).map(|&i| &mut secrets[i]) {
             Some(d) => {
                 d.blocks.push((s, state));
                 d.description = d.description.or(s.description.as_deref());
@@ -117,6 +118,7 @@ pub(super) async fn plan(
                 d.exclusive |= s.exclusive_versions;
             }
             None => {
+                index.insert(&s.secret_name, secrets.len());
                 let mut tags = provider.default_tags.clone();
                 tags.extend(s.tags.clone());
                 secrets.push(Declared {

@@ -63,30 +63,36 @@ pub fn plan_lines(plan: &Plan) -> Vec<Line> {
         .iter()
         .map(|c| (c.address.as_str(), c))
         .collect();
+    let restored_names: std::collections::BTreeSet<&str> = plan
+        .secret_ops
+        .iter()
+        .filter(|o| o.op == OpKind::Restore)
+        .map(|o| o.secret_name.as_str())
+        .collect();
     let mut out = Vec::new();
     for (i, change) in plan.actions().into_iter().enumerate() {
         if i > 0 {
             out.push(line(0, Mark::None, ""));
         }
         let after = nearest_dependencies(change, &by_address);
-        let restored = plan
-            .secret_ops
-            .iter()
-            .any(|o| o.op == OpKind::Restore && o.secret_name == change.secret_name);
+        let restored = restored_names.contains(change.secret_name.as_str());
         change_lines(change, multi_wave, &after, restored, &mut out);
     }
     // Operations on whole secrets: the attribute changes of one secret in one block, each
     // deletion in its own, then the drift apply leaves alone.
     let mut blocks: Vec<(&str, Vec<&SecretOp>)> = Vec::new();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for op in plan.secret_ops.iter().filter(|o| o.is_action()) {
-        let key = if op.op.is_delete() {
-            ""
-        } else {
-            op.address.as_str()
-        };
-        match blocks.iter_mut().find(|(k, _)| !k.is_empty() && *k == key) {
-            Some((_, v)) => v.push(op),
-            None => blocks.push((key, vec![op])),
+        if op.op.is_delete() {
+            blocks.push(("", vec![op]));
+            continue;
+        }
+        match index.get(op.address.as_str()) {
+            Some(&i) => blocks[i].1.push(op),
+            None => {
+                index.insert(&op.address, blocks.len());
+                blocks.push((&op.address, vec![op]));
+            }
         }
     }
     for (_, ops) in blocks {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use crate::apply::executor::{ApplyObserver, ApplyReport, ExecOptions, Executor};
 use crate::apply::journal::{Entry, Journal, new_run_id};
 use crate::config::{Config, DesiredSecret, Mode, VarInputs};
-use crate::plan::Plan;
 use crate::plan::file::Peek;
 use crate::plan::refresh::{NoProgress, evaluate_desired};
+use crate::plan::{OpKind, Plan};
 use crate::secret::Fingerprint;
 
 use super::plan::{PlanOptions, context};
@@ -150,6 +150,33 @@ fn changes_since_plan(
                     ));
                 }
             }
+        }
+    }
+    // An operation on a declared secret is applied only while the configuration still asks for
+    // it: the same description, the same status (secret-level attributes agree across the blocks
+    // of one secret: the first one set is the secret's).
+    for o in plan
+        .secret_ops
+        .iter()
+        .filter(|o| o.address.starts_with("secret."))
+    {
+        let blocks = || desired.values().filter(|d| d.secret_name == o.secret_name);
+        let description = blocks().find_map(|d| d.description.as_ref());
+        let enabled = blocks().find_map(|d| d.enabled);
+        let (moved, what) = match o.op {
+            OpKind::UpdateDescription => (
+                description != o.description.as_ref(),
+                "set the description of",
+            ),
+            OpKind::Enable => (enabled == Some(false), "enable"),
+            OpKind::Disable => (enabled != Some(false), "disable"),
+            _ => (false, ""),
+        };
+        if moved {
+            problems.push(format!(
+                "{}: the configuration no longer asks to {what} secret \"{}\" as planned",
+                o.address, o.secret_name
+            ));
         }
     }
     // A deletion planned from a `removed` block is applied only while the block is there.

@@ -1055,3 +1055,36 @@ async fn descriptions_come_from_the_listing_when_a_plan_lists_the_region() {
     assert!(calls(Action::ListSecrets) >= 1);
     assert_eq!(calls(Action::DescribeSecret), 0);
 }
+
+#[tokio::test]
+async fn a_saved_plan_is_refused_when_the_configuration_no_longer_asks_for_its_operations() {
+    let emu = TestEmulator::start();
+    let api = emu.api();
+    Seed::new()
+        .secret("app-meta", "v1", "meta-value")
+        .write(&emu)
+        .await;
+    let config = |description: &str, enabled: bool| {
+        format!(
+            "secret \"meta\" {{\n  secret_name   = \"app-meta\"\n  version_id    = \"v1\"\n  secret_string = \"meta-value\"\n  description   = \"{description}\"\n  enabled       = {enabled}\n}}\n"
+        )
+    };
+    let ws = Workspace::new(&emu).config(&config("reviewed", false));
+    ws.run(["plan", "cfg", "--out", "plan.ssmplan"])
+        .assert_success();
+    ws.file("cfg/main.hcl", config("changed after review", true));
+    let out = ws.run(["apply", "plan.ssmplan"]);
+    out.assert_exit(1);
+    let text = both(&out);
+    assert!(
+        text.contains("secret.meta: the configuration no longer asks to set the description of secret \"app-meta\" as planned"),
+        "{text}"
+    );
+    assert!(
+        text.contains("secret.meta: the configuration no longer asks to disable secret \"app-meta\" as planned"),
+        "{text}"
+    );
+    let d = describe(&api, "app-meta").await;
+    assert_eq!(d["Status"], "Enabled");
+    assert_eq!(d["Description"], "");
+}

@@ -69,11 +69,24 @@ impl PlanRenderer for MarkdownRenderer {
             })
             .collect();
         let fence = fence_for(&body);
-        writeln!(
-            out,
-            "\n<details><summary>Show the plan ({})</summary>\n",
-            plural(summary.changes(), "change", "changes")
-        )?;
+        let reported = plan.secret_ops.iter().filter(|o| !o.is_action()).count();
+        let label = match (summary.changes(), reported) {
+            (0, n) => format!(
+                "Show the drift ({})",
+                plural(
+                    n,
+                    "difference apply does not change",
+                    "differences apply does not change"
+                )
+            ),
+            (c, 0) => format!("Show the plan ({})", plural(c, "change", "changes")),
+            (c, n) => format!(
+                "Show the plan ({}, {} not changed by apply)",
+                plural(c, "change", "changes"),
+                plural(n, "difference", "differences")
+            ),
+        };
+        writeln!(out, "\n<details><summary>{label}</summary>\n")?;
         writeln!(out, "{fence}diff")?;
         for l in body {
             writeln!(out, "{l}")?;

@@ -109,6 +109,7 @@ mod noninterference;
 pub mod provider;
 pub(crate) mod refs;
 pub(crate) mod schema;
+mod sops_data;
 pub(crate) mod source;
 pub(crate) mod value;
 pub(crate) mod variables;
@@ -190,13 +191,15 @@ pub struct Config {
     /// The declaration behind each graph node, by node id.
     pub(crate) nodes: Vec<NodeDecl>,
     /// Graph node ids by name, per [`model::RefKind`] (`var`, `local`, `data`, `secret`).
-    pub(crate) ids: [crate::fasthash::FastMap<String, usize>; 4],
+    pub(crate) ids: [crate::fasthash::FastMap<String, usize>; 5],
     pub(crate) decls: Decls,
     pub(crate) digest: [u8; 32],
     pub(crate) mode: Mode,
     pub(crate) warnings: Diagnostics,
     /// The reader for file functions (see [`files`]).
     pub(crate) files: files::Confined,
+    /// `data "sops_file"`: where age identities are found, and the files decrypted so far.
+    pub(crate) sops: sops_data::SopsFiles,
 }
 
 impl std::fmt::Debug for Config {

@@ -8,13 +8,15 @@
 //! - [`local`]: `endpoint = "local"`'s random emulator credentials and its plan key file;
 //! - [`plan`]: load and refresh into a [`crate::plan::Plan`];
 //! - [`apply`]: open and verify a saved plan, execute a plan with its journal;
-//! - [`lock`]: the run lock (a lock secret in the region, or `flock` on the local store).
+//! - [`lock`]: the run lock (a lock secret in the region, or `flock` on the local store);
+//! - [`import`]: list and read a region's secrets, write them as configuration and a SOPS file.
 //!
 //! Failures come back as [`Error`]: configuration diagnostics (to be shown with their
 //! file:line:col) or one error with its causes. No message holds a secret value.
 
 pub mod apply;
 pub mod connect;
+pub mod import;
 pub mod local;
 pub mod lock;
 pub mod plan;

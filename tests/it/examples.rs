@@ -82,6 +82,8 @@ struct Example {
     before: &'static [&'static str],
     /// Secrets declared: the first plan creates them all.
     secrets: usize,
+    /// Environment variables for plan and apply (paths relative to the copy's root).
+    env: &'static [(&'static str, &'static str)],
 }
 
 const EXAMPLES: &[Example] = &[
@@ -90,48 +92,63 @@ const EXAMPLES: &[Example] = &[
         args: &[],
         before: &[],
         secrets: 3,
+        env: &[],
     },
     Example {
         dir: "json-config",
         args: &[],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "dependencies",
         args: &[],
         before: &[],
         secrets: 5,
+        env: &[],
     },
     Example {
         dir: "binary",
         args: &[],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "multi-env",
         args: &["--var-file", "examples/multi-env/staging.vars.hcl"],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "multi-env",
         args: &["--var-file", "examples/multi-env/prod.vars.hcl"],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "data-source/platform",
         args: &[],
         before: &[],
         secrets: 1,
+        env: &[],
     },
     Example {
         dir: "data-source",
         args: &[],
         before: &["data-source/platform"],
         secrets: 2,
+        env: &[],
+    },
+    Example {
+        dir: "sops",
+        args: &[],
+        before: &[],
+        secrets: 3,
+        env: &[("SOPS_AGE_KEY_FILE", "examples/sops/TEST-ONLY-age-key.txt")],
     },
 ];
 
@@ -234,9 +251,11 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         let top = ex.dir.split('/').next().unwrap();
         copy_example(top, root.path());
         let run = |args: &[&str]| {
-            Ssmform::new(args.iter().copied())
-                .current_dir(root.path())
-                .run()
+            let mut cmd = Ssmform::new(args.iter().copied()).current_dir(root.path());
+            for (k, v) in ex.env {
+                cmd = cmd.env(k, *v);
+            }
+            cmd.run()
         };
         let target = format!("examples/{}", ex.dir);
         for before in ex.before {

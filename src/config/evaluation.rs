@@ -128,6 +128,8 @@ impl Collected {
                 );
             }
         }
+        out.declared_versions = versions.into_keys().collect();
+        out.declared_versions.sort();
         let mut diagnostics = Diagnostics::new();
         for d in diags {
             diagnostics.push(sources.materialize(d));

@@ -318,6 +318,9 @@ pub struct Evaluation {
     pub deferred: Vec<String>,
     /// Problems with values: naming rules, base64, the 32 KB limit, types, functions.
     pub diagnostics: Diagnostics,
+    /// Every (secret_name, version_id) a `secret` block declares whose name and version are
+    /// known, deferred secrets included (sorted).
+    pub declared_versions: Vec<(String, String)>,
 }
 
 /// Which key names of a JSON secret a plan may show. Key names are secret when they derive from a

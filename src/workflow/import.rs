@@ -6,8 +6,11 @@
 //! writes two new files:
 //!
 //! - the values, as a SOPS file encrypted to the given age recipients (or those of the nearest
-//!   `.sops.yaml` creation rule), one entry per version under `SECRET_NAME: { VERSION_ID: value }`
-//!   (binary content as its base64 text), created with mode 0600;
+//!   `.sops.yaml` creation rule), one top-level entry per version, `SECRET_NAME.VERSION_ID: value`
+//!   (binary content as its base64 text), created with mode 0600. Flat keys read the same through
+//!   the data source (`data["app-db.v1"]`) as nested ones would, secret names have no `.` so the
+//!   first one splits name and version, and no key is all digits (a version id `1` nested under
+//!   its secret would be, and the `sops-age` implementation takes such keys for list indexes);
 //! - the configuration: a `data "sops_file"` block reading that file, and one `secret` block per
 //!   version with `secret_name`, `version_id`, `description` and its content taken from the data
 //!   source (`secret_binary` for binary content), formatted as `ssmform fmt` formats.
@@ -251,9 +254,8 @@ pub async fn import(
     // What the configuration already declares is not imported again.
     let declared: BTreeSet<(String, String)> = config
         .evaluate(&DataValues::default(), None)
-        .secrets
+        .declared_versions
         .into_iter()
-        .map(|s| (s.secret_name.clone(), s.version_id.clone()))
         .collect();
 
     let secrets = list(conn, options, &mut report.skipped).await?;
@@ -504,6 +506,7 @@ fn build(
     source_file: &str,
 ) -> (Document, String) {
     let mut root = Branch::new();
+    let mut labels = BTreeSet::new();
     let mut hcl = String::new();
     hcl.push_str(
         "# Written by `ssmform import`: the secrets that existed when it ran. Their values are in\n",
@@ -516,49 +519,41 @@ fn build(
         hcl_string(label),
         hcl_string(source_file)
     ));
-    let mut labels = BTreeSet::new();
-    let mut i = 0;
-    while i < read.len() {
-        let name = &read[i].name;
-        let mut versions = Branch::new();
-        while i < read.len() && &read[i].name == name {
-            let v = &read[i];
-            let (text, attr) = match &v.content {
-                SecretContent::String(s) => (
-                    zeroize::Zeroizing::new(s.expose().to_vec()),
-                    "secret_string",
+    for v in read {
+        let name = &v.name;
+        let (text, attr) = match &v.content {
+            SecretContent::String(s) => (
+                zeroize::Zeroizing::new(s.expose().to_vec()),
+                "secret_string",
+            ),
+            SecretContent::Binary(b) => (
+                zeroize::Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD
+                        .encode(b.expose())
+                        .into_bytes(),
                 ),
-                SecretContent::Binary(b) => (
-                    zeroize::Zeroizing::new(
-                        base64::engine::general_purpose::STANDARD
-                            .encode(b.expose())
-                            .into_bytes(),
-                    ),
-                    "secret_binary",
-                ),
-            };
-            versions.push(v.version.clone(), Node::string(text.to_vec()));
-            let mut block = block_label(name, &v.version);
-            let base = block.clone();
-            let mut n = 2;
-            while !labels.insert(block.clone()) {
-                block = format!("{base}_{n}");
-                n += 1;
-            }
-            let key = format!("{name}.{}", v.version);
-            hcl.push_str(&format!("\nsecret {} {{\n", hcl_string(&block)));
-            hcl.push_str(&format!("  secret_name = {}\n", hcl_string(name)));
-            hcl.push_str(&format!("  version_id = {}\n", hcl_string(&v.version)));
-            if let Some(d) = descriptions.get(name.as_str()).filter(|d| !d.is_empty()) {
-                hcl.push_str(&format!("  description = {}\n", hcl_string(d)));
-            }
-            hcl.push_str(&format!(
-                "  {attr} = data.sops_file.{label}.data[{}]\n}}\n",
-                hcl_string(&key)
-            ));
-            i += 1;
+                "secret_binary",
+            ),
+        };
+        let key = format!("{name}.{}", v.version);
+        root.push(key.clone(), Node::string(text.to_vec()));
+        let mut block = block_label(name, &v.version);
+        let base = block.clone();
+        let mut n = 2;
+        while !labels.insert(block.clone()) {
+            block = format!("{base}_{n}");
+            n += 1;
         }
-        root.push(name.clone(), Node::Map(versions));
+        hcl.push_str(&format!("\nsecret {} {{\n", hcl_string(&block)));
+        hcl.push_str(&format!("  secret_name = {}\n", hcl_string(name)));
+        hcl.push_str(&format!("  version_id = {}\n", hcl_string(&v.version)));
+        if let Some(d) = descriptions.get(name.as_str()).filter(|d| !d.is_empty()) {
+            hcl.push_str(&format!("  description = {}\n", hcl_string(d)));
+        }
+        hcl.push_str(&format!(
+            "  {attr} = data.sops_file.{label}.data[{}]\n}}\n",
+            hcl_string(&key)
+        ));
     }
     (Document::single(root), hcl)
 }

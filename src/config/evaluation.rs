@@ -172,6 +172,10 @@ impl Config {
                 NodeDecl::Secret(i) => self.eval_secret(i, id, address, &resolver, &mut c),
                 NodeDecl::Sops(i) => match self.eval_sops(i, address, &resolver, &mut c.diags) {
                     super::sops_data::SopsOutcome::Value(v) => State::of(v),
+                    super::sops_data::SopsOutcome::NoKey(v) => {
+                        c.out.unread_sops_files.push(address.to_string());
+                        State::of(v)
+                    }
                     super::sops_data::SopsOutcome::Failed => State::Failed,
                 },
             };

@@ -69,6 +69,9 @@ impl SopsFiles {
 pub(super) enum SopsOutcome {
     /// Its object (possibly with unknown attributes).
     Value(Value),
+    /// Its object with `data` and `raw` unknown: under `validate`, no available identity opens
+    /// the file.
+    NoKey(Value),
     Failed,
 }
 
@@ -183,7 +186,7 @@ impl Config {
                     address,
                     "no age identity for the SOPS file: unknown until plan"
                 );
-                return SopsOutcome::Value(object(
+                return SopsOutcome::NoKey(object(
                     Value::String(path),
                     Value::String(format.name().to_string()),
                     Value::Unknown,

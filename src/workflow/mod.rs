@@ -190,7 +190,7 @@ pub fn validate(dir: &Path, vars: &VarInputs) -> Validation {
         secrets: cfg.secret_addresses().len(),
         evaluated: ev.secrets.len(),
         deferred: ev.deferred.len(),
-        data_sources: ev.pending_data.len(),
+        data_sources: ev.pending_data.len() + ev.unread_sops_files.len(),
     };
     // The process ends right after this: freeing every syntax tree one allocation at a time would
     // only add to the run time (a fifth of it at 10,000 secrets). The evaluation, which holds

@@ -194,7 +194,7 @@ impl Config {
                 ));
             }
             Err(e) => {
-                diags.push(sops_error(d.header, address, e));
+                diags.push(sops_error(d.header, address, e, file.outside));
                 return SopsOutcome::Failed;
             }
         };
@@ -227,7 +227,7 @@ impl Config {
         let raw = match decrypted.raw() {
             Ok(r) => Value::String(String::from_utf8_lossy(r.expose()).into_owned()).mark(&origin),
             Err(e) => {
-                diags.push(sops_error(d.header, address, e));
+                diags.push(sops_error(d.header, address, e, file.outside));
                 return SopsOutcome::Failed;
             }
         };
@@ -265,8 +265,25 @@ fn object(source_file: Value, input_type: Value, data: Value, raw: Value) -> Val
 }
 
 /// A SOPS error as a diagnostic at the data block: the first line of the message, the rest
-/// (recipients, where identities were looked for) as notes, and what to do.
-fn sops_error(header: super::source::Span, address: &str, e: SopsError) -> Diag {
+/// (recipients, where identities were looked for) as notes, and what to do. For a file outside
+/// the configuration directory (`outside`), whose key names are not public, a key path is not
+/// repeated.
+fn sops_error(header: super::source::Span, address: &str, e: SopsError, outside: bool) -> Diag {
+    let e = match e {
+        SopsError::MalformedValue { file, at, .. } if outside => SopsError::Encrypt {
+            file: format!("{file}{at}"),
+            message: "malformed encrypted value (its key is not shown: the file is outside the configuration directory)".into(),
+        },
+        SopsError::Syntax { file, at, .. } if outside => SopsError::Encrypt {
+            file: format!("{file}{at}"),
+            message: "cannot be parsed (the parser's message is not shown: the file is outside the configuration directory)".into(),
+        },
+        SopsError::Tampered { file, at, .. } if outside => SopsError::Encrypt {
+            file: format!("{file}{at}"),
+            message: "an encrypted value was tampered with: AES-GCM authentication failed under the file's data key (its key is not shown: the file is outside the configuration directory)".into(),
+        },
+        e => e,
+    };
     let help = match &e {
         SopsError::NotSops { .. } => Some(
             "encrypt it first: `sops encrypt FILE` or `ssmform sops encrypt FILE --age RECIPIENT`"

@@ -500,3 +500,94 @@ async fn import_filters_by_tag_and_keeps_the_values_file_in_the_directory() {
     out.assert_exit(1)
         .assert_stderr_contains("no age recipients");
 }
+
+/// A file read through `--allow-read`, outside the reviewed directory: its key names are
+/// sensitive too, so a plan shows `(sensitive key)` where it would name them.
+#[tokio::test]
+async fn keys_of_a_file_outside_the_directory_are_not_shown() {
+    let emu = TestEmulator::start();
+    Seed::new()
+        .secret(
+            "sops-doc",
+            "v1",
+            json!({"db.password": "old", "db.hosts.0": "h0.internal", "db.hosts.1": "old",
+                   "db.port": "5432", "db.tls": "true"})
+            .to_string(),
+        )
+        .write(&emu)
+        .await;
+    let config = CONFIG.replace("\"values.enc.yaml\"", "\"../shared/values.enc.yaml\"");
+    let ws = Workspace::new(&emu)
+        .config(&config)
+        .env("SOPS_AGE_KEY", TEST_KEY);
+    ws.file(
+        "shared/values.enc.yaml",
+        encrypt_to(&plaintext(PASSWORD), Format::Yaml, TEST_RECIPIENT),
+    );
+    let out = ws.run([
+        "plan",
+        "cfg",
+        "--target",
+        "secret.doc",
+        "--allow-read",
+        "shared",
+    ]);
+    out.assert_success()
+        .assert_no_leak(&leaks())
+        .assert_stdout_contains("Plan: 0 to create, 1 to update, 0 unchanged.")
+        .assert_stdout_contains("(sensitive key)")
+        .assert_stdout_not_contains("db.password");
+    // Inside the directory the same file's keys are named.
+    let ws2 = Workspace::new(&emu)
+        .config(CONFIG)
+        .env("SOPS_AGE_KEY", TEST_KEY);
+    ws2.file(
+        "cfg/values.enc.yaml",
+        encrypt_to(&plaintext(PASSWORD), Format::Yaml, TEST_RECIPIENT),
+    );
+    ws2.run(["plan", "cfg", "--target", "secret.doc"])
+        .assert_success()
+        .assert_stdout_contains("db.password");
+}
+
+/// Files that only look like SOPS files, every field a canary, read as every input type: the
+/// errors name none of it.
+#[test]
+fn a_file_that_only_looks_like_sops_is_refused_without_quoting_it() {
+    let emu = TestEmulator::start();
+    let canaries = Leaks::new([
+        "cnryFake1Value",
+        "cnryFake2Key",
+        "cnryFake3Recipient",
+        "cnryFake4Enc",
+        "cnryFake5Mac",
+        "cnryFake6Time",
+        "cnryFake7Line",
+    ]);
+    let files = [
+        "cnryFake2Key: cnryFake1Value\n  broken: [cnryFake7Line\n",
+        "{\"cnryFake2Key\": \"cnryFake1Value\", cnryFake7Line",
+        "cnryFake2Key=cnryFake1Value\n=cnryFake7Line\nnoequals cnryFake7Line\n",
+        "[cnryFake2Key\ncnryFake7Line=cnryFake1Value\n",
+        "{\"data\": \"cnryFake1Value\", \"sops\": {\"age\": [{\"recipient\": \"cnryFake3Recipient\", \"enc\": \"cnryFake4Enc\"}], \"lastmodified\": \"2024-01-01T00:00:00Z\", \"mac\": \"cnryFake5Mac\"}}",
+        "cnryFake2Key: ENC[cnryFake1Value]\nsops:\n    age:\n        - recipient: cnryFake3Recipient\n          enc: cnryFake4Enc\n    lastmodified: cnryFake6Time\n    mac: cnryFake5Mac\n",
+        "cnryFake2Key: cnryFake1Value\nsops:\n    age:\n        - recipient: cnryFake3Recipient\n          enc: cnryFake4Enc\n    lastmodified: \"2024-01-01T00:00:00Z\"\n    mac: cnryFake5Mac\n",
+    ];
+    for input_type in ["yaml", "json", "dotenv", "ini", "binary"] {
+        let ws = Workspace::new(&emu)
+            .config(&CONFIG.replace(
+                "source_file = \"values.enc.yaml\"",
+                &format!("source_file = \"values.enc.yaml\"\n  input_type  = \"{input_type}\""),
+            ))
+            .env("SOPS_AGE_KEY", TEST_KEY);
+        for f in files {
+            ws.file("cfg/values.enc.yaml", f);
+            // `validate` leaves a file no identity opens unknown (exit 0); `plan` refuses it.
+            for (command, exits) in [("plan", &[1][..]), ("validate", &[0, 1][..])] {
+                let out = ws.run([command, "cfg"]);
+                out.assert_exit_in(exits).assert_no_leak(&canaries);
+                assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+            }
+        }
+    }
+}

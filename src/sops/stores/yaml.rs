@@ -395,7 +395,10 @@ impl<'a> Parser<'a> {
             return self.err(
                 ln,
                 col,
-                format!("non-string key `{text}`: SOPS supports only string keys (quote it)"),
+                format!(
+                    "a non-string key ({} characters, not repeated: it may be a value): SOPS supports only string keys (quote it)",
+                    text.chars().count()
+                ),
             );
         }
         self.col += consumed;
@@ -1960,7 +1963,7 @@ mod tests {
             ),
             ("- a\n", "t.yaml:1:1: YAML documents that are sequences"),
             ("a: \"open\n", "t.yaml:1:4: unterminated"),
-            ("1: x\n", "t.yaml:1:1: non-string key"),
+            ("1: x\n", "t.yaml:1:1: a non-string key"),
             ("a:\n  b: 1\n c: 2\n", "t.yaml:3:2"),
             ("a: *nope\n", "unknown alias"),
         ] {

@@ -591,3 +591,26 @@ fn a_file_that_only_looks_like_sops_is_refused_without_quoting_it() {
         }
     }
 }
+
+/// `endpoint = "local"`: import reads the embedded emulator's store like plan does.
+#[tokio::test]
+async fn import_works_on_the_embedded_emulator() {
+    let ws = Workspace::bare()
+        .config("provider \"tencentcloud\" {\n  endpoint = \"local\"\n}\n")
+        .env("SOPS_AGE_KEY", TEST_KEY);
+    let db = ws.path("cfg/.ssmform/local.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    ws.mark_input("cfg/.ssmform/local.db");
+    Seed::new()
+        .secret("local-a", "v1", IMPORT_STRING)
+        .binary("local-b", "v1", &binary_value())
+        .write_store(&db)
+        .await;
+    let out = ws.run(["import", "cfg", "--age", TEST_RECIPIENT]);
+    out.assert_success()
+        .assert_no_leak(&import_leaks())
+        .assert_stdout_contains("Imported 2 versions of 2 secrets (1 binary).");
+    ws.run(["plan", "cfg", "--detailed-exitcode"])
+        .assert_success()
+        .assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
+}

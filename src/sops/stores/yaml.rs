@@ -324,6 +324,8 @@ impl<'a> Parser<'a> {
 
     fn parse_mapping(&mut self, indent: usize) -> PResult<Branch> {
         let mut branch = Branch::new();
+        // Keys seen so far: a set, not a scan of the branch (10,000 keys would be quadratic).
+        let mut seen = std::collections::HashSet::new();
         loop {
             if !self.skip_to_content() {
                 break;
@@ -342,7 +344,7 @@ impl<'a> Parser<'a> {
             }
             let key_pos = self.pos();
             let key = self.parse_key()?;
-            if branch.entries().any(|(k, _)| k == key) {
+            if !seen.insert(key.clone()) {
                 return self.err(
                     key_pos.line as usize - 1,
                     key_pos.col as usize - 1,
@@ -1024,6 +1026,8 @@ impl<'a> Parser<'a> {
             Some(b'{') => {
                 self.col += 1;
                 let mut branch = Branch::new();
+                // Keys seen so far: a set, not a scan of the branch (10,000 keys would be quadratic).
+                let mut seen = std::collections::HashSet::new();
                 loop {
                     self.flow_skip()?;
                     if self.peek() == Some(b'}') {
@@ -1056,7 +1060,7 @@ impl<'a> Parser<'a> {
                     } else {
                         Node::Null
                     };
-                    if branch.entries().any(|(k, _)| k == key) {
+                    if !seen.insert(key.clone()) {
                         return self.err(
                             key_pos.line as usize - 1,
                             key_pos.col as usize - 1,

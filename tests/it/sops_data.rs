@@ -614,3 +614,38 @@ async fn import_works_on_the_embedded_emulator() {
         .assert_success()
         .assert_stdout_contains("Plan: 0 to create, 0 to update, 2 unchanged.");
 }
+
+/// Without `--age`, the recipients come from the `.sops.yaml` creation rule for the values file;
+/// its selectors do not leave a value in clear (every value is encrypted, even under a key
+/// ending in `_unencrypted`).
+#[tokio::test]
+async fn import_takes_recipients_from_sops_yaml_and_encrypts_every_value() {
+    let emu = TestEmulator::start();
+    Seed::new()
+        .secret("db_unencrypted", "v1", IMPORT_STRING)
+        .write(&emu)
+        .await;
+    let ws = Workspace::new(&emu);
+    ws.file(
+        "cfg/.sops.yaml",
+        format!(
+            "creation_rules:\n  - path_regex: \\.sops\\.yaml$\n    age: {TEST_RECIPIENT}\n    unencrypted_regex: ^db\n"
+        ),
+    );
+    let out = ws.run(["import", "cfg"]);
+    out.assert_success()
+        .assert_no_leak(&import_leaks())
+        .assert_stdout_contains("Imported 1 versions of 1 secrets (0 binary).");
+    let values = std::fs::read_to_string(ws.path("cfg/imported.sops.yaml")).unwrap();
+    assert!(values.contains("encrypted_regex: ^"), "{values}");
+    import_leaks().assert_absent("imported.sops.yaml", &values);
+    assert_eq!(
+        sops_age_decrypt(&ws.path("cfg/imported.sops.yaml"), "yaml", TEST_KEY),
+        json!({"db_unencrypted.v1": IMPORT_STRING})
+    );
+    ws.run_with(
+        ["plan", "cfg", "--detailed-exitcode"],
+        &[("SOPS_AGE_KEY", TEST_KEY)],
+    )
+    .assert_success();
+}

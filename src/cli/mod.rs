@@ -10,6 +10,7 @@ pub mod emulator;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
 pub mod man;
 pub mod plan;
 pub mod show;
@@ -57,6 +58,8 @@ pub enum Command {
     ForceUnlock(force_unlock::Args),
     /// Run a local emulator of the SSM API
     Emulator(Box<emulator::Args>),
+    /// Write configuration and a SOPS values file for the secrets that already exist
+    Import(import::Args),
     /// Write SOPS files (age): `ssmform sops encrypt FILE` encrypts a plaintext file
     Sops(sops::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -207,6 +210,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Show(a) => show::run(a),
         Command::ForceUnlock(a) => force_unlock::run(a),
         Command::Emulator(a) => emulator::run(*a),
+        Command::Import(a) => import::run(a),
         Command::Sops(a) => sops::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

@@ -44,4 +44,5 @@ mod plan_secrets;
 mod plan_server_messages;
 mod plan_snapshots;
 mod repo_layers;
+mod sops_data;
 mod sops_files;

@@ -23,6 +23,7 @@ mod credentials_leaks;
 mod credentials_python;
 mod credentials_refresh;
 mod credentials_sources;
+mod docs_readmes;
 mod emulator_api;
 mod emulator_auth;
 mod emulator_cli;

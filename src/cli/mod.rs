@@ -192,6 +192,13 @@ pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exit {
         Ok(cli) => run(cli),
         Err(e) => {
             let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let paint = Paint::for_stream(Stream::Stderr);
+                eprintln!(
+                    "\n{} a subcommand is required (listed above)",
+                    paint.bold_red("Error:")
+                );
+            }
             if e.use_stderr() {
                 Exit::Error
             } else {

@@ -165,12 +165,14 @@ pub struct VarInputs {
     pub allow_read: Vec<PathBuf>,
 }
 
-/// The `SSMFORM_VAR_*` variables of the process environment (others are not read; entries that
-/// are not UTF-8 are skipped).
+/// The `SSMFORM_VAR_*` and `TF_VAR_*` variables of the process environment (others are not read;
+/// entries that are not UTF-8 are skipped). `SSMFORM_VAR_<name>` wins over `TF_VAR_<name>`.
 pub fn env_vars() -> Vec<(String, String)> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .filter(|(k, _)| {
+            k.starts_with(ENV_PREFIX) || k.starts_with(variables::TERRAFORM_ENV_PREFIX)
+        })
         .collect()
 }
 

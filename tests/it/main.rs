@@ -9,6 +9,8 @@ mod apply_flow;
 mod apply_honesty;
 mod apply_interrupt;
 mod apply_pacing;
+mod cli_exit_codes;
+mod cli_terraform;
 mod config_cli;
 mod config_errors;
 mod config_files;

@@ -115,19 +115,33 @@ fn run_plan(args: Args) -> CmdResult {
         Err(e) => return failed(e, args.format),
     };
     let plan = refreshed.plan;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let renderer = render::plan_renderer(
         args.format.into(),
         RenderOptions::for_stream(Stream::Stdout),
     );
-    renderer.render_plan(&plan, &mut out)?;
+    let mut rendered = Vec::new();
+    renderer.render_plan(&plan, &mut rendered)?;
+    let warnings = unused_variable_warnings(&config, &args.vars, &plan, Uses::AnySecret);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.format == PlanFormat::Json {
+        // Warnings are `diagnostic` lines after the `version` line, so that the stream still
+        // ends with its `change_summary`.
+        let split = rendered
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rendered.len(), |p| p + 1);
+        out.write_all(&rendered[..split])?;
+        for w in &warnings {
+            render::json::write_line(&mut out, &json_warning_line(w))?;
+        }
+        out.write_all(&rendered[split..])?;
+    } else {
+        print_warnings(&warnings, args.format);
+        out.write_all(&rendered)?;
+    }
     out.flush()?;
     drop(out);
-    print_warnings(
-        &unused_variable_warnings(&config, &args.vars, &plan, Uses::AnySecret),
-        args.format,
-    );
     if let Some(path) = &args.out {
         crate::plan::file::write(path, &plan, &conn.key)?;
         if plan.has_changes() {
@@ -248,6 +262,14 @@ pub(crate) fn failed(e: workflow::Error, format: PlanFormat) -> CmdResult {
 
 /// A warning as a JSON `diagnostic` line on stdout.
 pub(crate) fn json_warning(message: &str) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = render::json::write_line(&mut out, &json_warning_line(message));
+    let _ = out.flush();
+}
+
+/// A warning as a JSON `diagnostic` line.
+pub(crate) fn json_warning_line(message: &str) -> serde_json::Value {
     let note = Note {
         severity: crate::plan::model::Severity::Warning,
         summary: message.to_string(),
@@ -258,10 +280,7 @@ pub(crate) fn json_warning(message: &str) {
     let r = render::json::JsonRenderer {
         options: RenderOptions::for_stream(Stream::Stdout),
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let _ = render::json::write_line(&mut out, &r.diagnostic_line(&note));
-    let _ = out.flush();
+    r.diagnostic_line(&note)
 }
 
 /// An error as JSON lines on stdout: the `version` line, then one `diagnostic` line.

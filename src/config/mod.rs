@@ -171,12 +171,14 @@ pub struct VarInputs {
     pub allow_read: Vec<PathBuf>,
 }
 
-/// The `SSMFORM_VAR_*` variables of the process environment (others are not read; entries that
-/// are not UTF-8 are skipped).
+/// The `SSMFORM_VAR_*` and `TF_VAR_*` variables of the process environment (others are not read;
+/// entries that are not UTF-8 are skipped). `SSMFORM_VAR_<name>` wins over `TF_VAR_<name>`.
 pub fn env_vars() -> Vec<(String, String)> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .filter(|(k, _)| {
+            k.starts_with(ENV_PREFIX) || k.starts_with(variables::TERRAFORM_ENV_PREFIX)
+        })
         .collect()
 }
 
@@ -274,6 +276,22 @@ impl Config {
         s.iter().map(|s| format!("secret.{}", s.label)).collect()
     }
 
+    /// What the variable `name` feeds: the provider block, and the secrets that derive from it.
+    /// Empty for a name that is not declared.
+    pub fn variable_reach(&self, name: &str) -> VariableReach {
+        let provider = self
+            .decls
+            .provider
+            .attrs
+            .iter()
+            .flat_map(|a| &a.refs)
+            .any(|r| r.kind == model::RefKind::Var && r.name == name);
+        VariableReach {
+            provider,
+            secrets: self.graph.dependent_secrets(&format!("var.{name}")),
+        }
+    }
+
     /// The declared variables, in declaration order, with where each value came from.
     pub fn variables(&self) -> Vec<VariableInfo> {
         self.decls
@@ -291,6 +309,16 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// What a variable's value reaches (see [`Config::variable_reach`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VariableReach {
+    /// The provider block refers to it (region, endpoint, roles, ...).
+    pub provider: bool,
+    /// The secrets whose declared content, name or version derive from it, through locals,
+    /// data sources and other secrets.
+    pub secrets: BTreeSet<String>,
 }
 
 /// A declared variable (without its value).

@@ -155,7 +155,7 @@ fn validate_reads_the_file_with_a_key_and_leaves_it_unknown_without_one() {
     let ws = ws.without_env("SOPS_AGE_KEY");
     ws.run(["validate", "cfg"])
         .assert_success()
-        .assert_stdout_contains("3 at plan time")
+        .assert_stdout_contains("3 depend on data sources")
         .assert_no_leak(&leaks());
     // Plan needs the key, and says where it looked.
     let out = ws.run(["plan", "cfg"]);

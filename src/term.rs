@@ -19,9 +19,19 @@ impl Stream {
     }
 }
 
-/// True when `NO_COLOR` is set to a non-empty value.
+/// Set by `--no-color` (`-no-color`): no colour for the rest of the process, as with `NO_COLOR`.
+static NO_COLOR_FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turn colour off for the rest of the process (the command line's `--no-color`).
+pub fn disable_color() {
+    NO_COLOR_FLAG.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// True when `NO_COLOR` is set to a non-empty value, or colour was turned off with
+/// [`disable_color`].
 pub fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+    NO_COLOR_FLAG.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// Whether output to `stream` may be coloured.

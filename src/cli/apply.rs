@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::plan::{PlanFormat, diagnostics_exit, failed, print_diagnostics, read_progress};
+use super::plan::{PlanFormat, Uses, diagnostics_exit, failed, print_diagnostics, read_progress};
 use crate::ssm::control::{DEFAULT_PARALLELISM, MAX_PARALLELISM};
 
 use super::{CmdResult, Exit, LockArgs, VarArgs};
@@ -154,6 +154,10 @@ async fn plan_and_apply(
         };
         let plan = refreshed.plan;
         show_plan(&plan, args.format)?;
+        super::plan::print_warnings(
+            &super::plan::unused_variable_warnings(config, &args.vars, &plan, Uses::AChange),
+            format,
+        );
         if !plan.has_changes() {
             return nothing_to_apply(&plan, args.format, "\nNothing to apply.");
         }
@@ -243,7 +247,7 @@ fn confirm() -> Result<bool, super::Error> {
     let p = Paint::for_stream(Stream::Stderr);
     eprint!(
         "\n{}\n  ssmform will make the changes described above.\n  Only 'yes' will be accepted to approve.\n\n  {} ",
-        p.bold("Do you want to apply these changes? Only 'yes' will be accepted:"),
+        p.bold("Do you want to apply these changes?"),
         p.bold("Enter a value:")
     );
     std::io::stderr().flush()?;
@@ -332,6 +336,10 @@ async fn apply_saved(
             );
         }
         show_plan(&plan, args.format)?;
+        super::plan::print_warnings(
+            &super::plan::unused_variable_warnings(config, &args.vars, &plan, Uses::AChange),
+            format,
+        );
         execute(
             args,
             config,
@@ -361,7 +369,7 @@ async fn execute(
         ApplyFormat::Text => {
             let o = Arc::new(TextApplyObserver::new(
                 total,
-                RenderOptions::for_stream(Stream::Stderr),
+                RenderOptions::for_stream(Stream::Stdout),
             ));
             (o.clone(), Some(o), None)
         }

@@ -14,10 +14,14 @@ use super::{Cli, CmdResult, Exit};
 
 const AFTER_LONG_HELP: &str = "\
 Installing the script:
-  bash  ssmform completions bash > ~/.local/share/bash-completion/completions/ssmform
-  zsh   ssmform completions zsh > ~/.zfunc/_ssmform
-        (with `fpath+=~/.zfunc` before `compinit` in ~/.zshrc)
-  fish  ssmform completions fish > ~/.config/fish/completions/ssmform.fish
+  bash        ssmform completions bash > ~/.local/share/bash-completion/completions/ssmform
+  zsh         ssmform completions zsh > ~/.zfunc/_ssmform
+              (with `fpath+=~/.zfunc` before `compinit` in ~/.zshrc)
+  fish        ssmform completions fish > ~/.config/fish/completions/ssmform.fish
+  elvish      ssmform completions elvish > ~/.config/elvish/lib/ssmform.elv
+              (with `use ssmform` in ~/.config/elvish/rc.elv)
+  powershell  ssmform completions powershell > ~/Documents/PowerShell/ssmform.ps1
+              (with `. ~/Documents/PowerShell/ssmform.ps1` in the file $PROFILE names)
 Open a new shell afterwards.";
 
 #[derive(Debug, clap::Args)]

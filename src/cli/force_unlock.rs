@@ -43,7 +43,7 @@ pub fn run(args: Args) -> CmdResult {
         let conn = Connection::open(&config).await?;
         workflow::force_unlock(&conn, &args.id).await
     })?;
-    eprintln!(
+    println!(
         "Removed the run lock {} (held by {} for {}). Runs may take it again.",
         removed.id, removed.holder, removed.operation
     );

@@ -172,7 +172,8 @@ fn extra_sections() -> Roff {
         ),
         (
             "1",
-            "An error: bad configuration, a failed API call, a refused or failed apply.",
+            "An error: a command line that does not parse (unknown flag or subcommand, bad value, \
+             missing argument), bad configuration, a failed API call, a refused or failed apply.",
         ),
         (
             "2",
@@ -243,6 +244,10 @@ fn extra_sections() -> Roff {
         (
             "SSMFORM_VAR_name",
             "The value of variable name (overridden by *.auto.vars.hcl, --var-file and --var).",
+        ),
+        (
+            "TF_VAR_name",
+            "Terraform's spelling, read when SSMFORM_VAR_name is not set.",
         ),
         (
             "SSMFORM_LOG",

@@ -10,11 +10,14 @@ pub mod emulator;
 pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
+pub mod import;
 pub mod man;
 pub mod plan;
 pub mod show;
 pub mod sops;
+pub mod terraform;
 pub mod validate;
+pub mod version;
 
 use std::path::PathBuf;
 
@@ -31,10 +34,19 @@ use crate::term::{Paint, Stream};
     long_about = "ssmform reads HCL files that declare what each SSM secret version must contain, \
                   shows what would change without ever revealing a secret (plan), and makes exactly \
                   those changes at the API's rate limit (apply).\n\n\
-                  Exit codes: 0 success; 1 error; 2 success with changes (plan --detailed-exitcode); \
-                  130 interrupted."
+                  Exit codes: 0 success; 1 error (a mistyped command line included); 2 success \
+                  with changes (plan --detailed-exitcode); 130 interrupted.\n\n\
+                  Terraform's spellings work too: -auto-approve, -var name=value, -out=FILE, \
+                  -chdir=DIR before the subcommand, and every other flag with one dash."
 )]
 pub struct Cli {
+    /// Switch to DIR before doing anything else (Terraform's `-chdir=DIR`); every relative path
+    /// is then relative to DIR
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// No colour in any output (as with `NO_COLOR=1`)
+    #[arg(long, global = true)]
+    pub no_color: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -57,12 +69,16 @@ pub enum Command {
     ForceUnlock(force_unlock::Args),
     /// Run a local emulator of the SSM API
     Emulator(Box<emulator::Args>),
+    /// Write configuration and a SOPS values file for the secrets that already exist
+    Import(import::Args),
     /// Write SOPS files (age): `ssmform sops encrypt FILE` encrypts a plaintext file
     Sops(sops::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(completions::Args),
     /// Print the manual page (roff), or write one page per command with --out-dir
     Man(man::Args),
+    /// Print ssmform's version and platform (`--json` as `terraform version -json` does)
+    Version(version::Args),
 }
 
 /// The process exit code, as a value.
@@ -161,43 +177,57 @@ impl LockArgs {
     }
 }
 
-/// Terraform spells some flags with one dash (`-lock=false`, `-lock-timeout=5m`, `-force`):
-/// accept those spellings as the double-dash flags they stand for. Arguments after `--` are left
-/// alone.
-pub fn terraform_style_args(
-    args: impl IntoIterator<Item = std::ffi::OsString>,
-) -> Vec<std::ffi::OsString> {
-    let mut out = Vec::new();
-    let mut rest = false;
-    for arg in args {
-        if rest {
-            out.push(arg);
-            continue;
+/// The whole command line, from the program's arguments to its exit code: Terraform's spellings
+/// rewritten ([`terraform::rewrite`]), parsed, run. A command line that does not parse exits 1
+/// (clap's own choice would be 2, which `--detailed-exitcode` reserves for "changes present");
+/// `--help` and `--version` exit 0.
+pub fn main(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exit {
+    use clap::CommandFactory;
+    let args = match terraform::rewrite(args.into_iter().collect(), &Cli::command()) {
+        Ok(a) => a,
+        Err(message) => {
+            let paint = Paint::for_stream(Stream::Stderr);
+            eprintln!("{} {message}", paint.bold_red("Error:"));
+            return Exit::Error;
         }
-        if arg == "--" {
-            rest = true;
-            out.push(arg);
-            continue;
-        }
-        let single = arg.to_str().is_some_and(|a| {
-            ["-lock", "-lock-timeout", "-force"]
-                .iter()
-                .any(|f| a == *f || a.strip_prefix(f).is_some_and(|r| r.starts_with('=')))
-        });
-        if single {
-            let mut doubled = std::ffi::OsString::from("-");
-            doubled.push(&arg);
-            out.push(doubled);
-        } else {
-            out.push(arg);
+    };
+    match Cli::try_parse_from(args) {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let _ = e.print();
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let paint = Paint::for_stream(Stream::Stderr);
+                eprintln!(
+                    "\n{} a subcommand is required (listed above)",
+                    paint.bold_red("Error:")
+                );
+            }
+            if e.use_stderr() {
+                Exit::Error
+            } else {
+                Exit::Success
+            }
         }
     }
-    out
 }
 
 /// Run a parsed command line and return the exit code.
 pub fn run(cli: Cli) -> Exit {
+    if cli.no_color {
+        crate::term::disable_color();
+    }
     init_logging();
+    if let Some(dir) = &cli.chdir
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        let e: Error = format!(
+            "cannot change to the directory {} (--chdir): {e}",
+            dir.display()
+        )
+        .into();
+        report_error(e.as_ref());
+        return Exit::Error;
+    }
     let result = match cli.command {
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),
@@ -207,9 +237,11 @@ pub fn run(cli: Cli) -> Exit {
         Command::Show(a) => show::run(a),
         Command::ForceUnlock(a) => force_unlock::run(a),
         Command::Emulator(a) => emulator::run(*a),
+        Command::Import(a) => import::run(a),
         Command::Sops(a) => sops::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
+        Command::Version(a) => version::run(a),
     };
     match result {
         Ok(exit) => exit,

@@ -115,14 +115,33 @@ fn run_plan(args: Args) -> CmdResult {
         Err(e) => return failed(e, args.format),
     };
     let plan = refreshed.plan;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let renderer = render::plan_renderer(
         args.format.into(),
         RenderOptions::for_stream(Stream::Stdout),
     );
-    renderer.render_plan(&plan, &mut out)?;
+    let mut rendered = Vec::new();
+    renderer.render_plan(&plan, &mut rendered)?;
+    let warnings = unused_variable_warnings(&config, &args.vars, &plan, Uses::AnySecret);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.format == PlanFormat::Json {
+        // Warnings are `diagnostic` lines after the `version` line, so that the stream still
+        // ends with its `change_summary`.
+        let split = rendered
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rendered.len(), |p| p + 1);
+        out.write_all(&rendered[..split])?;
+        for w in &warnings {
+            render::json::write_line(&mut out, &json_warning_line(w))?;
+        }
+        out.write_all(&rendered[split..])?;
+    } else {
+        print_warnings(&warnings, args.format);
+        out.write_all(&rendered)?;
+    }
     out.flush()?;
+    drop(out);
     if let Some(path) = &args.out {
         crate::plan::file::write(path, &plan, &conn.key)?;
         if plan.has_changes() {
@@ -143,6 +162,80 @@ fn run_plan(args: Args) -> CmdResult {
     } else {
         Exit::Success
     })
+}
+
+/// Which changes a variable given on the command line must feed not to be reported as unused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Uses {
+    /// Any secret in the plan, changed or not (a plan compares them all).
+    AnySecret,
+    /// A change the plan makes (an apply writes only those).
+    AChange,
+}
+
+/// Warnings (names only, never values) for variables set with `--var` or `--var-file` that
+/// nothing in `plan` uses: neither the provider block nor a secret in the plan (with
+/// [`Uses::AChange`], a secret the plan changes). An apply with nothing to do reports none.
+pub(crate) fn unused_variable_warnings(
+    config: &crate::config::Config,
+    vars: &VarArgs,
+    plan: &crate::plan::Plan,
+    uses: Uses,
+) -> Vec<String> {
+    if uses == Uses::AChange && !plan.has_changes() {
+        return Vec::new();
+    }
+    let in_plan: std::collections::BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| uses == Uses::AnySecret || c.action.is_change())
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut warnings = Vec::new();
+    for v in config.variables() {
+        let Some(origin) = &v.origin else { continue };
+        let given = if *origin == format!("--var {}", v.name) {
+            "--var".to_string()
+        } else if let Some(f) = vars
+            .var_files
+            .iter()
+            .find(|f| origin.starts_with(&format!("{}:", f.display())))
+        {
+            format!("--var-file {}", f.display())
+        } else {
+            continue;
+        };
+        let reach = config.variable_reach(&v.name);
+        if reach.provider || reach.secrets.iter().any(|s| in_plan.contains(s.as_str())) {
+            continue;
+        }
+        let why = match uses {
+            _ if reach.secrets.is_empty() => "nothing in the configuration uses it".to_string(),
+            Uses::AnySecret => "no secret in this plan (see --target) uses it".to_string(),
+            Uses::AChange => format!(
+                "the secrets it feeds ({}) are unchanged, so this apply writes nothing made \
+                 from it",
+                reach.secrets.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        warnings.push(format!(
+            "the variable `{}` is set ({given}) but not used: {why}",
+            v.name
+        ));
+    }
+    warnings
+}
+
+/// Print warnings: `Warning: ...` on stderr, or JSON `diagnostic` lines on stdout.
+pub(crate) fn print_warnings(warnings: &[String], format: PlanFormat) {
+    let paint = Paint::for_stream(Stream::Stderr);
+    for w in warnings {
+        if format == PlanFormat::Json {
+            json_warning(w);
+        } else {
+            eprintln!("{} {w}", paint.bold_yellow("Warning:"));
+        }
+    }
 }
 
 /// Progress of the reads: a bar or periodic lines on stderr, none with JSON output.
@@ -169,6 +262,14 @@ pub(crate) fn failed(e: workflow::Error, format: PlanFormat) -> CmdResult {
 
 /// A warning as a JSON `diagnostic` line on stdout.
 pub(crate) fn json_warning(message: &str) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = render::json::write_line(&mut out, &json_warning_line(message));
+    let _ = out.flush();
+}
+
+/// A warning as a JSON `diagnostic` line.
+pub(crate) fn json_warning_line(message: &str) -> serde_json::Value {
     let note = Note {
         severity: crate::plan::model::Severity::Warning,
         summary: message.to_string(),
@@ -180,10 +281,7 @@ pub(crate) fn json_warning(message: &str) {
     let r = render::json::JsonRenderer {
         options: RenderOptions::for_stream(Stream::Stdout),
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let _ = render::json::write_line(&mut out, &r.diagnostic_line(&note));
-    let _ = out.flush();
+    r.diagnostic_line(&note)
 }
 
 /// An error as JSON lines on stdout: the `version` line, then one `diagnostic` line.

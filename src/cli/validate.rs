@@ -61,12 +61,17 @@ pub fn run(args: Args) -> CmdResult {
                     if s.secrets == 1 { "" } else { "s" }
                 );
                 if s.deferred > 0 {
+                    let on = if s.data_sources > 0 {
+                        "data sources or on variables without values"
+                    } else {
+                        "variables without values"
+                    };
                     line.push_str(&format!(
-                        ", {} checked now, {} at plan time (they depend on {} data source{} or on variables without values)",
+                        " ({} fully checked now; {} depend{} on {on}, and {} checked at plan time)",
                         s.evaluated,
                         s.deferred,
-                        s.data_sources,
-                        if s.data_sources == 1 { "" } else { "s" }
+                        if s.deferred == 1 { "s" } else { "" },
+                        if s.deferred == 1 { "is" } else { "are" },
                     ));
                 }
                 println!("{line}.");

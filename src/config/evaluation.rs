@@ -68,7 +68,7 @@ impl Resolve for NodeResolver<'_> {
 }
 
 /// The result of evaluating one attribute.
-enum Outcome<T> {
+pub(super) enum Outcome<T> {
     Known(T),
     Unknown,
     Failed,
@@ -128,6 +128,8 @@ impl Collected {
                 );
             }
         }
+        out.declared_versions = versions.into_keys().collect();
+        out.declared_versions.sort();
         let mut diagnostics = Diagnostics::new();
         for d in diags {
             diagnostics.push(sources.materialize(d));
@@ -168,6 +170,14 @@ impl Config {
                 NodeDecl::Local(i) => self.eval_local(i, &resolver, &mut c.diags),
                 NodeDecl::Data(i) => self.eval_data(i, address, data, &resolver, &mut c),
                 NodeDecl::Secret(i) => self.eval_secret(i, id, address, &resolver, &mut c),
+                NodeDecl::Sops(i) => match self.eval_sops(i, address, &resolver, &mut c.diags) {
+                    super::sops_data::SopsOutcome::Value(v) => State::of(v),
+                    super::sops_data::SopsOutcome::NoKey(v) => {
+                        c.out.unread_sops_files.push(address.to_string());
+                        State::of(v)
+                    }
+                    super::sops_data::SopsOutcome::Failed => State::Failed,
+                },
             };
             states[id] = state;
         }
@@ -567,7 +577,7 @@ impl Config {
     /// A string attribute that plans show (names, version ids, descriptions): numbers and bools
     /// convert, as HCL converts them for string attributes, and it may not derive from a
     /// sensitive value.
-    fn string_attr(
+    pub(super) fn string_attr(
         &self,
         a: &Attr,
         resolver: &dyn Resolve,
@@ -883,6 +893,7 @@ impl Config {
             .iter()
             .map(|s| s.header)
             .chain(self.decls.data.iter().map(|d| d.header))
+            .chain(self.decls.sops_files.iter().map(|d| d.header))
             .find(|h| h.file == file && h.start as usize == offset)
             .map_or(offset + 1, |h| h.end as usize);
         let span = Span::new(file, offset..end);

@@ -882,6 +882,7 @@ impl<'a> Evaluator<'a> {
             ("local", Some(n), _) => (RefKind::Local, n, 1),
             ("secret", Some(n), _) => (RefKind::Secret, n, 1),
             ("data", Some("ssm_secret"), Some(n)) => (RefKind::Data, n, 2),
+            ("data", Some("sops_file"), Some(n)) => (RefKind::Sops, n, 2),
             _ => {
                 let what = if matches!(root, "var" | "local" | "secret" | "data") {
                     format!("`{root}`")

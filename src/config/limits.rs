@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | configuration file, variable file | [`super::files::MAX_CONFIG_FILE_BYTES`] (16 MiB) | 10,000 secrets in one file are a few MB |
 //! | a file read by `file()` / `filebase64()` | [`super::files::MAX_FUNCTION_FILE_BYTES`] (1 MiB) | a secret holds 32 KB |
+//! | a SOPS file read by `data "sops_file"` | [`super::sops_data::MAX_SOPS_FILE_BYTES`] (16 MiB) | 10,000 values are about 1.8 MB; its `data` map is a collection (100,000 items at most) |
 //! | a `--var` or `SSMFORM_VAR_*` value | [`MAX_VAR_TEXT_BYTES`] (64 KiB) | twice the largest secret (and Linux passes at most 128 KiB per argument) |
 //! | one string (template, function result) | [`MAX_STRING_BYTES`] (1 MiB) | 32 times the largest secret |
 //! | items in one list or map | [`MAX_COLLECTION_ITEMS`] (100,000) | ten times the largest configuration measured |

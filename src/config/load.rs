@@ -259,6 +259,7 @@ pub(crate) fn load(opts: &LoadOptions) -> Result<Config, Diagnostics> {
         mode: opts.mode,
         warnings,
         files,
+        sops: Default::default(),
     })
 }
 
@@ -409,7 +410,7 @@ struct Nodes {
     /// The declaration behind each node, by node id.
     decls: Vec<NodeDecl>,
     /// Node ids by name, per [`RefKind`].
-    ids: [FastMap<String, usize>; 4],
+    ids: [FastMap<String, usize>; 5],
 }
 
 /// Nodes: one graph node per variable, local, data source and secret, in declaration
@@ -440,6 +441,14 @@ fn declare_nodes(decls: &Decls) -> (GraphBuilder<Span>, Nodes) {
             NodeKind::Data,
         ));
     }
+    for (i, d) in decls.sops_files.iter().enumerate() {
+        nodes.push((
+            d.header,
+            NodeDecl::Sops(i),
+            format!("data.sops_file.{}", d.label),
+            NodeKind::Data,
+        ));
+    }
     for (i, s) in decls.secrets.iter().enumerate() {
         nodes.push((
             s.header,
@@ -457,11 +466,12 @@ fn declare_nodes(decls: &Decls) -> (GraphBuilder<Span>, Nodes) {
     }
 
     // Node ids by name, per kind.
-    let mut ids: [FastMap<String, usize>; 4] = [
+    let mut ids: [FastMap<String, usize>; 5] = [
         decls.variables.len(),
         decls.locals.len(),
         decls.data.len(),
         decls.secrets.len(),
+        decls.sops_files.len(),
     ]
     .map(|n| FastMap::with_capacity_and_hasher(n, Default::default()));
     for (id, n) in node_decls.iter().enumerate() {
@@ -470,6 +480,7 @@ fn declare_nodes(decls: &Decls) -> (GraphBuilder<Span>, Nodes) {
             NodeDecl::Local(i) => (RefKind::Local, &decls.locals[i].name),
             NodeDecl::Data(i) => (RefKind::Data, &decls.data[i].label),
             NodeDecl::Secret(i) => (RefKind::Secret, &decls.secrets[i].label),
+            NodeDecl::Sops(i) => (RefKind::Sops, &decls.sops_files[i].label),
         };
         ids[kind as usize].insert(name.clone(), id);
     }
@@ -810,6 +821,12 @@ pub(crate) fn node_attrs(decls: &Decls, decl: NodeDecl) -> Vec<&Attr> {
             v.extend(s.kms_key_id.as_ref());
             v
         }
+        NodeDecl::Sops(i) => {
+            let d = &decls.sops_files[i];
+            let mut v = vec![&d.source_file];
+            v.extend(d.input_type.as_ref());
+            v
+        }
     }
 }
 
@@ -821,6 +838,7 @@ fn node_refs(decls: &Decls, decl: NodeDecl) -> Vec<&Reference> {
     match decl {
         NodeDecl::Data(i) => out.extend(decls.data[i].depends_on.iter()),
         NodeDecl::Secret(i) => out.extend(decls.secrets[i].depends_on.iter()),
+        NodeDecl::Sops(i) => out.extend(decls.sops_files[i].depends_on.iter()),
         _ => {}
     }
     out
@@ -832,6 +850,7 @@ fn kind_key(kind: RefKind) -> &'static str {
         RefKind::Local => "local",
         RefKind::Data => "data",
         RefKind::Secret => "secret",
+        RefKind::Sops => "sops",
     }
 }
 
@@ -839,7 +858,7 @@ fn kind_key(kind: RefKind) -> &'static str {
 fn check_reference(
     r: &Reference,
     decls: &Decls,
-    ids: &[FastMap<String, usize>; 4],
+    ids: &[FastMap<String, usize>; 5],
     nodes: &[NodeDecl],
     diags: &mut Vec<Diag>,
 ) -> Option<usize> {
@@ -855,7 +874,7 @@ fn check_reference(
             Some(s) => d.help(format!("did you mean {}{s}?", r.kind.prefix())),
             None => {
                 // Perhaps the name exists as another kind: `var.db` for a secret "db".
-                let other = ["var", "local", "secret", "data"]
+                let other = ["var", "local", "secret", "data", "sops"]
                     .into_iter()
                     .find(|k| *k != key && decls.is_declared(k, &r.name));
                 match other {
@@ -866,6 +885,10 @@ fn check_reference(
                     Some("secret") => {
                         d.help(format!("`{}` is a secret: secret.{}", r.name, r.name))
                     }
+                    Some("sops") => d.help(format!(
+                        "`{}` is a SOPS file data source: data.sops_file.{}",
+                        r.name, r.name
+                    )),
                     Some(_) => d.help(format!(
                         "`{}` is a data source: data.ssm_secret.{}",
                         r.name, r.name
@@ -940,6 +963,7 @@ pub(crate) fn node_address(decls: &Decls, n: NodeDecl) -> String {
         NodeDecl::Local(i) => format!("local.{}", decls.locals[i].name),
         NodeDecl::Data(i) => format!("data.ssm_secret.{}", decls.data[i].label),
         NodeDecl::Secret(i) => format!("secret.{}", decls.secrets[i].label),
+        NodeDecl::Sops(i) => format!("data.sops_file.{}", decls.sops_files[i].label),
     }
 }
 
@@ -1001,6 +1025,16 @@ fn taint_of(r: &Reference, decls: &Decls, locals: &BTreeMap<String, Taint>) -> O
             source: format!("{}, the content of a secret read from SSM", r.display()),
             via: Vec::new(),
         }),
+        RefKind::Sops
+            if r.attr
+                .as_ref()
+                .is_none_or(|(a, _)| a == "data" || a == "raw") =>
+        {
+            Some(Taint {
+                source: format!("{}, a value decrypted from a SOPS file", r.display()),
+                via: Vec::new(),
+            })
+        }
         RefKind::Secret if content(&r.attr) => Some(Taint {
             source: format!("{}, another secret's content", r.display()),
             via: Vec::new(),
@@ -1076,6 +1110,11 @@ fn sensitivity_rule(
             vec![&d.secret_name, &d.version_id],
             diags,
         );
+    }
+    for d in &decls.sops_files {
+        let mut attrs = vec![&d.source_file];
+        attrs.extend(d.input_type.as_ref());
+        shown_attrs(&format!("data.sops_file.{}", d.label), attrs, diags);
     }
     for s in &decls.secrets {
         let address = format!("secret.{}", s.label);

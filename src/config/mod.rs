@@ -39,6 +39,7 @@
 //! expr.rs         the expression evaluator: hcl-edit expressions → values
 //! functions.rs    the built-in functions, named and behaving as Terraform's do
 //! evaluation.rs   Config::evaluate: every node in order → desired secrets, pending data sources
+//! sops_data.rs    data "sops_file": read through files.rs, decrypted with crate::sops, sensitive
 //! names.rs        SSM's naming rules for secret names and version ids (used by evaluation.rs)
 //! diagnostics.rs  Diagnostic/Diagnostics: problems with file:line:col, rendered rustc style
 //! fmt.rs          `ssmform fmt`: the canonical layout, changing only whitespace
@@ -57,7 +58,7 @@
 //! # Decisions worth knowing
 //!
 //! - Everything read because the configuration says so — its files, `*.auto.vars.hcl`,
-//!   `file()`/`filebase64()` — goes through `config::files`: relative to the configuration
+//!   `file()`/`filebase64()`, `data "sops_file"` — goes through `config::files`: relative to the configuration
 //!   directory and never out of it (no absolute paths, no `..` or symbolic link out of it, nothing
 //!   under `.ssmform/`), regular files only, with size limits (1 MiB for file functions). A
 //!   configuration under review must not be able to copy a CI runner's files into a secret or a
@@ -68,6 +69,10 @@
 //!   untyped variables, and HCL for the others, as Terraform treats `TF_VAR_x` and `-var`.
 //! - A `secret_binary` is base64 text in configuration; the 32 KB limit counts that base64 text
 //!   (the larger reading of an undocumented rule, so what validates is never refused by the API).
+//! - `data "sops_file"`: every value of `data`, and `raw`, is marked sensitive; the keys of `data`
+//!   are not when the file is inside the configuration directory (SOPS keeps them in clear in the
+//!   committed file), so a plan can name the keys that change; through `--allow-read` the whole map
+//!   is marked. `validate` treats a file no available age identity opens as unknown.
 //! - `jsonencode` escapes `<`, `>` and `&` as Terraform does, so values written by Terraform do
 //!   not show a change.
 //! - Differences from HCL's evaluation, on purpose: `&&`/`||` short-circuit and a conditional
@@ -109,6 +114,7 @@ mod noninterference;
 pub mod provider;
 pub(crate) mod refs;
 pub(crate) mod schema;
+mod sops_data;
 pub(crate) mod source;
 pub(crate) mod value;
 pub(crate) mod variables;
@@ -165,12 +171,14 @@ pub struct VarInputs {
     pub allow_read: Vec<PathBuf>,
 }
 
-/// The `SSMFORM_VAR_*` variables of the process environment (others are not read; entries that
-/// are not UTF-8 are skipped).
+/// The `SSMFORM_VAR_*` and `TF_VAR_*` variables of the process environment (others are not read;
+/// entries that are not UTF-8 are skipped). `SSMFORM_VAR_<name>` wins over `TF_VAR_<name>`.
 pub fn env_vars() -> Vec<(String, String)> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .filter(|(k, _)| {
+            k.starts_with(ENV_PREFIX) || k.starts_with(variables::TERRAFORM_ENV_PREFIX)
+        })
         .collect()
 }
 
@@ -190,13 +198,15 @@ pub struct Config {
     /// The declaration behind each graph node, by node id.
     pub(crate) nodes: Vec<NodeDecl>,
     /// Graph node ids by name, per [`model::RefKind`] (`var`, `local`, `data`, `secret`).
-    pub(crate) ids: [crate::fasthash::FastMap<String, usize>; 4],
+    pub(crate) ids: [crate::fasthash::FastMap<String, usize>; 5],
     pub(crate) decls: Decls,
     pub(crate) digest: [u8; 32],
     pub(crate) mode: Mode,
     pub(crate) warnings: Diagnostics,
     /// The reader for file functions (see [`files`]).
     pub(crate) files: files::Confined,
+    /// `data "sops_file"`: where age identities are found, and the files decrypted so far.
+    pub(crate) sops: sops_data::SopsFiles,
 }
 
 impl std::fmt::Debug for Config {
@@ -266,6 +276,22 @@ impl Config {
         s.iter().map(|s| format!("secret.{}", s.label)).collect()
     }
 
+    /// What the variable `name` feeds: the provider block, and the secrets that derive from it.
+    /// Empty for a name that is not declared.
+    pub fn variable_reach(&self, name: &str) -> VariableReach {
+        let provider = self
+            .decls
+            .provider
+            .attrs
+            .iter()
+            .flat_map(|a| &a.refs)
+            .any(|r| r.kind == model::RefKind::Var && r.name == name);
+        VariableReach {
+            provider,
+            secrets: self.graph.dependent_secrets(&format!("var.{name}")),
+        }
+    }
+
     /// The declared variables, in declaration order, with where each value came from.
     pub fn variables(&self) -> Vec<VariableInfo> {
         self.decls
@@ -283,6 +309,16 @@ impl Config {
             })
             .collect()
     }
+}
+
+/// What a variable's value reaches (see [`Config::variable_reach`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VariableReach {
+    /// The provider block refers to it (region, endpoint, roles, ...).
+    pub provider: bool,
+    /// The secrets whose declared content, name or version derive from it, through locals,
+    /// data sources and other secrets.
+    pub secrets: BTreeSet<String>,
 }
 
 /// A declared variable (without its value).
@@ -315,6 +351,12 @@ pub struct Evaluation {
     pub deferred: Vec<String>,
     /// Problems with values: naming rules, base64, the 32 KB limit, types, functions.
     pub diagnostics: Diagnostics,
+    /// Every (secret_name, version_id) a `secret` block declares whose name and version are
+    /// known, deferred secrets included (sorted).
+    pub declared_versions: Vec<(String, String)>,
+    /// `data "sops_file"` sources left unknown under [`Mode::Validate`]: no available age
+    /// identity opens their file.
+    pub unread_sops_files: Vec<String>,
 }
 
 /// Which key names of a JSON secret a plan may show. Key names are secret when they derive from a

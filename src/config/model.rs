@@ -35,6 +35,8 @@ pub(crate) enum RefKind {
     Local = 1,
     Data = 2,
     Secret = 3,
+    /// `data.sops_file.L`: a SOPS file read and decrypted at plan time.
+    Sops = 4,
 }
 
 impl RefKind {
@@ -44,6 +46,7 @@ impl RefKind {
             RefKind::Local => "local.",
             RefKind::Data => "data.ssm_secret.",
             RefKind::Secret => "secret.",
+            RefKind::Sops => "data.sops_file.",
         }
     }
 
@@ -51,7 +54,7 @@ impl RefKind {
         match self {
             RefKind::Var => "variable",
             RefKind::Local => "local value",
-            RefKind::Data => "data source",
+            RefKind::Data | RefKind::Sops => "data source",
             RefKind::Secret => "secret",
         }
     }
@@ -124,6 +127,19 @@ pub(crate) struct DataDecl {
     pub(crate) depends_on: Vec<Reference>,
 }
 
+/// `data "sops_file" "label" { source_file = "...", input_type = "..." }`.
+#[derive(Clone, Debug)]
+pub(crate) struct SopsFileDecl {
+    pub(crate) label: String,
+    /// `data "sops_file" "label"`.
+    pub(crate) header: Span,
+    /// The file, relative to the configuration directory.
+    pub(crate) source_file: Attr,
+    /// `yaml`, `json`, `dotenv`, `ini` or `binary`; from the file name when absent.
+    pub(crate) input_type: Option<Attr>,
+    pub(crate) depends_on: Vec<Reference>,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct SecretDecl {
     pub(crate) label: String,
@@ -178,4 +194,6 @@ pub(crate) enum NodeDecl {
     Local(usize),
     Data(usize),
     Secret(usize),
+    /// A `data "sops_file"` block.
+    Sops(usize),
 }

@@ -29,6 +29,10 @@ pub(crate) const DATA_ATTRS: &[&str] = &[
     "secret_binary",
 ];
 
+/// Attributes a `data.sops_file.L` reference may read (those of the carlpett/sops Terraform
+/// provider, plus the two arguments).
+pub(crate) const SOPS_ATTRS: &[&str] = &["source_file", "input_type", "data", "raw"];
+
 /// The span of an hcl-edit node in `file`, or `fallback` when the node has none.
 pub(crate) fn span_of(node: &impl hcl::edit::Span, file: FileId, fallback: Span) -> Span {
     node.span().map(|r| Span::new(file, r)).unwrap_or(fallback)
@@ -406,44 +410,57 @@ impl<'a> Collector<'a> {
         consumed
     }
 
-    /// `data.ssm_secret.L` or `data.ssm_secret.L.attr`.
+    /// `data.ssm_secret.L(.attr)` or `data.sops_file.L(.attr)`.
     fn data_reference(&mut self, root: &str, root_span: Span, attrs: Attrs) -> usize {
         let Some((ty, ty_span)) = attrs.at(0) else {
             self.root_only(root, root_span);
             return 0;
         };
-        if ty != "ssm_secret" {
-            self.diags.push(
-                Diag::error(
-                    trim_dot(ty_span),
-                    format!("unknown data source type `{ty}`"),
-                )
-                .help("the only data source is `ssm_secret`: data.ssm_secret.LABEL"),
-            );
-            return attrs.ops.len();
-        }
+        let (kind, allowed, example) = match ty.as_str() {
+            "ssm_secret" => (RefKind::Data, DATA_ATTRS, "secret_string"),
+            "sops_file" => (RefKind::Sops, SOPS_ATTRS, "data[\"KEY\"]"),
+            _ => {
+                self.diags.push(
+                    Diag::error(
+                        trim_dot(ty_span),
+                        format!("unknown data source type `{ty}`"),
+                    )
+                    .maybe_help(suggest::help(&ty, ["ssm_secret", "sops_file"]))
+                    .note(
+                        "the data sources are `ssm_secret` (data.ssm_secret.LABEL) and `sops_file` (data.sops_file.LABEL)",
+                        None,
+                    ),
+                );
+                return attrs.ops.len();
+            }
+        };
         let Some((label, label_span)) = attrs.at(1) else {
             self.diags.push(
                 Diag::error(
                     root_span.to(ty_span),
-                    "`data.ssm_secret` alone is not a value",
+                    format!("`data.{ty}` alone is not a value"),
                 )
-                .help("refer to a data source as `data.ssm_secret.LABEL.secret_string`"),
+                .help(format!(
+                    "refer to a data source as `data.{ty}.LABEL.{example}`"
+                )),
             );
             return attrs.ops.len();
         };
         let attr = attrs.at(2);
         if let Some((a, a_span)) = &attr
-            && !DATA_ATTRS.contains(&a.as_str())
+            && !allowed.contains(&a.as_str())
         {
             self.diags.push(
                 Diag::error(
                     trim_dot(*a_span),
                     format!("a data source has no attribute `{a}`"),
                 )
-                .maybe_help(suggest::help(a, DATA_ATTRS.iter().copied()))
+                .maybe_help(suggest::help(a, allowed.iter().copied()))
                 .note(
-                    format!("a data source's attributes are {}", DATA_ATTRS.join(", ")),
+                    format!(
+                        "the attributes of a `{ty}` data source are {}",
+                        allowed.join(", ")
+                    ),
                     None,
                 ),
             );
@@ -452,7 +469,7 @@ impl<'a> Collector<'a> {
         let end = attr.as_ref().map_or(label_span, |(_, s)| *s);
         let consumed = if attr.is_some() { 3 } else { 2 };
         self.refs.push(Reference {
-            kind: RefKind::Data,
+            kind,
             name: label,
             name_span: trim_dot(label_span),
             attr: attr.map(|(a, s)| (a, trim_dot(s))),
@@ -624,6 +641,11 @@ mod tests {
         assert!(diags.is_empty());
         let (_, diags) = refs_of("data.ssm_secrets.root");
         assert_eq!(diags, ["unknown data source type `ssm_secrets`"]);
+        let (refs, diags) = refs_of("data.sops_file.app.data[\"db.password\"]");
+        assert_eq!(refs, ["data.sops_file.app.data"]);
+        assert!(diags.is_empty(), "{diags:?}");
+        let (_, diags) = refs_of("data.sops_file.app.secret_string");
+        assert_eq!(diags, ["a data source has no attribute `secret_string`"]);
     }
 
     #[test]

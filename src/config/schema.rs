@@ -15,7 +15,8 @@ use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Attribute, Block, Body, Structure};
 
 use super::model::{
-    Attr, DataDecl, LocalDecl, ProviderDecl, RemovedDecl, SecretDecl, VarValue, VariableDecl,
+    Attr, DataDecl, LocalDecl, ProviderDecl, RemovedDecl, SecretDecl, SopsFileDecl, VarValue,
+    VariableDecl,
 };
 use super::refs::{self, Collector, Functions, span_of};
 use super::source::{Diag, FileId, SourceFile, Span};
@@ -74,6 +75,10 @@ const CREDENTIAL_ATTRS: &[&str] = &[
 ];
 const VARIABLE_ATTRS: &[&str] = &["type", "default", "sensitive", "description"];
 const DATA_ATTRS: &[&str] = &["secret_name", "version_id", "depends_on"];
+/// The attributes of `data "sops_file"`, as the carlpett/sops Terraform provider names them.
+const SOPS_ATTRS: &[&str] = &["source_file", "input_type", "depends_on"];
+/// The data source types.
+const DATA_TYPES: &[&str] = &["ssm_secret", "sops_file"];
 const SECRET_ATTRS: &[&str] = &[
     "secret_name",
     "version_id",
@@ -107,20 +112,23 @@ pub(crate) struct Decls {
     pub(crate) data: Vec<DataDecl>,
     pub(crate) secrets: Vec<SecretDecl>,
     pub(crate) removed: Vec<RemovedDecl>,
+    pub(crate) sops_files: Vec<SopsFileDecl>,
     pub(crate) provider: ProviderDecl,
     /// Whether any `provider` block was written (even one with errors).
     pub(crate) any_provider_block: bool,
     /// Labels seen per kind, with the first header. A block with errors is declared but has
     /// no declaration struct (and so no graph node): references to it are not reported again.
-    seen: [FastMap<String, Span>; 4],
+    seen: [FastMap<String, Span>; 5],
 }
 
-/// The slot of a kind (`"var"`, `"local"`, `"data"`, `"secret"`) in per-kind tables.
+/// The slot of a kind (`"var"`, `"local"`, `"data"`, `"secret"`, `"sops"`) in per-kind tables
+/// (the same order as [`super::model::RefKind`]).
 fn slot(kind: &str) -> usize {
     match kind {
         "var" => 0,
         "local" => 1,
         "data" => 2,
+        "sops" => 4,
         _ => 3,
     }
 }
@@ -154,6 +162,7 @@ impl Decls {
                     "var" => format!("variable \"{label}\""),
                     "local" => format!("local value `{label}`"),
                     "data" => format!("data \"ssm_secret\" \"{label}\""),
+                    "sops" => format!("data \"sops_file\" \"{label}\""),
                     _ => format!("secret \"{label}\""),
                 };
                 diags.push(
@@ -174,8 +183,11 @@ impl Decls {
     /// Adds the declarations of a later file, checking its labels against those already known
     /// (duplicates are errors pointing at both).
     pub(crate) fn merge(&mut self, mut other: Decls, diags: &mut Vec<Diag>) {
-        let mut dropped: [HashSet<String>; 4] = Default::default();
-        for (k, kind) in ["var", "local", "data", "secret"].into_iter().enumerate() {
+        let mut dropped: [HashSet<String>; 5] = Default::default();
+        for (k, kind) in ["var", "local", "data", "secret", "sops"]
+            .into_iter()
+            .enumerate()
+        {
             // (Labels are unique within `other`, so the order of this loop does not matter:
             // any duplicate is one of an earlier file's.)
             self.seen[k].reserve(other.seen[k].len());
@@ -210,6 +222,12 @@ impl Decls {
                 .filter(|s| !dropped[3].contains(&s.label)),
         );
         self.removed.append(&mut other.removed);
+        self.sops_files.extend(
+            other
+                .sops_files
+                .into_iter()
+                .filter(|s| !dropped[4].contains(&s.label)),
+        );
         self.any_provider_block |= other.any_provider_block;
         if let Some(header) = other.provider.header {
             match self.provider.header {
@@ -279,10 +297,14 @@ pub(crate) fn check_file(
 /// unknown attribute, a nested block — may hold a value typed in the wrong place (`password =
 /// "..."`): they are masked by tokens like the lines of blocks that hold secrets.
 fn mask_unexpected(b: &Block, source: &mut SourceFile) {
-    let allowed = match b.ident.as_str() {
-        "provider" => PROVIDER_ATTRS,
-        "removed" => REMOVED_ATTRS,
-        _ => DATA_ATTRS,
+    let allowed = if b.ident.as_str() == "provider" {
+        PROVIDER_ATTRS
+    } else if b.ident.as_str() == "removed" {
+        REMOVED_ATTRS
+    } else if b.labels.first().is_some_and(|l| l.as_str() == "sops_file") {
+        SOPS_ATTRS
+    } else {
+        DATA_ATTRS
     };
     for s in b.body.iter() {
         let expected = match s {
@@ -866,11 +888,11 @@ fn data(
 ) {
     let (ty, label) = match labels {
         [(ty, ty_span), (label, label_span)] => {
-            if ty != "ssm_secret" {
+            if !DATA_TYPES.contains(&ty.as_str()) {
                 diags.push(
                     Diag::error(*ty_span, format!("unknown data source type `{ty}`"))
-                        .maybe_help(suggest::help(ty, ["ssm_secret"]))
-                        .note("the only data source is `ssm_secret`: data \"ssm_secret\" \"label\" { ... }", None),
+                        .maybe_help(suggest::help(ty, DATA_TYPES.iter().copied()))
+                        .note("the data sources are `ssm_secret` (a secret read from SSM) and `sops_file` (a SOPS file): data \"ssm_secret\" \"label\" { ... }", None),
                 );
                 return;
             }
@@ -892,6 +914,9 @@ fn data(
         }
     };
     let what = format!("data \"{ty}\" \"{label}\"");
+    if ty == "sops_file" {
+        return sops_file(b, label, what, header, file, decls, diags);
+    }
     if !decls.declare("data", &label, header, diags) {
         return;
     }
@@ -916,6 +941,45 @@ fn data(
             header,
             secret_name,
             version_id,
+            depends_on,
+        });
+    }
+}
+
+/// `data "sops_file" "label" { source_file = "...", input_type = "..." }`.
+fn sops_file(
+    b: Block,
+    label: String,
+    what: String,
+    header: Span,
+    file: FileId,
+    decls: &mut Decls,
+    diags: &mut Vec<Diag>,
+) {
+    if !decls.declare("sops", &label, header, diags) {
+        return;
+    }
+    let (mut attrs, unknown) = attributes(b.body, file, SOPS_ATTRS, &what, false, diags);
+    report_unknown(unknown, SOPS_ATTRS, &what, diags);
+    let source_file = require(
+        &mut attrs,
+        "source_file",
+        &what,
+        header,
+        "\"secrets.enc.yaml\"",
+        diags,
+    );
+    let input_type = attrs.remove("input_type");
+    let depends_on = attrs
+        .remove("depends_on")
+        .map(|a| refs::depends_on(&a.expr, file, a.span, diags))
+        .unwrap_or_default();
+    if let Some(source_file) = source_file {
+        decls.sops_files.push(SopsFileDecl {
+            label,
+            header,
+            source_file,
+            input_type,
             depends_on,
         });
     }

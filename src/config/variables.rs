@@ -31,6 +31,10 @@ use crate::suggest;
 /// The prefix of environment variables that set input variables.
 pub const ENV_PREFIX: &str = "SSMFORM_VAR_";
 
+/// Terraform's prefix, read when `SSMFORM_VAR_<name>` is not set, so that a pipeline that passes
+/// values as `TF_VAR_<name>` works unchanged.
+pub const TERRAFORM_ENV_PREFIX: &str = "TF_VAR_";
+
 /// A variable's type constraint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum VarType {
@@ -218,10 +222,17 @@ pub(crate) fn assign(
         .collect();
     let names: Vec<String> = decls.iter().map(|d| d.name.clone()).collect();
 
-    // Environment: only declared variables are looked up (the environment holds many things).
+    // Environment: only declared variables are looked up (the environment holds many things);
+    // `SSMFORM_VAR_<name>`, else Terraform's `TF_VAR_<name>`.
     for decl in decls.iter_mut() {
-        let key = format!("{ENV_PREFIX}{}", decl.name);
-        if let Some((_, text)) = inputs.env.iter().rev().find(|(k, _)| *k == key) {
+        let found = [ENV_PREFIX, TERRAFORM_ENV_PREFIX]
+            .iter()
+            .find_map(|prefix| {
+                let key = format!("{prefix}{}", decl.name);
+                let (_, text) = inputs.env.iter().rev().find(|(k, _)| *k == key)?;
+                Some((key, text.as_str()))
+            });
+        if let Some((key, text)) = found {
             match text_value(&decl.ty, text, dir) {
                 Ok(v) => set(decl, v, key.clone(), At::Origin(key.clone()), diags),
                 Err(msg) => diags.push(Diag::at(

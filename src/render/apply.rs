@@ -140,10 +140,14 @@ pub fn op_result_line(r: &OpResult) -> String {
     }
 }
 
-/// Human output: a progress bar (terminal) or periodic lines, one line per finished change.
+/// Human output: one line per finished change and the wave headers on stdout (results), each
+/// problem on stderr (a diagnostic, printed once), a progress bar (terminal) or periodic lines on
+/// stderr. `options` are stdout's.
 pub struct TextApplyObserver {
     progress: Progress,
     options: RenderOptions,
+    /// Colour of the problems, on stderr.
+    error_paint: crate::term::Paint,
 }
 
 impl TextApplyObserver {
@@ -151,6 +155,7 @@ impl TextApplyObserver {
         TextApplyObserver {
             progress: Progress::new("changes applied", total as u64),
             options,
+            error_paint: crate::term::Paint::for_stream(crate::term::Stream::Stderr),
         }
     }
 
@@ -164,10 +169,10 @@ impl TextApplyObserver {
         if report.writes > 1 {
             writeln!(
                 out,
-                "{} writes in {:.1}s ({:.1}/s), {} retried, {} throttled.",
+                "{} writes in {:.1}s ({}), {} retried, {} throttled.",
                 report.writes,
                 report.write_span.as_secs_f64(),
-                report.write_rate(),
+                super::progress::rate(report.write_rate()),
                 report.retries,
                 report.throttled
             )?;
@@ -185,29 +190,38 @@ impl TextApplyObserver {
 impl ApplyObserver for TextApplyObserver {
     fn wave_started(&self, wave: u32, waves: u32, changes: usize) {
         if waves > 1 {
-            self.progress.println(&self.options.paint.bold(&format!(
-                "Wave {wave} of {waves}: {}",
-                super::plural(changes, "change", "changes")
-            )));
+            self.progress
+                .println_stdout(&self.options.paint.bold(&format!(
+                    "Wave {wave} of {waves}: {}",
+                    super::plural(changes, "change", "changes")
+                )));
         }
     }
 
     fn change_started(&self, _change: &Change) {}
 
     fn op_finished(&self, result: &OpResult) {
-        let p = self.options.paint;
+        // As a change's: a result on stdout; a problem is a diagnostic, printed once, on stderr.
+        let e = self.error_paint;
         let line = op_result_line(result);
-        let line = match result.outcome {
-            Outcome::Applied { .. } | Outcome::AlreadyApplied => line,
+        match result.outcome {
+            Outcome::Applied { .. } | Outcome::AlreadyApplied => {
+                self.progress.println_stdout(&line)
+            }
             Outcome::Failed { .. } | Outcome::Stale { .. } => {
-                format!("{} {}", p.bold_red("Error:"), p.red(&line))
+                self.progress
+                    .println(&format!("{} {}", e.bold_red("Error:"), e.red(&line)))
             }
-            Outcome::Unknown { .. } => format!("{} {}", p.bold_red("Unknown:"), p.red(&line)),
-            Outcome::Skipped { .. } | Outcome::NotStarted => {
-                format!("{} {}", p.bold_yellow("Not applied:"), p.yellow(&line))
+            Outcome::Unknown { .. } => {
+                self.progress
+                    .println(&format!("{} {}", e.bold_red("Unknown:"), e.red(&line)))
             }
-        };
-        self.progress.println(&line);
+            Outcome::Skipped { .. } | Outcome::NotStarted => self.progress.println(&format!(
+                "{} {}",
+                e.bold_yellow("Not applied:"),
+                e.yellow(&line)
+            )),
+        }
         if result.outcome.succeeded() {
             self.progress.inc();
         } else {
@@ -216,19 +230,27 @@ impl ApplyObserver for TextApplyObserver {
     }
 
     fn change_finished(&self, result: &ChangeResult) {
-        let p = self.options.paint;
+        // A result on stdout; a problem is a diagnostic, printed once, on stderr.
+        let e = self.error_paint;
         let line = result_line(result);
-        let line = match result.outcome {
-            Outcome::Applied { .. } | Outcome::AlreadyApplied => line,
+        match result.outcome {
+            Outcome::Applied { .. } | Outcome::AlreadyApplied => {
+                self.progress.println_stdout(&line)
+            }
             Outcome::Failed { .. } | Outcome::Stale { .. } => {
-                format!("{} {}", p.bold_red("Error:"), p.red(&line))
+                self.progress
+                    .println(&format!("{} {}", e.bold_red("Error:"), e.red(&line)))
             }
-            Outcome::Unknown { .. } => format!("{} {}", p.bold_red("Unknown:"), p.red(&line)),
-            Outcome::Skipped { .. } | Outcome::NotStarted => {
-                format!("{} {}", p.bold_yellow("Not applied:"), p.yellow(&line))
+            Outcome::Unknown { .. } => {
+                self.progress
+                    .println(&format!("{} {}", e.bold_red("Unknown:"), e.red(&line)))
             }
-        };
-        self.progress.println(&line);
+            Outcome::Skipped { .. } | Outcome::NotStarted => self.progress.println(&format!(
+                "{} {}",
+                e.bold_yellow("Not applied:"),
+                e.yellow(&line)
+            )),
+        }
         if result.outcome.succeeded() {
             self.progress.inc();
         } else {

@@ -1,7 +1,8 @@
 //! Progress of long work (reading live state, applying writes): an indicatif bar on a terminal, a
 //! plain line every few seconds otherwise (CI logs), nothing for tiny jobs.
 //!
-//! Progress goes to stderr so that stdout carries only the plan or the JSON stream.
+//! Progress goes to stderr so that stdout carries only results (the plan, each applied change,
+//! the summary) or the JSON stream. Rates are rounded to one decimal (`410.5/s`).
 //!
 //! The engine knows nothing of this: `plan` reports reads through
 //! [`crate::plan::refresh::ReadProgress`], which [`ReadBar`] implements.
@@ -15,6 +16,17 @@ use crate::term::Stream;
 
 /// How often a plain progress line is printed when stderr is not a terminal.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A rate for people: `410/s` from 100 up, `12.5/s` below (never `410.5397/s`).
+pub fn rate(per_sec: f64) -> String {
+    if !per_sec.is_finite() {
+        "-/s".to_string()
+    } else if per_sec >= 100.0 {
+        format!("{per_sec:.0}/s")
+    } else {
+        format!("{per_sec:.1}/s")
+    }
+}
 
 /// Progress over a known number of steps.
 pub struct Progress {
@@ -50,13 +62,19 @@ impl Progress {
         } else if Stream::Stderr.is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let template = if crate::term::no_color() {
-                "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ({per_sec}, ETA {eta})"
+                "{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ({rate}, ETA {eta})"
             } else {
-                "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({per_sec}, ETA {eta})"
+                "{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({rate}, ETA {eta})"
             };
             bar.set_style(
                 ProgressStyle::with_template(template)
                     .expect("the template is valid")
+                    .with_key(
+                        "rate",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{}", rate(state.per_sec()));
+                        },
+                    )
                     .progress_chars("=> "),
             );
             bar.set_message(what);
@@ -126,10 +144,10 @@ impl Progress {
                         String::new()
                     };
                     eprintln!(
-                        "{}/{} {what}{failures} ({:.1}/s)",
+                        "{}/{} {what}{failures} ({})",
                         s.done,
                         total,
-                        s.done as f64 / secs
+                        rate(s.done as f64 / secs)
                     );
                 }
             }
@@ -144,7 +162,23 @@ impl Progress {
         }
     }
 
-    /// Print a line without breaking the bar.
+    /// Print a line on stdout (a result) without breaking the bar, which is drawn on stderr.
+    pub fn println_stdout(&self, line: &str) {
+        use std::io::Write as _;
+        let print = || {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            // A closed stdout (`| head`) must not stop the apply: the journal has every outcome.
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        };
+        match &self.inner {
+            Inner::Bar(b) => b.suspend(print),
+            _ => print(),
+        }
+    }
+
+    /// Print a line on stderr (a diagnostic) without breaking the bar.
     pub fn println(&self, line: &str) {
         match &self.inner {
             Inner::Bar(b) => b.println(line),
@@ -189,5 +223,16 @@ impl crate::plan::refresh::ReadProgress for ReadBar {
         if let Some(p) = self.progress.get() {
             p.finish();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rates_are_rounded() {
+        assert_eq!(super::rate(410.5397), "411/s");
+        assert_eq!(super::rate(12.3456), "12.3/s");
+        assert_eq!(super::rate(0.0), "0.0/s");
+        assert_eq!(super::rate(f64::INFINITY), "-/s");
     }
 }

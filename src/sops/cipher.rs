@@ -72,6 +72,34 @@ fn enc_regex() -> &'static regex::Regex {
     })
 }
 
+/// The four groups of sops' pattern (data, iv, tag, type) in `text`, as the regular expression
+/// captures them. A value sops wrote has each separator once (base64 has no `,`), and then the
+/// groups are found by splitting, which is several times faster than the regular expression (a
+/// SOPS file of 10,000 values spent a third of its decryption time there); anything else goes to
+/// the regular expression itself.
+fn enc_fields(text: &str) -> Option<[&str; 4]> {
+    // `.` does not match a line feed: the whole match lies on the first line.
+    let line = text.split('\n').next().unwrap_or_default();
+    if let Some(rest) = line.strip_prefix("ENC[AES256_GCM,data:")
+        && rest.matches(",iv:").count() == 1
+        && rest.matches(",tag:").count() == 1
+        && rest.matches(",type:").count() == 1
+    {
+        let (data, rest) = rest.split_once(",iv:")?;
+        let (iv, rest) = rest.split_once(",tag:")?;
+        let (tag, rest) = rest.split_once(",type:")?;
+        // Greedy: the type runs to the last `]`.
+        let ty = &rest[..rest.rfind(']')?];
+        return [data, iv, tag, ty]
+            .iter()
+            .all(|g| !g.is_empty())
+            .then_some([data, iv, tag, ty]);
+    }
+    let caps = enc_regex().captures(text)?;
+    let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+    Some([group(1), group(2), group(3), group(4)])
+}
+
 /// Whether `s` has the shape of an encrypted value (sops' pattern, anchored at the start).
 pub fn looks_encrypted(s: &[u8]) -> bool {
     std::str::from_utf8(s).is_ok_and(|s| enc_regex().is_match(s))
@@ -89,20 +117,20 @@ pub fn decrypt(
     }
     let text = std::str::from_utf8(ciphertext)
         .map_err(|_| CipherError::Malformed("it is not UTF-8 text".into()))?;
-    let caps = enc_regex().captures(text).ok_or_else(|| {
+    let caps = enc_fields(text).ok_or_else(|| {
         CipherError::Malformed(
             "it does not match ENC[AES256_GCM,data:...,iv:...,tag:...,type:...]".into(),
         )
     })?;
     let part = |i: usize, name: &str| {
         STANDARD
-            .decode(&caps[i])
+            .decode(caps[i])
             .map_err(|e| CipherError::Malformed(format!("its {name} is not base64 ({e})")))
     };
-    let data = Zeroizing::new(part(1, "data")?);
-    let iv = part(2, "iv")?;
-    let tag = part(3, "tag")?;
-    let ty = caps[4].to_string();
+    let data = Zeroizing::new(part(0, "data")?);
+    let iv = part(1, "iv")?;
+    let tag = part(2, "tag")?;
+    let ty = caps[3].to_string();
     if tag.len() != 16 {
         return Err(CipherError::Malformed(format!(
             "its tag is {} bytes, not 16",
@@ -305,6 +333,36 @@ mod tests {
             decrypt(b"plain", &key(), ""),
             Err(CipherError::Malformed(_))
         ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn splitting_finds_what_the_pattern_captures(
+            prefixed in proptest::prelude::any::<bool>(),
+            pieces in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just("ENC[AES256_GCM,data:"),
+                proptest::strategy::Just(",iv:"),
+                proptest::strategy::Just(",tag:"),
+                proptest::strategy::Just(",type:"),
+                proptest::strategy::Just("]"),
+                proptest::strategy::Just("\n"),
+                proptest::strategy::Just("AA=="),
+                proptest::strategy::Just("str"),
+                proptest::strategy::Just(","),
+            ], 0..14)
+        ) {
+            // (Half of the cases start like an encrypted value, so both paths are exercised.)
+            let text = format!(
+                "{}{}",
+                if prefixed { "ENC[AES256_GCM,data:" } else { "" },
+                pieces.concat()
+            );
+            let want = enc_regex().captures(&text).map(|c| {
+                [c[1].to_string(), c[2].to_string(), c[3].to_string(), c[4].to_string()]
+            });
+            let got = enc_fields(&text).map(|g| g.map(str::to_string));
+            proptest::prop_assert_eq!(got, want, "{:?}", text);
+        }
     }
 
     #[test]

@@ -319,7 +319,8 @@ fn decode(m: &Branch, file: &str) -> Result<Metadata, SopsError> {
     let lm = string_field(m, "lastmodified", file)?
         .ok_or_else(|| SopsError::metadata(file, "`lastmodified` is missing"))?;
     let lastmodified = value::parse_rfc3339(&lm).ok_or_else(|| {
-        SopsError::metadata(file, format!("`lastmodified` is not RFC 3339: {lm}"))
+        // Not quoted: a file that only looks like a SOPS file may hold anything there.
+        SopsError::metadata(file, "`lastmodified` is not an RFC 3339 time")
     })?;
     let s = |k: &str| string_field(m, k, file).map(|v| v.filter(|v| !v.is_empty()));
     let mut rules = Rules {

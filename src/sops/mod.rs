@@ -236,7 +236,16 @@ fn unwrap_key(ids: &Identities, group: &KeyGroup, file: &str) -> Result<DataKey,
     ids.unwrap_data_key(&group.age).ok_or_else(|| {
         SopsError::NoMatchingKey(Box::new(NoMatchingKey {
             file: file.to_string(),
-            recipients: group.age.iter().map(|a| a.recipient.clone()).collect(),
+            // Only what parses as a public age recipient is repeated: a file that merely looks
+            // like a SOPS file could hold anything in that field.
+            recipients: group
+                .age
+                .iter()
+                .map(|a| match Recipient::parse(&a.recipient) {
+                    Ok(r) => r.as_str().to_string(),
+                    Err(_) => "(a field that is not a valid age recipient; not shown)".to_string(),
+                })
+                .collect(),
             other_types: group
                 .other
                 .iter()

@@ -8,13 +8,15 @@
 //! - [`local`]: `endpoint = "local"`'s random emulator credentials and its plan key file;
 //! - [`plan`]: load and refresh into a [`crate::plan::Plan`];
 //! - [`apply`]: open and verify a saved plan, execute a plan with its journal;
-//! - [`lock`]: the run lock (a lock secret in the region, or `flock` on the local store).
+//! - [`lock`]: the run lock (a lock secret in the region, or `flock` on the local store);
+//! - [`import`]: list and read a region's secrets, write them as configuration and a SOPS file.
 //!
 //! Failures come back as [`Error`]: configuration diagnostics (to be shown with their
 //! file:line:col) or one error with its causes. No message holds a secret value.
 
 pub mod apply;
 pub mod connect;
+pub mod import;
 pub mod local;
 pub mod lock;
 pub mod plan;
@@ -188,7 +190,7 @@ pub fn validate(dir: &Path, vars: &VarInputs) -> Validation {
         secrets: cfg.secret_addresses().len(),
         evaluated: ev.secrets.len(),
         deferred: ev.deferred.len(),
-        data_sources: ev.pending_data.len(),
+        data_sources: ev.pending_data.len() + ev.unread_sops_files.len(),
     };
     // The process ends right after this: freeing every syntax tree one allocation at a time would
     // only add to the run time (a fifth of it at 10,000 secrets). The evaluation, which holds

@@ -95,12 +95,24 @@ async fn a_secret_changed_since_the_plan_is_refused_its_dependents_skipped_and_t
 
     let out = p.run(["apply", "p.ssmplan"]);
     out.assert_exit(1);
-    // Each problem is printed once, on stderr; the summary closes stdout.
+    // Each problem is printed once, on stderr; the results and the summary go to stdout.
     let text = &format!("{}{}", out.stdout, out.stderr);
     assert!(
         text.contains("secret.root: refused, changed outside ssmform since the plan"),
         "{text}"
     );
+    for problem in [
+        "secret.root: refused",
+        "secret.dep: skipped because",
+        "secret.dep2: skipped because",
+    ] {
+        assert_eq!(out.stderr.matches(problem).count(), 1, "{problem}: {text}");
+        out.assert_stdout_not_contains(problem);
+    }
+    out.assert_stdout_contains("secret.free: updated (UpdateSecret, ")
+        .assert_stdout_contains("secret.free2: updated (UpdateSecret, ")
+        .assert_stderr_not_contains("secret.free: updated")
+        .assert_stdout_contains("Apply failed! Secrets:");
     assert!(
         text.contains("secret.dep: skipped because secret.root refused as stale"),
         "{text}"

@@ -301,6 +301,23 @@ async fn without_a_terminal_and_without_auto_approve_apply_refuses_and_writes_no
     assert_eq!(p.planned().len(), 4);
 }
 
+/// The confirmation prompt, as the README quotes it.
+const APPLY_PROMPT: &str = "Do you want to apply these changes?
+  ssmform will make the changes described above.
+  Only 'yes' will be accepted to approve.
+
+  Enter a value:";
+
+#[test]
+fn the_readme_quotes_the_real_prompt() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(APPLY_PROMPT),
+        "README.md does not quote:\n{APPLY_PROMPT}"
+    );
+}
+
 #[tokio::test]
 async fn on_a_terminal_apply_asks_and_only_yes_approves() {
     let emu = TestEmulator::start();
@@ -310,8 +327,12 @@ async fn on_a_terminal_apply_asks_and_only_yes_approves() {
     for answer in ["no\n", "Yes\n", "y\n"] {
         let out = p.run_on_terminal(&["apply"], answer);
         out.assert_exit(1);
-        out.assert_stdout_contains(
-            "Do you want to apply these changes? Only 'yes' will be accepted:",
+        out.assert_stdout_contains(APPLY_PROMPT);
+        assert_eq!(
+            out.stdout.matches("Only 'yes'").count(),
+            1,
+            "{}",
+            out.stdout
         );
         out.assert_stdout_contains("Apply cancelled: nothing was changed.");
     }

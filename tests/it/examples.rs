@@ -17,7 +17,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::{Leaks, Output, Ssmform, temp_dir};
 
-fn examples_dir() -> PathBuf {
+pub(crate) fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
@@ -29,7 +29,7 @@ fn copy_example(name: &str, root: &Path) -> PathBuf {
     to
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
         let entry = entry.unwrap();
@@ -82,6 +82,8 @@ struct Example {
     before: &'static [&'static str],
     /// Secrets declared: the first plan creates them all.
     secrets: usize,
+    /// Environment variables for plan and apply (paths relative to the copy's root).
+    env: &'static [(&'static str, &'static str)],
 }
 
 const EXAMPLES: &[Example] = &[
@@ -90,48 +92,63 @@ const EXAMPLES: &[Example] = &[
         args: &[],
         before: &[],
         secrets: 3,
+        env: &[],
     },
     Example {
         dir: "json-config",
         args: &[],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "dependencies",
         args: &[],
         before: &[],
         secrets: 5,
+        env: &[],
     },
     Example {
         dir: "binary",
         args: &[],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "multi-env",
         args: &["--var-file", "examples/multi-env/staging.vars.hcl"],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "multi-env",
         args: &["--var-file", "examples/multi-env/prod.vars.hcl"],
         before: &[],
         secrets: 2,
+        env: &[],
     },
     Example {
         dir: "data-source/platform",
         args: &[],
         before: &[],
         secrets: 1,
+        env: &[],
     },
     Example {
         dir: "data-source",
         args: &[],
         before: &["data-source/platform"],
         secrets: 2,
+        env: &[],
+    },
+    Example {
+        dir: "sops",
+        args: &[],
+        before: &[],
+        secrets: 3,
+        env: &[("SOPS_AGE_KEY_FILE", "examples/sops/TEST-ONLY-age-key.txt")],
     },
 ];
 
@@ -234,9 +251,11 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
         let top = ex.dir.split('/').next().unwrap();
         copy_example(top, root.path());
         let run = |args: &[&str]| {
-            Ssmform::new(args.iter().copied())
-                .current_dir(root.path())
-                .run()
+            let mut cmd = Ssmform::new(args.iter().copied()).current_dir(root.path());
+            for (k, v) in ex.env {
+                cmd = cmd.env(k, *v);
+            }
+            cmd.run()
         };
         let target = format!("examples/{}", ex.dir);
         for before in ex.before {
@@ -292,6 +311,86 @@ fn every_example_plans_and_applies_on_the_embedded_emulator() {
 
 // ---------------------------------------------------------------------------------------------
 // What the example READMEs promise beyond plan and apply
+
+/// The sops example: without a key `validate` passes and `plan` names the recipient; after
+/// `api.key` changes in the SOPS file (decrypted and encrypted again with the TEST-ONLY key, as
+/// `sops set` would), the plan is the one its README shows: the key named, its value masked.
+#[test]
+fn sops_readme_key_diff_and_missing_key_are_what_the_readme_shows() {
+    use ssmform::sops::{self, EncryptOptions, Format, KeyEnv, Recipient};
+    let root = temp_dir();
+    let copy = copy_example("sops", root.path());
+    let key_file = "examples/sops/TEST-ONLY-age-key.txt";
+    let readme = std::fs::read_to_string(examples_dir().join("sops/README.md")).unwrap();
+    Ssmform::new(["validate", "examples/sops"])
+        .current_dir(root.path())
+        .run()
+        .assert_success();
+    let out = Ssmform::new(["plan", "examples/sops"])
+        .current_dir(root.path())
+        .run();
+    out.assert_exit(1);
+    for line in [
+        // (How many identities were tried depends on the machine's ~/.ssh and ~/.config.)
+        "error: data.sops_file.app: secrets.enc.yaml: no age identity matches the file's recipients (",
+        " --> examples/sops/main.hcl:8:1",
+        "  = note: the file is encrypted for: age age13d08qg2c93jz5qxud83x783waykzhmffu80ku4y7r5sj3ncfdv3qypxda6",
+    ] {
+        out.assert_stderr_contains(line);
+        assert!(readme.contains(line), "the README does not show {line:?}");
+    }
+
+    let run = |args: &[&str]| {
+        Ssmform::new(args.iter().copied())
+            .current_dir(root.path())
+            .env("SOPS_AGE_KEY_FILE", key_file)
+            .run()
+    };
+    run(&["apply", "examples/sops", "--auto-approve"]).assert_success();
+    let file = copy.join("secrets.enc.yaml");
+    let keys = KeyEnv::from_vars([(
+        "SOPS_AGE_KEY_FILE",
+        root.path().join(key_file).into_os_string(),
+    )]);
+    let plain = sops::decrypt_file(&file, None, &keys)
+        .unwrap()
+        .raw()
+        .unwrap();
+    let text = String::from_utf8(plain.expose().to_vec()).unwrap();
+    assert!(text.contains("example-api-key-v1"), "the example's api.key");
+    let changed = text.replace("example-api-key-v1", "example-api-key-v2");
+    let recipient =
+        Recipient::parse("age13d08qg2c93jz5qxud83x783waykzhmffu80ku4y7r5sj3ncfdv3qypxda6").unwrap();
+    let encrypted = sops::encrypt(
+        changed.as_bytes(),
+        Format::Yaml,
+        &[recipient],
+        &EncryptOptions::default(),
+    )
+    .unwrap();
+    std::fs::write(&file, encrypted).unwrap();
+    let out = run(&["plan", "examples/sops"]);
+    out.assert_success();
+    assert_eq!(
+        line_starting(&out.stdout, "Plan: "),
+        "Plan: 0 to create, 1 to update, 0 to delete, 2 unchanged."
+    );
+    for line in [
+        "  # secret.api will be updated in place",
+        "          ~ key = (sensitive)",
+        "            # (1 unchanged key hidden)",
+        "        }) # 70 bytes, fingerprint 9839d29e → 1982b8ec",
+    ] {
+        let masked = mask_fingerprints(line);
+        assert!(
+            out.stdout.lines().any(|l| mask_fingerprints(l) == masked),
+            "{line:?} not in\n{}",
+            out.stdout
+        );
+        assert!(readme.contains(line), "the README does not show {line:?}");
+    }
+    assert!(!out.stdout.contains("example-api-key"), "{}", out.stdout);
+}
 
 #[test]
 fn data_source_fails_with_its_location_until_the_upstream_secret_exists() {
@@ -628,7 +727,7 @@ fn readme_shows_command(readme: &str, command: &str) -> bool {
 /// `text` with every fingerprint (the 8 hex digits after `fingerprint `, and after ` → ` in
 /// `fingerprint a → b`) replaced by `########`: in local mode the plan key is random for each
 /// configuration directory, so fingerprints differ from run to run and from the READMEs'.
-fn mask_fingerprints(text: &str) -> String {
+pub(crate) fn mask_fingerprints(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("fingerprint ") {
@@ -669,12 +768,12 @@ fn readme_block_after(readme: &str, anchor: &str) -> String {
 
 /// One `ssmform ...` command found in a CI file.
 #[derive(Debug, Clone)]
-struct CiCommand {
+pub(crate) struct CiCommand {
     file: &'static str,
     /// The shell text it came from.
-    raw: String,
+    pub(crate) raw: String,
     /// Its words after quote removal, redirections dropped, `ssmform` first; `$VAR` kept.
-    words: Vec<String>,
+    pub(crate) words: Vec<String>,
 }
 
 impl CiCommand {
@@ -771,7 +870,7 @@ fn gitlab_scripts(doc: &Yaml) -> Vec<String> {
 /// The `ssmform` commands of shell `script`: split into simple commands at unquoted `;`, `&&`,
 /// `||`, `|`, `(`, `)` and newlines (after joining `\` continuations), with comments,
 /// redirections, leading `if`/`then`/`!` and variable assignments dropped.
-fn ssmform_commands(file: &'static str, script: &str) -> Vec<CiCommand> {
+pub(crate) fn ssmform_commands(file: &'static str, script: &str) -> Vec<CiCommand> {
     let script = script.replace("\\\n", " ");
     let mut found = Vec::new();
     for line in script.lines() {
@@ -1132,7 +1231,7 @@ fn completions_cover_every_subcommand_for_each_shell() {
         assert!(out.stderr.is_empty(), "{shell}: {}", out.stderr);
     }
     let out = Ssmform::new(["completions", "tcsh"]).run();
-    out.assert_exit(2).assert_stderr_contains("possible values");
+    out.assert_exit(1).assert_stderr_contains("possible values");
 }
 
 #[test]

@@ -22,7 +22,7 @@ fn help_documents_the_pacing_knobs() {
         );
     }
     let bad = Ssmform::new(["emulator", "--background-load", "GetSecretValue=0"]).run();
-    bad.assert_exit(2).assert_stderr_contains("the rate in");
+    bad.assert_exit(1).assert_stderr_contains("the rate in");
 }
 
 #[tokio::test]

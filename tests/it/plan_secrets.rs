@@ -1,7 +1,8 @@
 //! Secret safety of `plan` and `show`, end to end: canary values are put everywhere a secret can
 //! come from — live values set through the API (string, JSON, binary, a Disabled secret, a data
-//! source), and desired values from a configuration literal, a file, `SSMFORM_VAR_*`, `--var` and
-//! `--var-file` — and then every output is searched for them: stdout and stderr of every format
+//! source), and desired values from a configuration literal, a file, `SSMFORM_VAR_*`, `--var`,
+//! `--var-file` and a SOPS file (`data "sops_file"`: encrypted values, a list element, a value the
+//! file keeps in clear, the whole document as `raw`, and the age identity itself) — and then every output is searched for them: stdout and stderr of every format
 //! at every log level, the saved plan file and any other file the runs leave, and `show` of it in
 //! every format. A canary must appear in none of them in any form the shared check
 //! ([`crate::support::leaks`]) knows: plain in any case, with separators changed, hex, base64 at
@@ -13,6 +14,7 @@ use serde_json::json;
 use sha2::Digest;
 use ssmform::emulator::{EmulatorConfig, FaultSpec};
 
+use crate::support::sops::{TEST_KEY, TEST_RECIPIENT, encrypt_to};
 use crate::support::{Leaks, Seed, TestEmulator, Workspace};
 
 /// A value that must never be printed or stored, and a name to report it by.
@@ -82,6 +84,23 @@ const VAR_FILE: Canary = Canary {
     value: "cnryVarFile7Ye3Uc0Ij4",
 };
 
+const SOPS_VALUE: Canary = Canary {
+    name: "SOPS file value",
+    value: "cnrySopsValue8Nb3Vc6",
+};
+const SOPS_LIST: Canary = Canary {
+    name: "SOPS file list element",
+    value: "cnrySopsList2Qw7Er4",
+};
+const SOPS_CLEAR: Canary = Canary {
+    name: "SOPS value the file keeps in clear (unencrypted suffix)",
+    value: "cnrySopsClear5Tg9Yh1",
+};
+const AGE_IDENTITY: Canary = Canary {
+    name: "age identity (SOPS_AGE_KEY)",
+    value: TEST_KEY,
+};
+
 const ALL: &[&Canary] = &[
     &LIVE_STRING,
     &LIVE_JSON,
@@ -98,6 +117,10 @@ const ALL: &[&Canary] = &[
     &VAR_ENV,
     &VAR_CLI,
     &VAR_FILE,
+    &SOPS_VALUE,
+    &SOPS_LIST,
+    &SOPS_CLEAR,
+    &AGE_IDENTITY,
 ];
 
 /// `SSMFORM_LOG` settings tried: unset (warnings), then every level.
@@ -204,10 +227,39 @@ secret "same" {
   version_id    = "v1"
   secret_string = "cnryUnchanged3Xs9Qa2Lw"
 }
+
+data "sops_file" "values" {
+  source_file = "values.enc.yaml"
+}
+
+secret "from_sops" {
+  secret_name   = "app-from-sops"
+  version_id    = "v1"
+  secret_string = jsonencode(data.sops_file.values.data)
+}
+
+secret "sops_raw" {
+  secret_name   = "app-sops-raw"
+  version_id    = "v1"
+  secret_string = data.sops_file.values.raw
+}
 "#;
 
 /// The plan of [`CONFIG`] against [`seed`]'s live state.
-const SUMMARY: &str = "Plan: 2 to create, 7 to update, 0 to delete, 1 unchanged.";
+const SUMMARY: &str = "Plan: 3 to create, 8 to update, 0 to delete, 1 unchanged.";
+
+/// The SOPS file of [`CONFIG`], encrypted to the test key (the `_unencrypted` value stays in clear
+/// in the file, as sops' default rule says).
+fn sops_file() -> Vec<u8> {
+    encrypt_to(
+        &format!(
+            "db:\n    password: {}\n    hosts:\n        - h0\n        - {}\npublic_unencrypted: {}\n",
+            SOPS_VALUE.value, SOPS_LIST.value, SOPS_CLEAR.value
+        ),
+        ssmform::sops::Format::Yaml,
+        TEST_RECIPIENT,
+    )
+}
 
 /// Live state holding canaries.
 fn live_state() -> Seed {
@@ -230,6 +282,7 @@ fn live_state() -> Seed {
         .secret("app-disabled", "v1", LIVE_DISABLED.value)
         .disabled("app-disabled")
         .secret("app-same", "v1", UNCHANGED.value)
+        .secret("app-from-sops", "v1", "{\"db.password\":\"old\"}")
 }
 
 async fn seed(emu: &TestEmulator) {
@@ -243,7 +296,9 @@ fn canary_workspace(emu: &TestEmulator) -> Workspace {
     blob.push(0xfe);
     let ws = Workspace::new(emu)
         .config(CONFIG)
-        .env("SSMFORM_VAR_pw_env", VAR_ENV.value);
+        .env("SSMFORM_VAR_pw_env", VAR_ENV.value)
+        .env("SOPS_AGE_KEY", TEST_KEY);
+    ws.file("cfg/values.enc.yaml", sops_file());
     ws.file("cfg/blob.bin", blob)
         .file("cfg/note.txt", format!("note: {}\n", FILE_TEXT.value))
         .file(
@@ -408,6 +463,31 @@ async fn a_missing_data_source_fails_without_printing_canaries() {
     assert_error_runs_clean(&ws, &[], "data.ssm_secret.upstream");
 }
 
+/// A SOPS file changed after encryption (one value's ciphertext, then the MAC), or no key for
+/// it: each fails at the data block, in every format at every log level, printing no canary.
+#[tokio::test]
+async fn a_tampered_or_undecryptable_sops_file_fails_without_printing_canaries() {
+    let emu = TestEmulator::start();
+    seed(&emu).await;
+    let ws = canary_workspace(&emu);
+    let text = String::from_utf8(sops_file()).unwrap();
+    for anchor in ["password: ", "mac: "] {
+        let at = text.find(anchor).unwrap() + anchor.len();
+        let data = at + text[at..].find("data:").unwrap() + "data:".len();
+        let flipped = if text.as_bytes()[data] == b'A' {
+            "B"
+        } else {
+            "A"
+        };
+        let tampered = format!("{}{flipped}{}", &text[..data], &text[data + 1..]);
+        ws.file("cfg/values.enc.yaml", tampered);
+        assert_error_runs_clean(&ws, &[], "data.sops_file.values");
+    }
+    ws.file("cfg/values.enc.yaml", sops_file());
+    let ws = ws.without_env("SOPS_AGE_KEY");
+    assert_error_runs_clean(&ws, &[], "no age identity matches");
+}
+
 #[tokio::test]
 async fn a_pending_delete_secret_is_planned_as_a_restore_without_printing_canaries() {
     let emu = TestEmulator::start();
@@ -528,7 +608,9 @@ async fn the_embedded_emulator_logs_no_canaries() {
         .config(&format!(
             "provider \"tencentcloud\" {{\n  endpoint = \"local\"\n}}\n{CONFIG}"
         ))
-        .env("SSMFORM_VAR_pw_env", VAR_ENV.value);
+        .env("SSMFORM_VAR_pw_env", VAR_ENV.value)
+        .env("SOPS_AGE_KEY", TEST_KEY);
+    ws.file("cfg/values.enc.yaml", sops_file());
     let db = ws.path("cfg/.ssmform/local.db");
     std::fs::create_dir_all(db.parent().unwrap()).unwrap();
     // The store holds the live values: it is the test's input, not an output.
@@ -588,6 +670,6 @@ fn the_leak_checker_finds_every_form_at_every_offset() {
     }
     leaks.assert_absent(
         "clean text",
-        b"Plan: 2 to create, 7 to update, 0 to delete, 1 unchanged.",
+        b"Plan: 3 to create, 8 to update, 0 to delete, 1 unchanged.",
     );
 }

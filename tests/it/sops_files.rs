@@ -514,30 +514,7 @@ fn ssh_ed25519_and_rsa_identities_from_the_variable_and_from_home() {
 // ---------------------------------------------------------------------------------------------
 // Independent implementations
 
-/// `target/node-sops`, installed once per test process by `tests/node/setup.sh`.
-fn node_sops() -> &'static Path {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let r = DIR.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(Path::new(ROOT).join("tests/node/setup.sh"))
-            .output()
-            .map_err(|e| format!("cannot run tests/node/setup.sh: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "tests/node/setup.sh failed ({}); these tests need Node.js with npm and the \
-                 npm registry once, to install sops-age: run `bash tests/node/setup.sh`\n{}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(Path::new(ROOT).join("target/node-sops"))
-    });
-    match r {
-        Ok(p) => p,
-        Err(e) => panic!("{e}"),
-    }
-}
+use crate::support::sops::node_sops;
 
 #[test]
 fn files_written_by_ssmform_decrypt_with_sops_age() {

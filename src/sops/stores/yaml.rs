@@ -324,6 +324,8 @@ impl<'a> Parser<'a> {
 
     fn parse_mapping(&mut self, indent: usize) -> PResult<Branch> {
         let mut branch = Branch::new();
+        // Keys seen so far: a set, not a scan of the branch (10,000 keys would be quadratic).
+        let mut seen = std::collections::HashSet::new();
         loop {
             if !self.skip_to_content() {
                 break;
@@ -342,7 +344,7 @@ impl<'a> Parser<'a> {
             }
             let key_pos = self.pos();
             let key = self.parse_key()?;
-            if branch.entries().any(|(k, _)| k == key) {
+            if !seen.insert(key.clone()) {
                 return self.err(
                     key_pos.line as usize - 1,
                     key_pos.col as usize - 1,
@@ -395,7 +397,10 @@ impl<'a> Parser<'a> {
             return self.err(
                 ln,
                 col,
-                format!("non-string key `{text}`: SOPS supports only string keys (quote it)"),
+                format!(
+                    "a non-string key ({} characters, not repeated: it may be a value): SOPS supports only string keys (quote it)",
+                    text.chars().count()
+                ),
             );
         }
         self.col += consumed;
@@ -1021,6 +1026,8 @@ impl<'a> Parser<'a> {
             Some(b'{') => {
                 self.col += 1;
                 let mut branch = Branch::new();
+                // Keys seen so far: a set, not a scan of the branch (10,000 keys would be quadratic).
+                let mut seen = std::collections::HashSet::new();
                 loop {
                     self.flow_skip()?;
                     if self.peek() == Some(b'}') {
@@ -1053,7 +1060,7 @@ impl<'a> Parser<'a> {
                     } else {
                         Node::Null
                     };
-                    if branch.entries().any(|(k, _)| k == key) {
+                    if !seen.insert(key.clone()) {
                         return self.err(
                             key_pos.line as usize - 1,
                             key_pos.col as usize - 1,
@@ -1960,7 +1967,7 @@ mod tests {
             ),
             ("- a\n", "t.yaml:1:1: YAML documents that are sequences"),
             ("a: \"open\n", "t.yaml:1:4: unterminated"),
-            ("1: x\n", "t.yaml:1:1: non-string key"),
+            ("1: x\n", "t.yaml:1:1: a non-string key"),
             ("a:\n  b: 1\n c: 2\n", "t.yaml:3:2"),
             ("a: *nope\n", "unknown alias"),
         ] {

@@ -13,7 +13,9 @@
 //!   URL and JSON escaping, truncations) over outputs and files;
 //! - [`config`]: configuration fixtures loaded in-process, with their arguments and environment;
 //! - [`plan`]: plan fixtures, live values read back, transcripts and snapshots;
-//! - [`apply`]: generated configurations of many secrets with canaries, journals parsed.
+//! - [`apply`]: generated configurations of many secrets with canaries, journals parsed;
+//! - [`sops`]: the SOPS test key, files encrypted to it, and `sops-age` to decrypt what ssmform
+//!   writes.
 //!
 //! Test files are named `<area>_<topic>.rs` (areas: `apply`, `config`, `emulator`, `plan`, plus
 //! `examples`) and import what they use from here: `use crate::support::{Workspace, Leaks};`.
@@ -28,6 +30,7 @@ pub mod leaks;
 pub mod plan;
 pub mod process;
 pub mod seed;
+pub mod sops;
 pub mod workspace;
 
 pub use emulator::{Api, REGION, RawRequest, Reply, SpawnedEmulator, TestEmulator};

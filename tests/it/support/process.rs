@@ -71,7 +71,8 @@ pub const SCRUBBED_ENV: &[&str] = &[
 
 /// A run of the `ssmform` binary: `Ssmform::new(["validate", "."]).env("K", "V").run()`.
 ///
-/// The run inherits the machine's environment minus [`SCRUBBED_ENV`] and every `SSMFORM_VAR_*`,
+/// The run inherits the machine's environment minus [`SCRUBBED_ENV`] and every `SSMFORM_VAR_*`
+/// and `TF_VAR_*`,
 /// plus `NO_COLOR=1` (unless [`Ssmform::colour_allowed`]) and what the test sets.
 pub struct Ssmform {
     args: Vec<String>,
@@ -195,7 +196,8 @@ impl Ssmform {
             c.env_remove(var);
         }
         for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("SSMFORM_VAR_") {
+            let k_text = k.to_string_lossy();
+            if k_text.starts_with("SSMFORM_VAR_") || k_text.starts_with("TF_VAR_") {
                 c.env_remove(k);
             }
         }

@@ -190,6 +190,13 @@ pub(crate) fn unused_variable_warnings(
         .iter()
         .filter(|c| uses == Uses::AnySecret || c.action.is_change())
         .map(|c| c.address.as_str())
+        // An operation on a whole secret (its description, its status) uses its block too.
+        .chain(
+            plan.secret_ops
+                .iter()
+                .filter(|o| o.is_action())
+                .map(|o| o.address.as_str()),
+        )
         .collect();
     let mut warnings = Vec::new();
     for v in config.variables() {

@@ -201,57 +201,36 @@ impl ApplyObserver for TextApplyObserver {
     fn change_started(&self, _change: &Change) {}
 
     fn op_finished(&self, result: &OpResult) {
-        // As a change's: a result on stdout; a problem is a diagnostic, printed once, on stderr.
-        let e = self.error_paint;
-        let line = op_result_line(result);
-        match result.outcome {
-            Outcome::Applied { .. } | Outcome::AlreadyApplied => {
-                self.progress.println_stdout(&line)
-            }
-            Outcome::Failed { .. } | Outcome::Stale { .. } => {
-                self.progress
-                    .println(&format!("{} {}", e.bold_red("Error:"), e.red(&line)))
-            }
-            Outcome::Unknown { .. } => {
-                self.progress
-                    .println(&format!("{} {}", e.bold_red("Unknown:"), e.red(&line)))
-            }
-            Outcome::Skipped { .. } | Outcome::NotStarted => self.progress.println(&format!(
-                "{} {}",
-                e.bold_yellow("Not applied:"),
-                e.yellow(&line)
-            )),
-        }
-        if result.outcome.succeeded() {
-            self.progress.inc();
-        } else {
-            self.progress.inc_failed();
-        }
+        self.finished(&op_result_line(result), &result.outcome);
     }
 
     fn change_finished(&self, result: &ChangeResult) {
-        // A result on stdout; a problem is a diagnostic, printed once, on stderr.
+        self.finished(&result_line(result), &result.outcome);
+    }
+}
+
+impl TextApplyObserver {
+    /// A finished change or operation: a result on stdout; a problem is a diagnostic, printed once,
+    /// on stderr.
+    fn finished(&self, line: &str, outcome: &Outcome) {
         let e = self.error_paint;
-        let line = result_line(result);
-        match result.outcome {
-            Outcome::Applied { .. } | Outcome::AlreadyApplied => {
-                self.progress.println_stdout(&line)
-            }
+        match outcome {
+            Outcome::Applied { .. } | Outcome::AlreadyApplied => self.progress.println_stdout(line),
             Outcome::Failed { .. } | Outcome::Stale { .. } => {
                 self.progress
-                    .println(&format!("{} {}", e.bold_red("Error:"), e.red(&line)))
+                    .println(&format!("{} {}", e.bold_red("Error:"), e.red(line)))
             }
             Outcome::Unknown { .. } => {
                 self.progress
-                    .println(&format!("{} {}", e.bold_red("Unknown:"), e.red(&line)))
+                    .println(&format!("{} {}", e.bold_red("Unknown:"), e.red(line)))
             }
             Outcome::Skipped { .. } | Outcome::NotStarted => self.progress.println(&format!(
                 "{} {}",
                 e.bold_yellow("Not applied:"),
-                e.yellow(&line)
+                e.yellow(line)
             )),
         }
-        if result.outcome.succeeded() {
+        if outcome.succeeded() {
             self.progress.inc();
         } else {
             self.progress.inc_failed();

@@ -191,10 +191,22 @@ impl ApplyReport {
                 (Outcome::Unknown { .. }, _) => c.unknown += 1,
             }
         }
+        // As the plan counts them: operations on a secret other than deletions count once, as one
+        // update (a restore and its EnableSecret are one), and none for a secret this run created.
+        let mut updated: std::collections::BTreeSet<&str> = self
+            .results
+            .iter()
+            .filter(|r| r.change.action == Action::CreateSecret)
+            .map(|r| r.change.secret_name.as_str())
+            .collect();
         for r in &self.op_results {
             match (&r.outcome, r.op.op.is_delete()) {
                 (Outcome::Applied { .. }, true) => c.deleted += 1,
-                (Outcome::Applied { .. }, false) => c.updated += 1,
+                (Outcome::Applied { .. }, false) => {
+                    if updated.insert(r.op.secret_name.as_str()) {
+                        c.updated += 1;
+                    }
+                }
                 (Outcome::AlreadyApplied, _) => {}
                 (Outcome::Failed { .. } | Outcome::Stale { .. }, _) => c.failed += 1,
                 (Outcome::Skipped { .. }, _) => c.skipped += 1,

@@ -156,6 +156,8 @@ async fn remove_then_restore_within_the_recovery_window() {
         restored < written && written < enabled,
         "restore, write, enable: {text}"
     );
+    // Counted as the plan counts it: the version, and the restore with its EnableSecret as one.
+    apply.assert_stdout_contains("Apply complete! Secrets: 0 created, 2 updated, 1 unchanged.");
     assert_eq!(status(&api, "app-old").await, "Enabled");
     let v = api
         .ok(

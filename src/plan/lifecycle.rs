@@ -66,17 +66,8 @@ struct Declared<'a> {
 impl Declared<'_> {
     fn op(&self, op: OpKind, drift: Drift, phase: Phase) -> SecretOp {
         SecretOp {
-            address: self.first.address.clone(),
-            secret_name: self.name.to_string(),
-            version_id: None,
-            op,
-            drift,
-            phase,
-            description: None,
-            recovery_window_days: None,
-            enabled: false,
-            detail: None,
             location: Some(location(&self.first.location)),
+            ..SecretOp::new(&self.first.address, self.name, op, drift, phase)
         }
     }
 }
@@ -433,17 +424,16 @@ pub(super) async fn plan(
                     )),
                     Ok(live) if live.status == SecretStatus::PendingDelete => {}
                     Ok(live) => ops.push(SecretOp {
-                        address: format!("removed.{}", r.secret_name),
-                        secret_name: r.secret_name.clone(),
-                        version_id: None,
-                        op: OpKind::DeleteSecret,
-                        drift: Drift::Removed,
-                        phase: Phase::Last,
-                        description: None,
                         recovery_window_days: Some(r.recovery_window_days),
                         enabled: live.status == SecretStatus::Enabled,
-                        detail: None,
                         location: Some(location(&r.location)),
+                        ..SecretOp::new(
+                            format!("removed.{}", r.secret_name),
+                            &r.secret_name,
+                            OpKind::DeleteSecret,
+                            Drift::Removed,
+                            Phase::Last,
+                        )
                     }),
                 }
             }
@@ -458,19 +448,13 @@ pub(super) async fn plan(
             {
                 continue;
             }
-            ops.push(SecretOp {
-                address: format!("orphan.{name}"),
-                secret_name: name,
-                version_id: None,
-                op: OpKind::Report,
-                drift: Drift::OrphanSecret,
-                phase: Phase::After,
-                description: None,
-                recovery_window_days: None,
-                enabled: false,
-                detail: None,
-                location: None,
-            });
+            ops.push(SecretOp::new(
+                format!("orphan.{name}"),
+                name,
+                OpKind::Report,
+                Drift::OrphanSecret,
+                Phase::After,
+            ));
         }
     }
     if diagnostics.has_errors() {
@@ -482,17 +466,15 @@ pub(super) async fn plan(
 
 fn removed_version_op(r: &crate::config::Removed, phase: Phase) -> SecretOp {
     SecretOp {
-        address: format!("removed.{}", r.secret_name),
-        secret_name: r.secret_name.clone(),
         version_id: r.version_id.clone(),
-        op: OpKind::DeleteVersion,
-        drift: Drift::Removed,
-        phase,
-        description: None,
-        recovery_window_days: None,
-        enabled: false,
-        detail: None,
         location: Some(location(&r.location)),
+        ..SecretOp::new(
+            format!("removed.{}", r.secret_name),
+            &r.secret_name,
+            OpKind::DeleteVersion,
+            Drift::Removed,
+            phase,
+        )
     }
 }
 

@@ -393,6 +393,30 @@ pub struct SecretOp {
 }
 
 impl SecretOp {
+    /// An operation with nothing but its subject, kind, drift and phase set; the optional fields
+    /// are filled in with struct update syntax where an operation needs them.
+    pub fn new(
+        address: impl Into<String>,
+        secret_name: impl Into<String>,
+        op: OpKind,
+        drift: Drift,
+        phase: Phase,
+    ) -> SecretOp {
+        SecretOp {
+            address: address.into(),
+            secret_name: secret_name.into(),
+            version_id: None,
+            op,
+            drift,
+            phase,
+            description: None,
+            recovery_window_days: None,
+            enabled: false,
+            detail: None,
+            location: None,
+        }
+    }
+
     /// A key unique within a plan: `secret.db#enable`, `secret.db#delete_version:v3`.
     pub fn id(&self) -> String {
         match &self.version_id {
@@ -630,19 +654,7 @@ mod tests {
     use super::*;
 
     fn op(name: &str, op: OpKind, drift: Drift, phase: Phase) -> SecretOp {
-        SecretOp {
-            address: format!("secret.{name}"),
-            secret_name: name.to_string(),
-            version_id: None,
-            op,
-            drift,
-            phase,
-            description: None,
-            recovery_window_days: None,
-            enabled: false,
-            detail: None,
-            location: None,
-        }
+        SecretOp::new(format!("secret.{name}"), name, op, drift, phase)
     }
 
     fn plan(ops: Vec<SecretOp>) -> Plan {

@@ -518,12 +518,12 @@ async fn keys_of_a_file_outside_the_directory_are_not_shown() {
         )
         .write(&emu)
         .await;
-    let config = CONFIG.replace("\"values.enc.yaml\"", "\"../shared/values.enc.yaml\"");
+    let config = CONFIG.replace("\"values.enc.yaml\"", "\"../common/values.enc.yaml\"");
     let ws = Workspace::new(&emu)
         .config(&config)
         .env("SOPS_AGE_KEY", TEST_KEY);
     ws.file(
-        "shared/values.enc.yaml",
+        "common/values.enc.yaml",
         encrypt_to(&plaintext(PASSWORD), Format::Yaml, TEST_RECIPIENT),
     );
     let out = ws.run([
@@ -532,7 +532,7 @@ async fn keys_of_a_file_outside_the_directory_are_not_shown() {
         "--target",
         "secret.doc",
         "--allow-read",
-        "shared",
+        "common",
     ]);
     out.assert_success()
         .assert_no_leak(&leaks())

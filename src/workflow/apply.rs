@@ -170,6 +170,14 @@ fn changes_since_plan(
             ),
             OpKind::Enable => (enabled == Some(false), "enable"),
             OpKind::Disable => (enabled != Some(false), "disable"),
+            OpKind::Restore => (blocks().next().is_none(), "restore"),
+            // An undeclared version is deleted only while `exclusive_versions` is still set and
+            // no block has declared that version since.
+            OpKind::DeleteVersion => (
+                !blocks().any(|d| d.exclusive_versions)
+                    || blocks().any(|d| Some(&d.version_id) == o.version_id.as_ref()),
+                "delete an undeclared version of",
+            ),
             _ => (false, ""),
         };
         if moved {

@@ -1090,3 +1090,43 @@ async fn a_saved_plan_is_refused_when_the_configuration_no_longer_asks_for_its_o
     assert_eq!(d["Status"], "Enabled");
     assert_eq!(d["Description"], "");
 }
+
+/// A saved plan's deletion of an undeclared version is refused once a block declares that
+/// version, or `exclusive_versions` is gone: applying it would delete what the configuration now
+/// wants. Nothing is deleted.
+#[tokio::test]
+async fn a_saved_plan_does_not_delete_a_version_the_configuration_now_declares() {
+    let emu = TestEmulator::start();
+    let api = emu.api();
+    Seed::new()
+        .secret("app-rotating", "v1", "one")
+        .version("app-rotating", "v2", "two")
+        .write(&emu)
+        .await;
+    let block = |label: &str, version: &str, value: &str, exclusive: bool| {
+        format!(
+            "secret \"{label}\" {{\n  secret_name        = \"app-rotating\"\n  version_id         = \"{version}\"\n  secret_string      = \"{value}\"\n  exclusive_versions = {exclusive}\n}}\n"
+        )
+    };
+    let ws = Workspace::new(&emu).config(&block("current", "v2", "two", true));
+    ws.run(["plan", "cfg", "--out", "plan.ssmplan"])
+        .assert_success();
+    ws.file(
+        "cfg/main.hcl",
+        format!(
+            "{}{}",
+            block("current", "v2", "two", true),
+            block("previous", "v1", "one", true)
+        ),
+    );
+    let out = ws.run(["apply", "plan.ssmplan"]);
+    out.assert_exit(1);
+    let text = both(&out);
+    assert!(
+        text.contains("the configuration no longer asks to delete an undeclared version of secret \"app-rotating\""),
+        "{text}"
+    );
+    ws.file("cfg/main.hcl", block("current", "v2", "two", false));
+    ws.run(["apply", "plan.ssmplan"]).assert_exit(1);
+    assert_eq!(versions(&api, "app-rotating").await, ["v1", "v2"]);
+}

@@ -110,8 +110,9 @@ pub fn run(args: Args) -> CmdResult {
             .await
             .map_err(super::Error::from)
     })?;
+    // Secret names come from the server's listing: escaped, so that none can forge a line.
     for s in &report.skipped {
-        eprintln!("Skipped {s}.");
+        eprintln!("Skipped {}.", crate::config::diagnostics::printable(s));
     }
     println!(
         "Imported {} versions of {} secrets ({} binary).",

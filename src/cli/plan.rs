@@ -21,7 +21,8 @@ pub struct Args {
     /// Save the plan to FILE (mode 0600; no secret values) for a later `ssmform apply FILE`
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when there are changes, 0 when there are none, 1 on error
+    /// Exit 2 when there are changes or drift (orphan secrets, undeclared versions, tags that
+    /// differ: drift that apply leaves alone counts too), 0 when there is neither, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Output format

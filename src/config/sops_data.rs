@@ -94,6 +94,11 @@ impl Config {
             .collect()
     }
 
+    /// The labels of the `secret` blocks.
+    pub fn secret_labels(&self) -> Vec<String> {
+        self.decls.secrets.iter().map(|d| d.label.clone()).collect()
+    }
+
     /// A `data "sops_file"` block: its object, read and decrypted (or taken from the files
     /// already read).
     pub(super) fn eval_sops(

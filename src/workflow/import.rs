@@ -303,7 +303,8 @@ pub async fn import(
     let label = data_label(config);
     report.data_source = label.clone();
     let format = Format::from_path(&options.values_out);
-    let (document, hcl) = build(&read, &descriptions, &label, &source_file);
+    let taken = config.secret_labels().into_iter().collect();
+    let (document, hcl) = build(&read, &descriptions, &label, &source_file, taken);
     report.versions = read.len();
     report.binary = read
         .iter()
@@ -504,9 +505,10 @@ fn build(
     descriptions: &std::collections::BTreeMap<&str, &str>,
     label: &str,
     source_file: &str,
+    // The labels of the configuration's own `secret` blocks, which new blocks must not reuse.
+    mut labels: BTreeSet<String>,
 ) -> (Document, String) {
     let mut root = Branch::new();
-    let mut labels = BTreeSet::new();
     let mut hcl = String::new();
     hcl.push_str(
         "# Written by `ssmform import`: the secrets that existed when it ran. Their values are in\n",
@@ -618,6 +620,25 @@ mod tests {
     fn block_labels_are_identifiers() {
         assert_eq!(block_label("db-password", "v1.2"), "db_password__v1_2");
         assert_eq!(block_label("1st", "v1"), "s_1st__v1");
+    }
+
+    #[test]
+    fn new_blocks_do_not_reuse_the_configuration_s_labels() {
+        let read = [Version {
+            name: "db-password".into(),
+            version: "v1".into(),
+            content: SecretContent::String(crate::secret::SecretValue::from_string("x".into())),
+        }];
+        let taken = ["db_password__v1".to_string()].into_iter().collect();
+        let (_, hcl) = build(
+            &read,
+            &Default::default(),
+            "imported",
+            "imported.sops.yaml",
+            taken,
+        );
+        assert!(hcl.contains("secret \"db_password__v1_2\" {"), "{hcl}");
+        assert!(!hcl.contains("secret \"db_password__v1\" {"), "{hcl}");
     }
 
     #[test]
